@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian package Warden's build, tests and benchmarks need. Idempotent; run as
+# root on Debian 12. Never installs Debian's default Boost 1.74 (libboost-dev): Warden uses 1.81.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git
+  # libraries
+  libseccomp-dev libcap-dev libfmt-dev libspdlog-dev libcli11-dev libboost-json1.81-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev bubblewrap hyperfine
+  # tools the sandbox tests run inside the sandbox
+  python3 iproute2 procps
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup.sh: run as root (it installs Debian packages with apt-get)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup.sh: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+echo "setup.sh: installing ${#missing[@]} packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

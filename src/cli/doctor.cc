@@ -1,0 +1,93 @@
+// `warden doctor`: what the host allows, which isolation the sandbox will use, and a test run.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "base/json.h"
+#include "cli/commands.h"
+#include "sandbox/host_probe.h"
+#include "sandbox/sandbox.h"
+
+namespace warden::cli {
+namespace {
+
+// Runs /bin/true in a real sandbox: the end-to-end proof that the checks above add up.
+sandbox::HostCheck SmokeTest() {
+  sandbox::HostCheck check{"test run", sandbox::HostCheck::Level::kOk, ""};
+  auto supervisor = sandbox::Supervisor::Create({});
+  if (!supervisor.ok()) {
+    check.level = sandbox::HostCheck::Level::kFail;
+    check.detail = supervisor.error().message();
+    return check;
+  }
+  sandbox::Spec spec;
+  spec.argv = {"/bin/sh", "-c", "test \"$(id -u)\" = 1000 && test -d /workspace"};
+  auto start = std::chrono::steady_clock::now();
+  auto result = (*supervisor)->Run(spec);
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+  if (!result.ok()) {
+    check.level = sandbox::HostCheck::Level::kFail;
+    check.detail = result.error().message();
+  } else if (result->outcome != sandbox::Outcome::kExited || result->exit_code != 0) {
+    check.level = sandbox::HostCheck::Level::kFail;
+    check.detail = fmt::format("a sandboxed /bin/sh did not succeed: {} {}", result->message,
+                               result->stderr_data);
+  } else {
+    check.detail = fmt::format("/bin/sh ran as uid 1000 in a full sandbox in {:.2f} ms",
+                               static_cast<double>(micros) / 1000);
+  }
+  return check;
+}
+
+}  // namespace
+
+int Doctor(int argc, char** argv) {
+  CLI::App app("Check what this host allows and which isolation Warden will use.\n"
+               "Exits 0 when full isolation is possible, 1 when it is not.",
+               "warden doctor");
+  bool as_json = false;
+  app.add_flag("--json", as_json, "Print the report as one JSON object");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  sandbox::HostReport report = sandbox::ProbeHost();
+  if (report.full_isolation) {
+    sandbox::HostCheck smoke = SmokeTest();
+    if (smoke.level == sandbox::HostCheck::Level::kFail) {
+      report.full_isolation = false;
+      report.isolation = "none: the test run failed (see above)";
+    }
+    report.checks.push_back(std::move(smoke));
+  }
+
+  if (as_json) {
+    json::array checks;
+    for (const auto& check : report.checks) {
+      checks.push_back(json::object{{"name", check.name},
+                                    {"status", sandbox::HostCheckLevelName(check.level)},
+                                    {"detail", check.detail}});
+    }
+    json::object out{{"full_isolation", report.full_isolation},
+                     {"isolation", report.isolation},
+                     {"checks", std::move(checks)}};
+    std::puts(json::serialize(out).c_str());
+  } else {
+    for (const auto& check : report.checks) {
+      std::printf("%-5s %-16s %s\n", std::string(sandbox::HostCheckLevelName(check.level)).c_str(),
+                  check.name.c_str(), check.detail.c_str());
+    }
+    std::printf("\nIsolation: %s\n", report.isolation.c_str());
+  }
+  return report.full_isolation ? 0 : 1;
+}
+
+}  // namespace warden::cli

@@ -1,0 +1,249 @@
+// `warden exec`: run one program or code snippet in a fresh sandbox.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "base/json.h"
+#include "base/units.h"
+#include "cli/commands.h"
+#include "sandbox/sandbox.h"
+
+namespace warden::cli {
+namespace {
+
+using sandbox::Outcome;
+
+// Exit codes of `warden exec`, after the conventions of timeout(1) and `docker run`: the program's
+// own code, 128+N for signal N, 124 for a timeout, 125 when the sandbox could not be set up; each
+// other limit as the signal that conventionally reports it.
+int ExitCodeFor(const sandbox::RunResult& r) {
+  switch (r.outcome) {
+    case Outcome::kExited: return r.exit_code;
+    case Outcome::kSignaled: return 128 + r.signal;
+    case Outcome::kTimeout: return 124;
+    case Outcome::kSetupError: return 125;
+    case Outcome::kMemoryLimit: return 128 + SIGKILL;
+    case Outcome::kCpuLimit: return 128 + SIGXCPU;
+    case Outcome::kOutputLimit: return 128 + SIGPIPE;
+    case Outcome::kDiskLimit: return 128 + SIGXFSZ;
+    case Outcome::kCancelled: return 128 + SIGINT;
+  }
+  return 125;
+}
+
+void WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      return;  // our own stdout is gone: keep running, the result still counts
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+std::string ToJson(const sandbox::RunResult& r) {
+  json::object out{
+      {"status", sandbox::OutcomeName(r.outcome)},
+      {"exit_code", r.exit_code},
+      {"signal", r.signal},
+      {"wall_ms", static_cast<double>(r.wall_time.count()) / 1000.0},
+      {"cpu_ms", static_cast<double>(r.cpu_time.count()) / 1000.0},
+      {"peak_memory_bytes", r.peak_memory_bytes},
+      {"stdout", r.stdout_data},
+      {"stderr", r.stderr_data},
+      {"stdout_truncated", r.stdout_truncated},
+      {"stderr_truncated", r.stderr_truncated},
+      {"message", r.message},
+  };
+  if (r.outcome == Outcome::kSetupError) {
+    out["setup_step"] = r.setup_step;
+    out["setup_errno"] = r.setup_errno;
+    out["setup_errno_name"] = r.setup_errno != 0 ? ErrnoName(r.setup_errno) : "";
+  }
+  return json::serialize(out);
+}
+
+// Options as typed; converted to a Spec once parsing succeeded.
+struct ExecOptions {
+  std::string memory = "512M";
+  std::string timeout = "60s";
+  std::string cpu_time = "30s";
+  uint32_t pids = 128;
+  std::string output_limit = "1M";
+  std::string disk_limit = "256M";
+  double cpus = 0;
+  std::string network = "none";
+  std::string workspace;
+  std::vector<std::string> env;
+  std::vector<std::string> ro_binds;
+  bool json = false;
+  std::string lang;
+  std::string code;
+  bool code_given = false;
+  bool no_sandbox = false;
+  std::vector<std::string> command;
+};
+
+Result<sandbox::Spec> ToSpec(const ExecOptions& o) {
+  sandbox::Spec spec;
+  ASSIGN_OR_RETURN(spec.limits.memory_bytes, ParseBytes(o.memory));
+  ASSIGN_OR_RETURN(spec.limits.wall_time, ParseDuration(o.timeout));
+  ASSIGN_OR_RETURN(spec.limits.cpu_time, ParseDuration(o.cpu_time));
+  ASSIGN_OR_RETURN(spec.limits.output_bytes, ParseBytes(o.output_limit));
+  ASSIGN_OR_RETURN(spec.limits.disk_bytes, ParseBytes(o.disk_limit));
+  spec.limits.max_pids = o.pids;
+  spec.limits.cpus = o.cpus;
+  if (spec.limits.memory_bytes < (4ULL << 20)) {
+    return Error(ErrorCode::kInvalidArgument, "--memory must be at least 4M");
+  }
+  spec.network = o.network == "host" ? sandbox::NetworkMode::kHost : sandbox::NetworkMode::kNone;
+  if (!o.workspace.empty()) {
+    char resolved[PATH_MAX];
+    if (::realpath(o.workspace.c_str(), resolved) == nullptr) {
+      return Error::FromErrno(fmt::format("--workspace {}", o.workspace), errno);
+    }
+    spec.workspace = resolved;
+  }
+  for (const std::string& entry : o.env) {
+    if (entry.find('=') == std::string::npos || entry[0] == '=') {
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("--env '{}': expected KEY=VALUE", entry));
+    }
+    spec.env.push_back(entry);
+  }
+  for (const std::string& bind : o.ro_binds) {
+    size_t colon = bind.find(':');
+    std::string source = bind.substr(0, colon);
+    std::string target = colon == std::string::npos ? source : bind.substr(colon + 1);
+    char resolved[PATH_MAX];
+    if (::realpath(source.c_str(), resolved) == nullptr) {
+      return Error::FromErrno(fmt::format("--ro-bind source {}", source), errno);
+    }
+    spec.ro_binds.push_back({resolved, target});
+  }
+  if (!o.lang.empty()) {
+    if (!o.command.empty()) {
+      return Error(ErrorCode::kInvalidArgument, "give either --lang or a PROGRAM, not both");
+    }
+    std::string code = o.code;
+    if (!o.code_given) {
+      if (::isatty(STDIN_FILENO)) {
+        return Error(ErrorCode::kInvalidArgument,
+                     "--lang without --code reads the code from standard input; pipe it in");
+      }
+      code.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    }
+    if (code.size() > 120 * 1024) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "the snippet is over 120K; write it to a file in the workspace and run that");
+    }
+    if (o.lang == "python") {
+      spec.argv = {"/usr/bin/python3", "-c", code};
+    } else {
+      spec.argv = {o.lang == "bash" ? "/bin/bash" : "/bin/sh", "-c", code};
+    }
+  } else {
+    if (o.command.empty()) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "nothing to run: give -- PROGRAM [ARGS...] or --lang with --code");
+    }
+    spec.argv = o.command;
+    // A pipe or file on stdin streams into the program; a terminal never crosses into a sandbox.
+    if (!::isatty(STDIN_FILENO)) {
+      spec.stdin_fd = STDIN_FILENO;
+    }
+  }
+  return spec;
+}
+
+}  // namespace
+
+int Exec(int argc, char** argv) {
+  CLI::App app(
+      "Run a program, or a code snippet, in a fresh sandbox: new user, PID, mount, network, IPC\n"
+      "and UTS namespaces, a read-only system, cgroup limits, no capabilities, seccomp.\n"
+      "Exit code: the program's; 128+N if killed by signal N; 124 timeout; 125 sandbox setup\n"
+      "error; 137 memory limit; 152 CPU limit; 141 output limit; 153 disk limit.",
+      "warden exec");
+  app.footer(
+      "Usage: warden exec [OPTIONS] -- PROGRAM [ARGS...]\n"
+      "       warden exec [OPTIONS] --lang python|bash|sh [--code CODE]   (code from stdin without --code)");
+  ExecOptions o;
+  app.add_option("--memory", o.memory, "Memory limit (cgroup); OOM ends the run")->capture_default_str();
+  app.add_option("--timeout", o.timeout, "Wall time limit")->capture_default_str();
+  app.add_option("--cpu-time", o.cpu_time, "CPU time limit, all processes together")->capture_default_str();
+  app.add_option("--pids", o.pids, "Processes and threads at once")->capture_default_str();
+  app.add_option("--output-limit", o.output_limit, "stdout + stderr bytes; more ends the run")->capture_default_str();
+  app.add_option("--disk-limit", o.disk_limit, "Bytes the run may write to /workspace and /tmp")->capture_default_str();
+  app.add_option("--cpus", o.cpus, "CPU bandwidth in cores (0: no cap)")->capture_default_str();
+  app.add_option("--network", o.network, "none: loopback only; host: the host's network")
+      ->check(CLI::IsMember({"none", "host"}))
+      ->capture_default_str();
+  app.add_option("--workspace", o.workspace,
+                 "Directory mounted read-write at /workspace (default: a fresh temporary one, "
+                 "removed afterwards)");
+  app.add_option("--env", o.env, "Set KEY=VALUE in the program's environment (repeatable)");
+  app.add_option("--ro-bind", o.ro_binds, "Make SRC visible read-only at DST (repeatable)")
+      ->type_name("SRC[:DST]");
+  app.add_flag("--json", o.json, "Print one JSON object with the result instead of passing output through");
+  app.add_option("--lang", o.lang, "Run a snippet in this language")
+      ->check(CLI::IsMember({"python", "bash", "sh"}));
+  auto* code = app.add_option("--code", o.code, "The snippet (default: read from standard input)");
+  app.add_flag("--no-sandbox", o.no_sandbox,
+               "DANGEROUS: run without any isolation (rlimits and limits only)");
+  app.add_option("command", o.command, "PROGRAM [ARGS...]");
+  app.positionals_at_end(true);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 125;
+  }
+  o.code_given = code->count() > 0;
+
+  auto spec = ToSpec(o);
+  if (!spec.ok()) {
+    std::fprintf(stderr, "warden exec: %s\n", spec.error().message().c_str());
+    return 125;
+  }
+  if (!o.json) {
+    spec->on_output = [](sandbox::Stream stream, std::string_view data) {
+      WriteAll(stream == sandbox::Stream::kStdout ? STDOUT_FILENO : STDERR_FILENO, data);
+    };
+  }
+  sandbox::SupervisorOptions options;
+  options.unsandboxed = o.no_sandbox;
+  auto supervisor = sandbox::Supervisor::Create(options);
+  if (!supervisor.ok()) {
+    std::fprintf(stderr, "warden exec: %s\n", supervisor.error().message().c_str());
+    return 125;
+  }
+  auto result = (*supervisor)->Run(*spec);
+  if (!result.ok()) {
+    std::fprintf(stderr, "warden exec: %s\n", result.error().message().c_str());
+    return 125;
+  }
+  if (o.json) {
+    std::string text = ToJson(*result);
+    text += '\n';
+    WriteAll(STDOUT_FILENO, text);
+  } else if (result->outcome != Outcome::kExited || !result->message.empty()) {
+    if (result->outcome != Outcome::kExited) {
+      std::fprintf(stderr, "warden: %s\n", result->message.c_str());
+    }
+  }
+  return ExitCodeFor(*result);
+}
+
+}  // namespace warden::cli

@@ -1,0 +1,52 @@
+// The warden binary: dispatches to the subcommand. Only the chosen subcommand's parser is built,
+// so that `warden exec` starts fast.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string_view>
+
+#include "cli/commands.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "warden - run commands and code in a Linux sandbox\n"
+    "\n"
+    "Usage: warden COMMAND [OPTIONS]\n"
+    "\n"
+    "Commands:\n"
+    "  exec     run a program or a code snippet in a fresh sandbox\n"
+    "  doctor   check what this host allows and which isolation Warden will use\n"
+    "\n"
+    "Run 'warden COMMAND --help' for the options of a command.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  std::string_view command = argv[1];
+  try {
+    if (command == "exec") {
+      return warden::cli::Exec(argc - 1, argv + 1);
+    }
+    if (command == "doctor") {
+      return warden::cli::Doctor(argc - 1, argv + 1);
+    }
+    if (command == "--help" || command == "-h" || command == "help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (command == "--version") {
+      std::puts("warden 0.1.0");
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "warden: %s\n", e.what());
+    return 125;
+  }
+  std::fprintf(stderr, "warden: unknown command '%s'\n\n%s", argv[1], kUsage);
+  return 2;
+}

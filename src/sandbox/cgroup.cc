@@ -1,0 +1,381 @@
+#include "sandbox/cgroup.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "sys/fs.h"
+
+namespace warden::sandbox {
+namespace {
+
+// Index of each v1 hierarchy in the dirs/parents vectors.
+enum V1 : size_t { kMemory = 0, kPids = 1, kCpuacct = 2, kCpu = 3, kV1Count = 4 };
+
+std::vector<std::string> Split(std::string_view text, char sep) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(sep, start);
+    if (end == std::string_view::npos) {
+      end = text.size();
+    }
+    parts.emplace_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+// Reads "key value" lines (memory.events, cpu.stat, memory.oom_control) and returns `key`'s value.
+Result<uint64_t> ReadKeyedValue(const std::string& path, std::string_view key) {
+  ASSIGN_OR_RETURN(std::string text, sys::ReadFile(path));
+  std::istringstream in(text);
+  std::string name;
+  uint64_t value = 0;
+  while (in >> name >> value) {
+    if (name == key) {
+      return value;
+    }
+  }
+  return Error(ErrorCode::kNotFound, fmt::format("{}: no '{}'", path, key));
+}
+
+Result<uint64_t> ReadNumber(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, sys::ReadFile(path));
+  return std::strtoull(text.c_str(), nullptr, 10);
+}
+
+Status MakeDir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+    return ErrnoError("mkdir(" + path + ")");
+  }
+  return OkStatus();
+}
+
+bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+std::string V2Controllers(const std::string& dir) {
+  auto text = sys::ReadFile(dir + "/cgroup.controllers");
+  return text.ok() ? *text : "";
+}
+
+bool HasWord(std::string_view text, std::string_view word) {
+  for (const std::string& w : Split(text, ' ')) {
+    std::string_view v = w;
+    while (!v.empty() && (v.back() == '\n')) {
+      v.remove_suffix(1);
+    }
+    if (v == word) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+CgroupMounts ParseCgroupMounts(std::string_view mountinfo) {
+  CgroupMounts mounts;
+  for (const std::string& line : Split(mountinfo, '\n')) {
+    // "36 25 0:31 / /sys/fs/cgroup/memory rw,relatime shared:14 - cgroup cgroup rw,memory"
+    size_t dash = line.find(" - ");
+    if (dash == std::string::npos) {
+      continue;
+    }
+    std::vector<std::string> left = Split(std::string_view(line).substr(0, dash), ' ');
+    std::vector<std::string> right = Split(std::string_view(line).substr(dash + 3), ' ');
+    if (left.size() < 5 || right.size() < 3) {
+      continue;
+    }
+    const std::string& mount_point = left[4];
+    const std::string& fstype = right[0];
+    if (fstype == "cgroup2") {
+      if (mounts.v2.empty()) {
+        mounts.v2 = mount_point;
+      }
+    } else if (fstype == "cgroup") {
+      mounts.v1_dirs.push_back(mount_point);
+      for (const std::string& option : Split(right[2], ',')) {
+        if (option == "memory") mounts.v1_memory = mount_point;
+        if (option == "pids") mounts.v1_pids = mount_point;
+        if (option == "cpuacct") mounts.v1_cpuacct = mount_point;
+        if (option == "cpu") mounts.v1_cpu = mount_point;
+      }
+    }
+  }
+  return mounts;
+}
+
+Result<CgroupMounts> FindCgroupMounts() {
+  ASSIGN_OR_RETURN(std::string mountinfo, sys::ReadFile("/proc/self/mountinfo"));
+  return ParseCgroupMounts(mountinfo);
+}
+
+CgroupManager::CgroupManager(CgroupManager&& other) noexcept
+    : version_(other.version_),
+      description_(std::move(other.description_)),
+      parents_(std::move(other.parents_)),
+      counter_(other.counter_.load()) {}
+
+Result<CgroupManager> CgroupManager::Detect() {
+  ASSIGN_OR_RETURN(CgroupMounts mounts, FindCgroupMounts());
+  std::string v2_problem;
+  if (!mounts.v2.empty()) {
+    auto v2 = DetectV2(mounts.v2);
+    if (v2.ok()) {
+      return v2;
+    }
+    v2_problem = v2.error().message();
+  }
+  auto v1 = DetectV1();
+  if (v1.ok()) {
+    return v1;
+  }
+  if (v2_problem.empty()) {
+    return v1;
+  }
+  return Error(ErrorCode::kFailedPrecondition,
+               fmt::format("no usable cgroup hierarchy: v2: {}; v1: {}", v2_problem,
+                           v1.error().message()));
+}
+
+Result<CgroupManager> CgroupManager::DetectV2(const std::string& mount) {
+  ASSIGN_OR_RETURN(std::string self, sys::ReadFile("/proc/self/cgroup"));
+  std::string path;
+  for (const std::string& line : Split(self, '\n')) {
+    if (line.rfind("0::", 0) == 0) {
+      path = line.substr(3);
+    }
+  }
+  std::string base = mount + (path == "/" ? "" : path);
+  std::string available = V2Controllers(base);
+  if (!HasWord(available, "memory") || !HasWord(available, "pids")) {
+    return Error(ErrorCode::kFailedPrecondition,
+                 fmt::format("{} lacks the memory and pids controllers (has: '{}')", base,
+                             available.empty() ? "none" : available.substr(0, available.find('\n'))));
+  }
+  std::string wanted = HasWord(available, "cpu") ? "+memory +pids +cpu" : "+memory +pids";
+  std::string parent = base;
+  if (path == "/") {
+    // The root cgroup may hold processes and enable controllers at once.
+    parent = base + "/warden";
+    RETURN_IF_ERROR(MakeDir(parent));
+    RETURN_IF_ERROR(sys::WriteExistingFile(base + "/cgroup.subtree_control", wanted));
+  } else {
+    // No internal processes on v2: move everything in our cgroup into a leaf before enabling
+    // controllers for the runs' cgroups beside it.
+    std::string leaf = base + "/supervisor";
+    RETURN_IF_ERROR(MakeDir(leaf));
+    ASSIGN_OR_RETURN(std::string procs, sys::ReadFile(base + "/cgroup.procs"));
+    for (const std::string& pid : Split(procs, '\n')) {
+      if (!pid.empty()) {
+        (void)sys::WriteExistingFile(leaf + "/cgroup.procs", pid);  // may have exited meanwhile
+      }
+    }
+  }
+  RETURN_IF_ERROR(sys::WriteExistingFile(parent + "/cgroup.subtree_control", wanted));
+  CgroupManager manager;
+  manager.version_ = CgroupVersion::kV2;
+  manager.description_ = fmt::format("cgroup v2 at {}", parent);
+  manager.parents_ = {parent};
+  return manager;
+}
+
+Result<CgroupManager> CgroupManager::DetectV1() {
+  ASSIGN_OR_RETURN(CgroupMounts mounts, FindCgroupMounts());
+  std::vector<std::string> missing;
+  if (mounts.v1_memory.empty()) missing.emplace_back("memory");
+  if (mounts.v1_pids.empty()) missing.emplace_back("pids");
+  if (mounts.v1_cpuacct.empty()) missing.emplace_back("cpuacct");
+  if (!missing.empty()) {
+    return Error(ErrorCode::kFailedPrecondition,
+                 fmt::format("no cgroup v1 hierarchy for: {}", fmt::join(missing, ", ")));
+  }
+  CgroupManager manager;
+  manager.version_ = CgroupVersion::kV1;
+  manager.parents_.resize(kV1Count);
+  manager.parents_[kMemory] = mounts.v1_memory + "/warden";
+  manager.parents_[kPids] = mounts.v1_pids + "/warden";
+  manager.parents_[kCpuacct] = mounts.v1_cpuacct + "/warden";
+  // cpu is optional (only --cpus needs it) and may share a hierarchy with cpuacct.
+  if (!mounts.v1_cpu.empty() && mounts.v1_cpu != mounts.v1_cpuacct) {
+    manager.parents_[kCpu] = mounts.v1_cpu + "/warden";
+  }
+  for (const std::string& parent : manager.parents_) {
+    if (!parent.empty()) {
+      RETURN_IF_ERROR(MakeDir(parent));
+    }
+  }
+  manager.description_ = fmt::format("cgroup v1 (memory, pids, cpuacct{}) under {}",
+                                     manager.parents_[kCpu].empty() ? "" : ", cpu",
+                                     manager.parents_[kMemory]);
+  return manager;
+}
+
+Result<Cgroup> CgroupManager::Create(const CgroupLimits& limits) {
+  std::string name =
+      fmt::format("run-{}-{}", ::getpid(), counter_.fetch_add(1, std::memory_order_relaxed));
+  if (version_ == CgroupVersion::kV2) {
+    std::string dir = parents_[0] + "/" + name;
+    RETURN_IF_ERROR(MakeDir(dir));
+    Cgroup cgroup(CgroupVersion::kV2, {dir}, UniqueFd());
+    if (limits.memory_bytes > 0) {
+      RETURN_IF_ERROR(sys::WriteExistingFile(dir + "/memory.max", std::to_string(limits.memory_bytes)));
+      if (Exists(dir + "/memory.swap.max")) {
+        RETURN_IF_ERROR(sys::WriteExistingFile(dir + "/memory.swap.max", "0"));
+      }
+      // An OOM kill takes the whole run down, not one random process of it.
+      (void)sys::WriteExistingFile(dir + "/memory.oom.group", "1");
+    }
+    if (limits.max_pids > 0) {
+      RETURN_IF_ERROR(sys::WriteExistingFile(dir + "/pids.max", std::to_string(limits.max_pids)));
+    }
+    if (limits.cpus > 0 && Exists(dir + "/cpu.max")) {
+      auto quota = static_cast<uint64_t>(std::ceil(limits.cpus * 100'000));
+      RETURN_IF_ERROR(sys::WriteExistingFile(dir + "/cpu.max", fmt::format("{} 100000", quota)));
+    }
+    cgroup.dir_fd_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!cgroup.dir_fd_) {
+      return ErrnoError("open(" + dir + ")");
+    }
+    return cgroup;
+  }
+  if (version_ != CgroupVersion::kV1) {
+    return Error(ErrorCode::kFailedPrecondition, "no cgroup hierarchy");
+  }
+  std::vector<std::string> dirs(kV1Count);
+  for (size_t i = 0; i < kV1Count; ++i) {
+    bool wanted = !parents_[i].empty() && (i != kCpu || limits.cpus > 0);
+    if (wanted) {
+      dirs[i] = parents_[i] + "/" + name;
+    }
+  }
+  // Construct first, so that a failure below removes what was created.
+  Cgroup cgroup(CgroupVersion::kV1, dirs, UniqueFd());
+  for (const std::string& dir : dirs) {
+    if (!dir.empty()) {
+      RETURN_IF_ERROR(MakeDir(dir));
+    }
+  }
+  if (limits.memory_bytes > 0) {
+    std::string value = std::to_string(limits.memory_bytes);
+    RETURN_IF_ERROR(sys::WriteExistingFile(dirs[kMemory] + "/memory.limit_in_bytes", value));
+    if (Exists(dirs[kMemory] + "/memory.memsw.limit_in_bytes")) {
+      RETURN_IF_ERROR(sys::WriteExistingFile(dirs[kMemory] + "/memory.memsw.limit_in_bytes", value));
+    }
+  }
+  if (limits.max_pids > 0) {
+    RETURN_IF_ERROR(sys::WriteExistingFile(dirs[kPids] + "/pids.max", std::to_string(limits.max_pids)));
+  }
+  if (!dirs[kCpu].empty()) {
+    auto quota = static_cast<uint64_t>(std::ceil(limits.cpus * 100'000));
+    RETURN_IF_ERROR(sys::WriteExistingFile(dirs[kCpu] + "/cpu.cfs_period_us", "100000"));
+    RETURN_IF_ERROR(sys::WriteExistingFile(dirs[kCpu] + "/cpu.cfs_quota_us", std::to_string(quota)));
+  }
+  return cgroup;
+}
+
+Cgroup::Cgroup(CgroupVersion version, std::vector<std::string> dirs, UniqueFd dir_fd)
+    : version_(version), dirs_(std::move(dirs)), dir_fd_(std::move(dir_fd)) {}
+
+Cgroup::Cgroup(Cgroup&& other) noexcept
+    : version_(other.version_), dirs_(std::move(other.dirs_)), dir_fd_(std::move(other.dir_fd_)) {
+  other.dirs_.clear();
+}
+
+Cgroup::~Cgroup() {
+  if (!dirs_.empty()) {
+    KillAll();
+    (void)Remove();
+  }
+}
+
+Status Cgroup::Attach(pid_t pid) {
+  std::string text = std::to_string(pid);
+  for (const std::string& dir : dirs_) {
+    if (!dir.empty()) {
+      RETURN_IF_ERROR(sys::WriteExistingFile(dir + "/cgroup.procs", text));
+    }
+  }
+  return OkStatus();
+}
+
+Result<uint64_t> Cgroup::CpuUsageMicros() const {
+  if (version_ == CgroupVersion::kV2) {
+    return ReadKeyedValue(dirs_[0] + "/cpu.stat", "usage_usec");
+  }
+  ASSIGN_OR_RETURN(uint64_t nanos, ReadNumber(dirs_[kCpuacct] + "/cpuacct.usage"));
+  return nanos / 1000;
+}
+
+Result<uint64_t> Cgroup::PeakMemoryBytes() const {
+  if (version_ == CgroupVersion::kV2) {
+    auto peak = ReadNumber(dirs_[0] + "/memory.peak");  // Linux 5.19+
+    return peak.ok() ? peak : ReadNumber(dirs_[0] + "/memory.current");
+  }
+  return ReadNumber(dirs_[kMemory] + "/memory.max_usage_in_bytes");
+}
+
+Result<uint64_t> Cgroup::OomKills() const {
+  if (version_ == CgroupVersion::kV2) {
+    return ReadKeyedValue(dirs_[0] + "/memory.events", "oom_kill");
+  }
+  return ReadKeyedValue(dirs_[kMemory] + "/memory.oom_control", "oom_kill");
+}
+
+void Cgroup::KillAll() {
+  if (version_ == CgroupVersion::kV2 &&
+      sys::WriteExistingFile(dirs_[0] + "/cgroup.kill", "1").ok()) {
+    return;
+  }
+  // Without cgroup.kill: signal every listed process until the list stays empty, so that
+  // processes forked while we read the list are caught on the next pass.
+  const std::string& dir = version_ == CgroupVersion::kV2 ? dirs_[0] : dirs_[kPids];
+  if (dir.empty()) {
+    return;
+  }
+  for (int pass = 0; pass < 100; ++pass) {
+    auto procs = sys::ReadFile(dir + "/cgroup.procs");
+    if (!procs.ok() || procs->empty()) {
+      return;
+    }
+    for (const std::string& pid : Split(*procs, '\n')) {
+      if (!pid.empty()) {
+        ::kill(static_cast<pid_t>(std::strtol(pid.c_str(), nullptr, 10)), SIGKILL);
+      }
+    }
+    ::usleep(1000);
+  }
+}
+
+Status Cgroup::Remove() {
+  Status result = OkStatus();
+  for (const std::string& dir : dirs_) {
+    if (dir.empty()) {
+      continue;
+    }
+    // rmdir fails with EBUSY while killed processes are still exiting; that takes microseconds.
+    int rc = -1;
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      rc = ::rmdir(dir.c_str());
+      if (rc == 0 || errno != EBUSY) {
+        break;
+      }
+      ::usleep(500);
+    }
+    if (rc != 0 && errno != ENOENT && result.ok()) {
+      result = ErrnoError("rmdir(" + dir + ")");
+    }
+  }
+  dirs_.clear();
+  return result;
+}
+
+}  // namespace warden::sandbox

@@ -1,0 +1,100 @@
+// Cgroups of sandbox runs, on cgroup v2 (unified) or v1 (one hierarchy per controller): limits on
+// memory, processes and CPU, accounting (CPU time, peak memory, OOM kills), and killing a run.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+namespace warden::sandbox {
+
+enum class CgroupVersion { kNone, kV1, kV2 };
+
+struct CgroupLimits {
+  uint64_t memory_bytes = 0;  // 0: none
+  uint32_t max_pids = 0;      // 0: none
+  double cpus = 0;            // CPU bandwidth in cores; 0: none
+};
+
+// One run's cgroup (v2: one directory; v1: one directory in each used hierarchy). Owns the
+// directories: the destructor kills every process left in them and removes them.
+// Not thread-safe; used by the thread that runs the sandbox.
+class Cgroup {
+ public:
+  Cgroup(Cgroup&& other) noexcept;
+  Cgroup& operator=(Cgroup&&) = delete;
+  Cgroup(const Cgroup&) = delete;
+  Cgroup& operator=(const Cgroup&) = delete;
+  ~Cgroup();
+
+  CgroupVersion version() const { return version_; }
+  // v2: a descriptor of the directory, for clone3(CLONE_INTO_CGROUP). -1 on v1.
+  int dir_fd() const { return dir_fd_.get(); }
+
+  // Moves `pid` into the cgroup (every hierarchy on v1). Not needed after CLONE_INTO_CGROUP.
+  Status Attach(pid_t pid);
+  // CPU time used by every process that ever ran in the cgroup, in microseconds.
+  Result<uint64_t> CpuUsageMicros() const;
+  // Highest memory use (bytes) since creation.
+  Result<uint64_t> PeakMemoryBytes() const;
+  // How many processes the out-of-memory killer has killed in the cgroup.
+  Result<uint64_t> OomKills() const;
+  // Kills every process in the cgroup (SIGKILL), including ones forking meanwhile.
+  void KillAll();
+
+ private:
+  friend class CgroupManager;
+  Cgroup(CgroupVersion version, std::vector<std::string> dirs, UniqueFd dir_fd);
+  Status Remove();
+
+  CgroupVersion version_;
+  // v2: {dir}. v1: {memory, pids, cpuacct[, cpu]} directories, in that order; "" if unused.
+  std::vector<std::string> dirs_;
+  UniqueFd dir_fd_;
+};
+
+// Finds the cgroup hierarchy the supervisor may use and creates runs' cgroups under it.
+// Thread-safe.
+class CgroupManager {
+ public:
+  // Detects v2 (with the memory and pids controllers available) or v1 (memory, pids and cpuacct
+  // hierarchies), and prepares Warden's parent cgroup ("warden" on v1; on v2 a subtree of the
+  // supervisor's own cgroup). Fails with what is missing.
+  static Result<CgroupManager> Detect();
+  CgroupManager(CgroupManager&& other) noexcept;
+  CgroupManager& operator=(CgroupManager&&) = delete;
+
+  CgroupVersion version() const { return version_; }
+  const std::string& description() const { return description_; }
+
+  Result<Cgroup> Create(const CgroupLimits& limits);
+
+ private:
+  CgroupManager() = default;
+  static Result<CgroupManager> DetectV2(const std::string& mount);
+  static Result<CgroupManager> DetectV1();
+
+  CgroupVersion version_ = CgroupVersion::kNone;
+  std::string description_;
+  // v2: {parent}. v1: parents in {memory, pids, cpuacct, cpu}; cpu may be "".
+  std::vector<std::string> parents_;
+  std::atomic<uint64_t> counter_{0};
+};
+
+// Where the cgroup file systems are mounted, from /proc/self/mountinfo.
+struct CgroupMounts {
+  std::string v2;                    // the cgroup2 mount point, "" if none
+  std::vector<std::string> v1_dirs;  // mount points of v1 hierarchies
+  std::string v1_memory, v1_pids, v1_cpuacct, v1_cpu;
+};
+Result<CgroupMounts> FindCgroupMounts();
+// Parses mountinfo text (exposed for tests).
+CgroupMounts ParseCgroupMounts(std::string_view mountinfo);
+
+}  // namespace warden::sandbox

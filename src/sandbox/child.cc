@@ -1,0 +1,333 @@
+// Runs in the child processes of a sandbox: only async-signal-safe system calls from here on.
+#include "sandbox/child.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <linux/seccomp.h>
+#include <linux/securebits.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace warden::sandbox {
+namespace {
+
+void Report(int fd, ChildReport::Kind kind, int32_t step, int32_t err, int32_t status) {
+  ChildReport report{kind, step, err, status};
+  // A failed write cannot be reported anywhere; the parent then sees the child exit unannounced.
+  while (::write(fd, &report, sizeof(report)) < 0 && errno == EINTR) {
+  }
+}
+
+[[noreturn]] void Fail(const ChildPlan& plan, int32_t step) {
+  Report(plan.report_fd, ChildReport::Kind::kSetupFailed, step, errno, 0);
+  ::_exit(125);
+}
+
+[[noreturn]] void Fail(const ChildPlan& plan, StepId step) {
+  Fail(plan, static_cast<int32_t>(step));
+}
+
+// Closes every inherited descriptor except the sorted `keep` list: the supervisor is
+// multi-threaded, so the clone may have copied descriptors of other runs.
+bool CloseOtherFds(const int* keep, size_t count) {
+  unsigned next = 0;
+  for (size_t i = 0; i < count; ++i) {
+    auto fd = static_cast<unsigned>(keep[i]);
+    if (fd > next && ::syscall(SYS_close_range, next, fd - 1, 0) != 0) {
+      return false;
+    }
+    next = fd + 1;
+  }
+  return ::syscall(SYS_close_range, next, ~0U, 0) == 0;
+}
+
+bool ExecuteOp(const MountOp& op) {
+  switch (op.kind) {
+    case MountOp::Kind::kMkdir:
+      return ::mkdir(op.target, op.mode) == 0 || errno == EEXIST;
+    case MountOp::Kind::kTouch: {
+      int fd = ::open(op.target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, op.mode);
+      if (fd < 0) {
+        return false;
+      }
+      ::close(fd);
+      return true;
+    }
+    case MountOp::Kind::kSymlink:
+      return ::symlink(op.source, op.target) == 0;
+    case MountOp::Kind::kWriteFile: {
+      int fd = ::open(op.target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, op.mode);
+      if (fd < 0) {
+        return false;
+      }
+      size_t done = 0;
+      while (done < op.size) {
+        ssize_t n = ::write(fd, op.data + done, op.size - done);
+        if (n < 0) {
+          ::close(fd);
+          return false;
+        }
+        done += static_cast<size_t>(n);
+      }
+      ::close(fd);
+      return true;
+    }
+    case MountOp::Kind::kMount: {
+      if (::mount(op.source, op.target, op.fstype, op.flags, op.data) != 0) {
+        return false;
+      }
+      struct stat st {};
+      if (op.verify && (::stat(op.target, &st) != 0 || st.st_dev != op.expect_dev ||
+                        st.st_ino != op.expect_ino)) {
+        errno = ESTALE;  // the host path changed between the parent's check and the bind
+        return false;
+      }
+      return true;
+    }
+    case MountOp::Kind::kPivotRoot:
+      // The host's root moves to /.oldroot, where bind sources stay reachable by path (a
+      // descriptor opened before the clone would name a mount of the parent's namespace, which
+      // mount(2) refuses to bind).
+      if (::chdir(op.target) != 0 || (::mkdir(".oldroot", 0700) != 0 && errno != EEXIST) ||
+          ::syscall(SYS_pivot_root, ".", ".oldroot") != 0) {
+        return false;
+      }
+      return ::chdir("/") == 0;
+    case MountOp::Kind::kDetachOldRoot:
+      return ::umount2("/.oldroot", MNT_DETACH) == 0 && ::rmdir("/.oldroot") == 0;
+  }
+  errno = EINVAL;
+  return false;
+}
+
+bool BringUpLoopback() {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return false;
+  }
+  struct ifreq request {};
+  std::memcpy(request.ifr_name, "lo", 3);
+  bool ok = ::ioctl(fd, SIOCGIFFLAGS, &request) == 0;
+  if (ok) {
+    request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP | IFF_RUNNING);
+    ok = ::ioctl(fd, SIOCSIFFLAGS, &request) == 0;
+  }
+  int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return ok;
+}
+
+// Drops every capability: bounding set, ambient set, and (after the uid change) the permitted,
+// effective and inheritable sets. Locks the securebits so that nothing can bring them back.
+bool DropBoundingSet(const ChildPlan& plan) {
+  for (int cap = 0; cap <= plan.last_capability; ++cap) {
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
+      return false;
+    }
+  }
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) {
+    return false;
+  }
+  unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |  // NOLINT(google-runtime-int)
+                       SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+                       SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+  return ::prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) == 0;
+}
+
+bool ClearCapabilitySets() {
+  struct __user_cap_header_struct header {};
+  header.version = _LINUX_CAPABILITY_VERSION_3;
+  header.pid = 0;
+  struct __user_cap_data_struct data[2] = {};
+  return ::syscall(SYS_capset, &header, data) == 0;
+}
+
+// The program process: a vfork-style child of init sharing its memory until execve.
+[[noreturn]] void ExecProgram(const ChildPlan& plan) {
+  if (::setsid() < 0) {
+    Fail(plan, StepId::kSetsid);
+  }
+  if (::dup2(plan.stdin_fd, 0) < 0 || ::dup2(plan.stdout_fd, 1) < 0 ||
+      ::dup2(plan.stderr_fd, 2) < 0) {
+    Fail(plan, StepId::kStdio);
+  }
+  // Only 0, 1 and 2 may cross into the program: everything else closes at execve.
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    Fail(plan, StepId::kCloseFds);
+  }
+  if (plan.isolated) {
+    if (plan.can_setgroups && ::setgroups(0, nullptr) != 0) {
+      Fail(plan, StepId::kSetGroups);
+    }
+    if (::setresgid(plan.gid, plan.gid, plan.gid) != 0) {
+      Fail(plan, StepId::kSetGid);
+    }
+    if (!DropBoundingSet(plan)) {
+      Fail(plan, StepId::kDropCapabilities);
+    }
+    if (::setresuid(plan.uid, plan.uid, plan.uid) != 0) {
+      Fail(plan, StepId::kSetUid);
+    }
+    if (!ClearCapabilitySets()) {
+      Fail(plan, StepId::kDropCapabilities);
+    }
+  }
+  for (size_t i = 0; i < plan.rlimit_count; ++i) {
+    if (::setrlimit(static_cast<__rlimit_resource>(plan.rlimits[i].resource),
+                    &plan.rlimits[i].value) != 0) {
+      Fail(plan, StepId::kRlimits);
+    }
+  }
+  if (::chdir(plan.workdir) != 0) {
+    Fail(plan, StepId::kChdir);
+  }
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    Fail(plan, StepId::kNoNewPrivs);
+  }
+  // Seccomp last: from here on only execve itself must be allowed.
+  if (plan.seccomp != nullptr &&
+      ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, plan.seccomp, 0, 0) != 0) {
+    Fail(plan, StepId::kSeccomp);
+  }
+  int err = ENOENT;
+  for (size_t i = 0; i < plan.exec_path_count; ++i) {
+    ::execve(plan.exec_paths[i], const_cast<char* const*>(plan.argv),  // NOLINT
+             const_cast<char* const*>(plan.envp));                     // NOLINT
+    // Keep the most telling error: EACCES (found, not runnable) beats ENOENT of later entries.
+    if (errno != ENOENT || err == ENOENT) {
+      err = errno;
+    }
+  }
+  Report(plan.report_fd, ChildReport::Kind::kExecFailed, 0, err, 0);
+  ::_exit(err == ENOENT ? 127 : 126);
+}
+
+int ExecProgramTrampoline(void* arg) { ExecProgram(*static_cast<const ChildPlan*>(arg)); }
+
+// Stack of the program process between its clone and its execve. Each init process is a separate
+// copy of the supervisor's memory, so one static buffer serves every run.
+alignas(64) char program_stack[64 * 1024];
+
+}  // namespace
+
+const char* StepIdName(StepId step) {
+  switch (step) {
+    case StepId::kWaitForParent: return "wait for the supervisor";
+    case StepId::kCloseFds: return "close inherited descriptors";
+    case StepId::kHostname: return "sethostname";
+    case StepId::kMakePrivate: return "make mounts private";
+    case StepId::kLoopback: return "bring up loopback";
+    case StepId::kRemountRootReadOnly: return "remount / read-only";
+    case StepId::kStartProgram: return "start the program";
+    case StepId::kStdio: return "set up stdin/stdout/stderr";
+    case StepId::kSetGroups: return "setgroups";
+    case StepId::kSetGid: return "setresgid";
+    case StepId::kDropCapabilities: return "drop capabilities";
+    case StepId::kSetUid: return "setresuid";
+    case StepId::kRlimits: return "setrlimit";
+    case StepId::kChdir: return "chdir to the working directory";
+    case StepId::kNoNewPrivs: return "set no_new_privs";
+    case StepId::kSeccomp: return "install the seccomp filter";
+    case StepId::kSetsid: return "setsid";
+    case StepId::kParentDeathSignal: return "set the parent-death signal";
+    case StepId::kInitIds: return "set init's uid and gid";
+  }
+  return "unknown step";
+}
+
+void RunInit(const ChildPlan& plan) {
+  if (!CloseOtherFds(plan.keep_fds, plan.keep_fd_count)) {
+    Fail(plan, StepId::kCloseFds);
+  }
+  // If the supervisor dies, so does the run: init's death takes the whole PID namespace along.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+    Fail(plan, StepId::kParentDeathSignal);
+  }
+  char go = 0;
+  ssize_t n;
+  do {
+    n = ::read(plan.sync_fd, &go, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) {
+    ::_exit(125);  // the supervisor gave up on this run (or died): nothing to report to
+  }
+  ::close(plan.sync_fd);
+  // Keep the program (same uid as init when Warden is not root) out of init's memory and fds.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (!plan.isolated) {
+    // Without a PID namespace, orphans of the run must still come back to init to be reaped.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  }
+
+  if (plan.isolated) {
+    // Until now init ran with the host ids it was cloned with, which its user namespace does not
+    // map: become the mapped root (or the sandbox user) so that files it creates have an owner.
+    if (::setresgid(plan.init_gid, plan.init_gid, plan.init_gid) != 0 ||
+        ::setresuid(plan.init_uid, plan.init_uid, plan.init_uid) != 0) {
+      Fail(plan, StepId::kInitIds);
+    }
+    if (::sethostname(plan.hostname, std::strlen(plan.hostname)) != 0) {
+      Fail(plan, StepId::kHostname);
+    }
+    // Nothing mounted here may propagate back to the host.
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      Fail(plan, StepId::kMakePrivate);
+    }
+    for (size_t i = 0; i < plan.op_count; ++i) {
+      if (!ExecuteOp(plan.ops[i]) && !plan.ops[i].optional) {
+        Fail(plan, static_cast<int32_t>(i));
+      }
+    }
+    if (::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                nullptr) != 0) {
+      Fail(plan, StepId::kRemountRootReadOnly);
+    }
+    if (plan.bring_up_loopback && !BringUpLoopback()) {
+      Fail(plan, StepId::kLoopback);
+    }
+  }
+
+  // CLONE_VM | CLONE_VFORK: no copy of the address space; init sleeps until the program has
+  // called execve (or failed), then resumes.
+  pid_t program = ::clone(ExecProgramTrampoline, program_stack + sizeof(program_stack),
+                          CLONE_VM | CLONE_VFORK | SIGCHLD,
+                          const_cast<ChildPlan*>(&plan));  // NOLINT
+  if (program < 0) {
+    Fail(plan, StepId::kStartProgram);
+  }
+  ::close(plan.stdin_fd);
+  ::close(plan.stdout_fd);
+  ::close(plan.stderr_fd);
+  Report(plan.report_fd, ChildReport::Kind::kReady, 0, 0, program);
+
+  // Reap everything: orphans of the run are re-parented to init. When the program itself ends,
+  // report and exit; the kernel then kills whatever is left in the PID namespace.
+  for (;;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid == program) {
+      Report(plan.report_fd, ChildReport::Kind::kExited, 0, 0, status);
+      ::_exit(0);
+    }
+    if (pid < 0 && errno != EINTR) {
+      ::_exit(125);
+    }
+  }
+}
+
+}  // namespace warden::sandbox

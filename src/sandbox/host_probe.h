@@ -1,0 +1,28 @@
+// What the host allows, for `warden doctor`: user namespaces, cgroups, seccomp, Landlock,
+// AppArmor; and which isolation the sandbox will therefore use.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace warden::sandbox {
+
+struct HostCheck {
+  enum class Level { kOk, kInfo, kWarn, kFail };
+  std::string name;    // "user namespaces"
+  Level level;
+  std::string detail;  // what was found, and what to do when it is not ok
+};
+
+struct HostReport {
+  std::vector<HostCheck> checks;
+  bool full_isolation = false;  // every check the sandbox needs passed
+  std::string isolation;        // a sentence: what the sandbox will use
+};
+
+// Probes the host. Creates (and removes) a few short-lived test processes and cgroups.
+HostReport ProbeHost();
+
+std::string_view HostCheckLevelName(HostCheck::Level level);
+
+}  // namespace warden::sandbox

@@ -1,0 +1,85 @@
+// Builds the list of steps that make a sandbox's file system: a fresh tmpfs root with read-only
+// system directories, a synthesized /etc, a fresh /proc, a minimal /dev, a size-capped /tmp and
+// the workspace. Runs in the parent; the init process only executes the resulting MountOps.
+#pragma once
+
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "sandbox/child.h"
+#include "sandbox/sandbox.h"
+
+namespace warden::sandbox {
+
+// What the host's root looks like, probed once per supervisor.
+struct HostLayout {
+  struct Entry {
+    std::string name;        // "usr", "bin", "lib64"
+    std::string link;        // non-empty: a symlink on the host ("usr/bin"), recreated as such
+    unsigned long mount_flags = 0;  // NOLINT(google-runtime-int): locked flags to keep on remount
+  };
+  std::vector<Entry> system_dirs;
+  unsigned long etc_flags = 0;  // NOLINT(google-runtime-int)
+  unsigned long dev_flags = 0;  // NOLINT(google-runtime-int)
+  std::vector<std::string> etc_files;  // host /etc entries bound read-only (those that exist)
+  std::string localtime_link;          // target of /etc/localtime, if it is a symlink
+};
+
+Result<HostLayout> ProbeHostLayout();
+
+// The mount flags (MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, atime flags) of the mount that
+// holds `path`. A bind remount in a user namespace must keep the locked ones.
+Result<unsigned long> MountFlagsOf(const std::string& path);  // NOLINT(google-runtime-int)
+
+// A host path to bind into the sandbox, resolved and identified by the parent. The child binds
+// it by path (through /.oldroot) and checks that it got this very inode.
+struct HostPath {
+  std::string path;  // absolute, no symlinks
+  dev_t dev = 0;
+  ino_t ino = 0;
+  unsigned long mount_flags = 0;  // NOLINT(google-runtime-int)
+  bool is_dir = false;
+};
+
+// Resolves `path` (symlinks included) and records what the child must find there.
+Result<HostPath> ResolveHostPath(const std::string& path);
+
+// Inputs of one plan that are not in the Spec.
+struct MountInputs {
+  HostPath workspace;
+  std::vector<HostPath> ro_binds;  // parallel to spec.ro_binds
+  std::optional<HostPath> resolv_conf;  // network == host: the host's resolv.conf
+};
+
+// Owns the strings the MountOps point into. Move-only (the deque keeps addresses stable).
+class MountPlan {
+ public:
+  static Result<MountPlan> Build(const HostLayout& layout, const Spec& spec,
+                                 const MountInputs& inputs);
+
+  const std::vector<MountOp>& ops() const { return ops_; }
+  // A human description of step `index`, for setup errors: "mount proc on /proc".
+  std::string Describe(size_t index) const;
+
+ private:
+  const char* Keep(std::string s);
+  void Mkdir(const std::string& path, unsigned mode = 0755);
+  void Touch(const std::string& path);
+  void Symlink(const std::string& target, const std::string& path);
+  void WriteFile(const std::string& path, std::string contents, unsigned mode = 0644);
+  void Mount(const char* source, const std::string& target, const char* fstype,
+             unsigned long flags, const char* data, bool optional = false);  // NOLINT
+  // Bind `source` on `target` read-only (or writable), keeping the source's locked `flags`.
+  void Bind(const std::string& source, const std::string& target, unsigned long flags,  // NOLINT
+            bool writable, bool optional = false);
+  // Bind a resolved host path, verifying its identity after the bind.
+  void BindHost(const HostPath& source, const std::string& target, bool writable);
+
+  std::deque<std::string> strings_;
+  std::vector<MountOp> ops_;
+};
+
+}  // namespace warden::sandbox

@@ -1,0 +1,131 @@
+#include "sandbox/mount_plan.h"
+
+#include <sys/mount.h>
+
+#include <string_view>
+
+#include <gtest/gtest.h>
+
+namespace warden::sandbox {
+namespace {
+
+MountPlan BuildPlan(const Spec& spec, bool host_network = false) {
+  HostLayout layout;
+  layout.system_dirs = {{"usr", "", MS_RELATIME}, {"bin", "usr/bin", 0}};
+  layout.etc_files = {"ld.so.cache"};
+  MountInputs inputs;
+  inputs.workspace = {"/srv/ws", 42, 4242, MS_NOATIME, true};
+  if (host_network) {
+    inputs.resolv_conf = HostPath{"/run/resolv.conf", 1, 2, 0, false};
+  }
+  for (const BindMount& bind : spec.ro_binds) {
+    inputs.ro_binds.push_back({bind.source, 7, 77, 0, true});
+  }
+  auto plan = MountPlan::Build(layout, spec, inputs);
+  EXPECT_TRUE(plan.ok());
+  return std::move(plan).value();
+}
+
+const MountOp* FindMount(const MountPlan& plan, std::string_view target, bool remount) {
+  for (const MountOp& op : plan.ops()) {
+    if (op.kind == MountOp::Kind::kMount && op.target == target &&
+        ((op.flags & MS_REMOUNT) != 0) == remount) {
+      return &op;
+    }
+  }
+  return nullptr;
+}
+
+TEST(MountPlanTest, SystemDirectoriesAreReadOnlyAndSymlinksStaySymlinks) {
+  MountPlan plan = BuildPlan(Spec{});
+  const MountOp* usr = FindMount(plan, "/usr", /*remount=*/true);
+  ASSERT_NE(usr, nullptr);
+  EXPECT_TRUE(usr->flags & MS_RDONLY);
+  EXPECT_TRUE(usr->flags & MS_NOSUID);
+  EXPECT_TRUE(usr->flags & MS_RELATIME);  // a locked flag of the host mount is kept
+  bool bin_is_symlink = false;
+  for (const MountOp& op : plan.ops()) {
+    if (op.kind == MountOp::Kind::kSymlink && std::string_view(op.target) == "/bin") {
+      bin_is_symlink = std::string_view(op.source) == "usr/bin";
+    }
+  }
+  EXPECT_TRUE(bin_is_symlink);
+}
+
+TEST(MountPlanTest, WorkspaceIsWritableAndVerifiedAfterTheBind) {
+  MountPlan plan = BuildPlan(Spec{});
+  const MountOp* bind = FindMount(plan, "/workspace", /*remount=*/false);
+  ASSERT_NE(bind, nullptr);
+  EXPECT_EQ(std::string_view(bind->source), "/.oldroot/srv/ws");
+  EXPECT_TRUE(bind->verify);
+  EXPECT_EQ(bind->expect_dev, 42U);
+  EXPECT_EQ(bind->expect_ino, 4242U);
+  const MountOp* remount = FindMount(plan, "/workspace", /*remount=*/true);
+  ASSERT_NE(remount, nullptr);
+  EXPECT_FALSE(remount->flags & MS_RDONLY);
+  EXPECT_TRUE(remount->flags & MS_NOSUID);
+  EXPECT_TRUE(remount->flags & MS_NODEV);
+}
+
+TEST(MountPlanTest, NeverBindsTheHostDevOrSecretDirectories) {
+  Spec spec;
+  MountPlan plan = BuildPlan(spec);
+  for (const MountOp& op : plan.ops()) {
+    if (op.kind != MountOp::Kind::kMount || op.source == nullptr || !(op.flags & MS_BIND)) {
+      continue;
+    }
+    std::string_view source = op.source;
+    if (source.rfind("/.oldroot", 0) == 0) {
+      source.remove_prefix(9);
+    }
+    EXPECT_NE(source, "/dev");
+    EXPECT_NE(source, "/dev/vsock");
+    EXPECT_NE(source.substr(0, 5), "/root");
+    EXPECT_NE(source.substr(0, 5), "/home");
+    EXPECT_NE(source.substr(0, 4), "/var");
+    EXPECT_NE(source, "/etc");
+  }
+}
+
+TEST(MountPlanTest, TmpIsATmpfsCappedAtTheDiskLimit) {
+  Spec spec;
+  spec.limits.disk_bytes = 64ULL << 20;
+  MountPlan plan = BuildPlan(spec);
+  const MountOp* tmp = FindMount(plan, "/tmp", /*remount=*/false);
+  ASSERT_NE(tmp, nullptr);
+  EXPECT_EQ(std::string_view(tmp->fstype), "tmpfs");
+  EXPECT_NE(std::string_view(tmp->data).find("size=67108864"), std::string_view::npos);
+}
+
+TEST(MountPlanTest, ReadOnlyBindCreatesParentsAndPivotComesLast) {
+  Spec spec;
+  spec.ro_binds = {{"/opt/data", "/opt/tools/data"}};
+  MountPlan plan = BuildPlan(spec);
+  bool made_parent = false;
+  for (const MountOp& op : plan.ops()) {
+    made_parent |= op.kind == MountOp::Kind::kMkdir && std::string_view(op.target) == "/opt/tools";
+  }
+  EXPECT_TRUE(made_parent);
+  const MountOp* remount = FindMount(plan, "/opt/tools/data", /*remount=*/true);
+  ASSERT_NE(remount, nullptr);
+  EXPECT_TRUE(remount->flags & MS_RDONLY);
+  EXPECT_EQ(plan.ops()[1].kind, MountOp::Kind::kPivotRoot);
+  EXPECT_EQ(plan.ops().back().kind, MountOp::Kind::kDetachOldRoot);
+  EXPECT_EQ(plan.Describe(plan.ops().size() - 1), "detach the host's root");
+}
+
+TEST(MountPlanTest, ResolvConfOnlyWithHostNetwork) {
+  auto has_resolv = [](const MountPlan& plan) {
+    for (const MountOp& op : plan.ops()) {
+      if (op.target != nullptr && std::string_view(op.target) == "/etc/resolv.conf") {
+        return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_FALSE(has_resolv(BuildPlan(Spec{})));
+  EXPECT_TRUE(has_resolv(BuildPlan(Spec{}, /*host_network=*/true)));
+}
+
+}  // namespace
+}  // namespace warden::sandbox

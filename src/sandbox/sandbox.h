@@ -1,0 +1,162 @@
+// The sandbox's public API: run a program fully isolated (namespaces, a fresh root, cgroups,
+// rlimits, no capabilities, seccomp) and learn exactly why the run ended.
+//
+//   ASSIGN_OR_RETURN(auto supervisor, sandbox::Supervisor::Create({}));
+//   sandbox::Spec spec;
+//   spec.argv = {"/usr/bin/python3", "-c", "print(6 * 7)"};
+//   spec.limits.wall_time = std::chrono::seconds(5);
+//   ASSIGN_OR_RETURN(sandbox::RunResult result, supervisor->Run(spec));
+//   // result.outcome == Outcome::kExited, result.exit_code == 0, result.stdout_data == "42\n"
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+namespace warden::sandbox {
+
+using std::chrono::milliseconds;
+
+enum class NetworkMode {
+  kNone,  // a private network namespace with only loopback (the default)
+  kHost,  // the host's network, and its /etc/resolv.conf
+};
+
+// Limits of one run. Zero means "no limit" only where a field says so.
+struct Limits {
+  uint64_t memory_bytes = 512ULL << 20;       // cgroup memory limit; OOM ends the run
+  uint32_t max_pids = 128;                    // processes and threads at once (cgroup pids)
+  milliseconds wall_time{60'000};             // real time from start to end
+  milliseconds cpu_time{30'000};              // CPU time of all processes together
+  uint64_t output_bytes = 1ULL << 20;         // stdout + stderr together; more ends the run
+  uint64_t disk_bytes = 256ULL << 20;         // what the run may write to /workspace and /tmp
+  uint32_t open_files = 256;                  // RLIMIT_NOFILE of each process
+  double cpus = 0;                            // CPU bandwidth in cores (cgroup cpu); 0: no cap
+};
+
+// A host path made visible read-only inside the sandbox.
+struct BindMount {
+  std::string source;  // absolute host path
+  std::string target;  // absolute path inside the sandbox
+};
+
+enum class Stream { kStdout, kStderr };
+
+// Called from the thread that runs the sandbox, as output arrives (chunks, not lines).
+using OutputCallback = std::function<void(Stream stream, std::string_view data)>;
+
+// What to run and how.
+struct Spec {
+  // argv[0] without a '/' is looked up in the sandbox's PATH.
+  std::vector<std::string> argv;
+  // "KEY=VALUE" entries added to (or replacing entries of) a minimal environment: PATH, HOME=/tmp,
+  // LANG=C.UTF-8, TMPDIR=/tmp, USER=sandbox. Nothing of the caller's environment leaks in.
+  std::vector<std::string> env;
+  // Host directory mounted read-write at /workspace, the working directory. Empty: a fresh
+  // temporary directory, removed when the run ends.
+  std::string workspace;
+  std::vector<BindMount> ro_binds;
+  NetworkMode network = NetworkMode::kNone;
+  Limits limits;
+  // Written to the program's standard input, which is then closed. Without it stdin is empty.
+  std::string stdin_data;
+  // Instead of stdin_data: a descriptor (a pipe or a file, never a terminal) that becomes the
+  // program's standard input. The caller keeps ownership.
+  int stdin_fd = -1;
+  // Live output. Output is also collected into RunResult (up to the output limit).
+  OutputCallback on_output;
+};
+
+// Why a run ended.
+enum class Outcome {
+  kExited,       // the program exited; see exit_code
+  kSignaled,     // the program was killed by a signal; see signal
+  kTimeout,      // wall time limit
+  kCpuLimit,     // CPU time limit
+  kMemoryLimit,  // killed by the out-of-memory killer of its cgroup
+  kOutputLimit,  // wrote more than the output limit
+  kDiskLimit,    // wrote more than the disk limit
+  kCancelled,    // CancelToken::Cancel()
+  kSetupError,   // the sandbox could not be set up; see setup_step and setup_errno
+};
+
+std::string_view OutcomeName(Outcome outcome);
+
+struct RunResult {
+  Outcome outcome = Outcome::kSetupError;
+  int exit_code = -1;  // kExited: the program's exit code
+  int signal = 0;      // kSignaled (and the limits that end in a kill): the signal number
+  std::chrono::microseconds wall_time{0};
+  std::chrono::microseconds cpu_time{0};  // user + system of every process of the run
+  uint64_t peak_memory_bytes = 0;
+  std::string stdout_data;
+  std::string stderr_data;
+  bool stdout_truncated = false;
+  bool stderr_truncated = false;
+  std::string setup_step;  // kSetupError: the step that failed, e.g. "mount /proc"
+  int setup_errno = 0;     // kSetupError: its errno
+  std::string message;     // a sentence on why the run ended, for humans
+};
+
+// A sentence on why a run ended: "exceeded the memory limit of 256M".
+std::string DescribeOutcome(const RunResult& result, const Limits& limits);
+
+// Lets another thread stop a run: Cancel() kills the run's whole process tree. Thread-safe; one
+// token can serve several runs and stays cancelled once cancelled.
+class CancelToken {
+ public:
+  CancelToken();
+  ~CancelToken();
+  CancelToken(const CancelToken&) = delete;
+  CancelToken& operator=(const CancelToken&) = delete;
+
+  void Cancel();
+  bool cancelled() const;
+  int fd() const { return fd_.get(); }  // readable once cancelled
+
+ private:
+  UniqueFd fd_;  // eventfd
+  std::atomic<bool> cancelled_{false};
+};
+
+struct SupervisorOptions {
+  // Run programs without any isolation (only rlimits and the limits the supervisor enforces
+  // itself). Never chosen implicitly; every run logs a warning.
+  bool unsandboxed = false;
+  // Host uid and gid that the sandbox's user (uid 1000 inside) maps to when Warden runs as root.
+  // Warden running as another user maps the sandbox user to itself.
+  uid_t root_sandbox_uid = 2'100'001'000;
+};
+
+// Starts sandboxes. Owns the cgroup subtree of its runs and the precompiled seccomp program.
+// Thread-safe: Run() may be called from many threads at once.
+class Supervisor {
+ public:
+  // Probes the host (user namespaces, cgroups, seccomp) and prepares what every run shares. Fails
+  // with a message that says what the host lacks when full isolation is impossible.
+  static Result<std::unique_ptr<Supervisor>> Create(const SupervisorOptions& options);
+  ~Supervisor();
+
+  // Runs `spec` to completion (or cancellation). An error means the request itself was invalid
+  // (no argv, a relative path); a sandbox that could not be set up is a RunResult with
+  // Outcome::kSetupError.
+  Result<RunResult> Run(const Spec& spec, const CancelToken* cancel = nullptr);
+
+  class Impl;
+
+ private:
+  explicit Supervisor(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace warden::sandbox

@@ -1,0 +1,213 @@
+// Whole-sandbox tests through the library API: real namespaces, mounts, cgroups and seccomp.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "sandbox/sandbox.h"
+#include "sys/fs.h"
+
+namespace warden::sandbox {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::set<std::string> ListDir(const std::string& path) {
+  std::set<std::string> names;
+  if (DIR* dir = ::opendir(path.c_str())) {
+    while (struct dirent* e = ::readdir(dir)) {
+      names.insert(e->d_name);
+    }
+    ::closedir(dir);
+  }
+  return names;
+}
+
+class SupervisorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto created = Supervisor::Create({});
+    ASSERT_TRUE(created.ok()) << created.error().ToString();
+    supervisor_ = std::move(created).value();
+    cgroups_before_ = ListDir("/sys/fs/cgroup/memory/warden");
+  }
+
+  void TearDown() override {
+    // Nothing survives a run: no cgroup of it is left.
+    EXPECT_EQ(ListDir("/sys/fs/cgroup/memory/warden"), cgroups_before_);
+  }
+
+  RunResult Run(Spec spec) {
+    auto result = supervisor_->Run(spec);
+    EXPECT_TRUE(result.ok()) << result.error().ToString();
+    return result.ok() ? std::move(result).value() : RunResult{};
+  }
+
+  RunResult Shell(const std::string& script, Limits limits = {}) {
+    Spec spec;
+    spec.argv = {"/bin/sh", "-c", script};
+    spec.limits = limits;
+    return Run(std::move(spec));
+  }
+
+  std::unique_ptr<Supervisor> supervisor_;
+  std::set<std::string> cgroups_before_;
+};
+
+TEST_F(SupervisorTest, RunsAProgramAndCapturesItsOutputAndExitCode) {
+  RunResult r = Shell("echo out; echo err >&2; exit 3");
+  EXPECT_EQ(r.outcome, Outcome::kExited) << r.message;
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.stdout_data, "out\n");
+  EXPECT_EQ(r.stderr_data, "err\n");
+  EXPECT_GT(r.wall_time.count(), 0);
+}
+
+TEST_F(SupervisorTest, ProgramRunsAsUnprivilegedUserInItsOwnNamespaces) {
+  RunResult r = Shell(
+      "id -u; id -g; hostname; pwd; echo $HOME; cat /proc/self/status | grep CapEff; "
+      "ls /proc | grep -c '^[0-9]'");
+  ASSERT_EQ(r.outcome, Outcome::kExited) << r.message << r.stderr_data;
+  EXPECT_EQ(r.stdout_data.substr(0, r.stdout_data.find("CapEff")),
+            "1000\n1000\nsandbox\n/workspace\n/tmp\n");
+  EXPECT_NE(r.stdout_data.find("CapEff:\t0000000000000000"), std::string::npos) << r.stdout_data;
+  // Only init, sh, grep-pipeline processes: nothing of the host is visible.
+  int visible = std::stoi(r.stdout_data.substr(r.stdout_data.rfind('\t') + 18));
+  EXPECT_LT(visible, 8) << r.stdout_data;
+}
+
+TEST_F(SupervisorTest, FeedsStdinAndSetsTheEnvironment) {
+  Spec spec;
+  spec.argv = {"/bin/sh", "-c", "read line; echo \"$line $GREETING\"; env | grep -c WARDEN_TEST_"};
+  spec.env = {"GREETING=hello"};
+  spec.stdin_data = "world\n";
+  ASSERT_EQ(::setenv("WARDEN_TEST_SECRET", "leak", 1), 0);
+  RunResult r = Run(spec);
+  ::unsetenv("WARDEN_TEST_SECRET");
+  EXPECT_EQ(r.stdout_data, "world hello\n0\n") << r.stderr_data;
+}
+
+TEST_F(SupervisorTest, WorkspaceFilesPersistOnTheHost) {
+  auto dir = sys::TempDir::Create("warden-test-ws-");
+  ASSERT_TRUE(dir.ok());
+  ::chmod(dir->path().c_str(), 0777);
+  Spec spec;
+  spec.workspace = dir->path();
+  spec.argv = {"/bin/sh", "-c", "echo data > result.txt && ls -l result.txt"};
+  RunResult r = Run(spec);
+  ASSERT_EQ(r.outcome, Outcome::kExited) << r.message << r.stderr_data;
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_data;
+  EXPECT_EQ(*sys::ReadFile(dir->path() + "/result.txt"), "data\n");
+}
+
+TEST_F(SupervisorTest, CommandNotFoundExits127WithAMessage) {
+  Spec spec;
+  spec.argv = {"no-such-program-anywhere"};
+  RunResult r = Run(spec);
+  EXPECT_EQ(r.outcome, Outcome::kExited);
+  EXPECT_EQ(r.exit_code, 127);
+  EXPECT_NE(r.message.find("not found"), std::string::npos) << r.message;
+}
+
+TEST_F(SupervisorTest, WallTimeLimitKillsTheRun) {
+  Limits limits;
+  limits.wall_time = milliseconds(300);
+  RunResult r = Shell("sleep 30", limits);
+  EXPECT_EQ(r.outcome, Outcome::kTimeout);
+  EXPECT_LT(r.wall_time, std::chrono::seconds(5));
+}
+
+TEST_F(SupervisorTest, MemoryLimitEndsTheRunAsOutOfMemory) {
+  Limits limits;
+  limits.memory_bytes = 32ULL << 20;
+  Spec spec;
+  spec.argv = {"/usr/bin/python3", "-c", "x = bytearray(256 * 1024 * 1024)"};
+  spec.limits = limits;
+  RunResult r = Run(spec);
+  EXPECT_EQ(r.outcome, Outcome::kMemoryLimit) << r.message << r.stderr_data;
+}
+
+TEST_F(SupervisorTest, OutputLimitTruncatesAndKills) {
+  Limits limits;
+  limits.output_bytes = 10000;
+  RunResult r = Shell("yes", limits);
+  EXPECT_EQ(r.outcome, Outcome::kOutputLimit);
+  EXPECT_EQ(r.stdout_data.size(), 10000U);
+  EXPECT_TRUE(r.stdout_truncated);
+}
+
+TEST_F(SupervisorTest, CancelKillsTheWholeTreeWithin100ms) {
+  CancelToken cancel;
+  Spec spec;
+  spec.argv = {"/bin/sh", "-c", "sleep 100 & sleep 100 & echo started; wait"};
+  std::promise<void> started;
+  bool signalled = false;
+  spec.on_output = [&](Stream, std::string_view data) {
+    if (!signalled && data.find("started") != std::string_view::npos) {
+      signalled = true;
+      started.set_value();
+    }
+  };
+  auto future = std::async(std::launch::async, [&] { return supervisor_->Run(spec, &cancel); });
+  ASSERT_EQ(started.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  auto cancel_time = std::chrono::steady_clock::now();
+  cancel.Cancel();
+  auto result = future.get();
+  auto took = std::chrono::steady_clock::now() - cancel_time;
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->outcome, Outcome::kCancelled);
+  EXPECT_LT(took, milliseconds(100));
+}
+
+TEST_F(SupervisorTest, ManyRunsAtOnceFromManyThreads) {
+  constexpr int kThreads = 8;
+  constexpr int kRunsEach = 10;
+  std::vector<std::future<int>> futures;
+  for (int t = 0; t < kThreads; ++t) {
+    futures.push_back(std::async(std::launch::async, [this, t] {
+      int ok = 0;
+      for (int i = 0; i < kRunsEach; ++i) {
+        Spec spec;
+        spec.argv = {"/bin/sh", "-c", "echo $0-$1", std::to_string(t), std::to_string(i)};
+        auto r = supervisor_->Run(spec);
+        ok += r.ok() && r->exit_code == 0 &&
+              r->stdout_data == std::to_string(t) + "-" + std::to_string(i) + "\n";
+      }
+      return ok;
+    }));
+  }
+  int total = 0;
+  for (auto& f : futures) {
+    total += f.get();
+  }
+  EXPECT_EQ(total, kThreads * kRunsEach);
+}
+
+TEST_F(SupervisorTest, SetupErrorNamesTheStep) {
+  Spec spec;
+  spec.argv = {"/bin/true"};
+  spec.ro_binds = {{"/usr/share", "/proc/forbidden"}};
+  RunResult r = Run(spec);
+  EXPECT_EQ(r.outcome, Outcome::kSetupError);
+  EXPECT_FALSE(r.setup_step.empty());
+  EXPECT_NE(r.setup_errno, 0);
+}
+
+TEST_F(SupervisorTest, InvalidRequestsAreErrorsNotRuns) {
+  Spec empty;
+  EXPECT_EQ(supervisor_->Run(empty).error().code(), ErrorCode::kInvalidArgument);
+  Spec escaping;
+  escaping.argv = {"/bin/true"};
+  escaping.ro_binds = {{"/usr/../etc", "/x"}};
+  EXPECT_EQ(supervisor_->Run(escaping).error().code(), ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace warden::sandbox

@@ -1,0 +1,50 @@
+// Small file-system helpers over plain syscalls, with errors that name the call and the path.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+namespace warden::sys {
+
+// Reads a whole (small) file, such as a /proc or cgroup file.
+Result<std::string> ReadFile(const std::string& path);
+// Writes `data` to an existing file (no create, no truncate): the way sysfs/procfs files are set.
+Status WriteExistingFile(const std::string& path, std::string_view data);
+// Creates or truncates `path` with `mode` and writes `data`.
+Status WriteNewFile(const std::string& path, std::string_view data, int mode = 0644);
+
+// Opens `path` with O_PATH|O_CLOEXEC (following symlinks), to refer to it later by descriptor.
+Result<UniqueFd> OpenPath(const std::string& path);
+
+// Removes `path` and everything below it without following symlinks or crossing mount points.
+Status RemoveTree(const std::string& path);
+
+// Bytes allocated on disk by everything below the directory `dir_fd` (st_blocks, not following
+// symlinks, not crossing mounts). Counts each inode once per visit; hard links count twice.
+Result<uint64_t> DiskUsage(int dir_fd);
+
+// A directory created with mkdtemp() under $TMPDIR (or /tmp) and removed, with its contents, on
+// destruction. Move-only.
+class TempDir {
+ public:
+  static Result<TempDir> Create(std::string_view prefix);
+  TempDir(TempDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+  TempDir& operator=(TempDir&& other) noexcept {
+    std::swap(path_, other.path_);
+    return *this;
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit TempDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+}  // namespace warden::sys
