@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "base/json.h"
+#include "base/log.h"
 #include "base/units.h"
 #include "cli/commands.h"
 #include "sandbox/sandbox.h"
@@ -224,7 +225,9 @@ int Exec(int argc, char** argv) {
   }
   sandbox::SupervisorOptions options;
   options.unsandboxed = o.no_sandbox;
+  auto t0 = std::chrono::steady_clock::now();
   auto supervisor = sandbox::Supervisor::Create(options);
+  LOG_DEBUG("supervisor created in {} us", std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
   if (!supervisor.ok()) {
     std::fprintf(stderr, "warden exec: %s\n", supervisor.error().message().c_str());
     return 125;

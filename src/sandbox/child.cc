@@ -2,7 +2,6 @@
 #include "sandbox/child.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <linux/seccomp.h>
@@ -53,6 +52,12 @@ bool CloseOtherFds(const int* keep, size_t count) {
     next = fd + 1;
   }
   return ::syscall(SYS_close_range, next, ~0U, 0) == 0;
+}
+
+// The raw system call: glibc's setresuid() & co. believe the supervisor's other threads still
+// exist in this process and wait forever for them to change their credentials too.
+long SetIds(long call, unsigned id) {  // NOLINT(google-runtime-int)
+  return ::syscall(call, id, id, id);
 }
 
 bool ExecuteOp(const MountOp& op) {
@@ -171,16 +176,16 @@ bool ClearCapabilitySets() {
     Fail(plan, StepId::kCloseFds);
   }
   if (plan.isolated) {
-    if (plan.can_setgroups && ::setgroups(0, nullptr) != 0) {
+    if (plan.can_setgroups && ::syscall(SYS_setgroups, 0, nullptr) != 0) {
       Fail(plan, StepId::kSetGroups);
     }
-    if (::setresgid(plan.gid, plan.gid, plan.gid) != 0) {
+    if (SetIds(SYS_setresgid, plan.gid) != 0) {
       Fail(plan, StepId::kSetGid);
     }
     if (!DropBoundingSet(plan)) {
       Fail(plan, StepId::kDropCapabilities);
     }
-    if (::setresuid(plan.uid, plan.uid, plan.uid) != 0) {
+    if (SetIds(SYS_setresuid, plan.uid) != 0) {
       Fail(plan, StepId::kSetUid);
     }
     if (!ClearCapabilitySets()) {
@@ -277,8 +282,7 @@ void RunInit(const ChildPlan& plan) {
   if (plan.isolated) {
     // Until now init ran with the host ids it was cloned with, which its user namespace does not
     // map: become the mapped root (or the sandbox user) so that files it creates have an owner.
-    if (::setresgid(plan.init_gid, plan.init_gid, plan.init_gid) != 0 ||
-        ::setresuid(plan.init_uid, plan.init_uid, plan.init_uid) != 0) {
+    if (SetIds(SYS_setresgid, plan.init_gid) != 0 || SetIds(SYS_setresuid, plan.init_uid) != 0) {
       Fail(plan, StepId::kInitIds);
     }
     if (::sethostname(plan.hostname, std::strlen(plan.hostname)) != 0) {

@@ -26,14 +26,17 @@ MountPlan BuildPlan(const Spec& spec, bool host_network = false) {
   return std::move(plan).value();
 }
 
+// The last mount on `target` (the root's tmpfs is mounted on /tmp before the pivot, the run's
+// /tmp after it).
 const MountOp* FindMount(const MountPlan& plan, std::string_view target, bool remount) {
+  const MountOp* found = nullptr;
   for (const MountOp& op : plan.ops()) {
     if (op.kind == MountOp::Kind::kMount && op.target == target &&
         ((op.flags & MS_REMOUNT) != 0) == remount) {
-      return &op;
+      found = &op;
     }
   }
-  return nullptr;
+  return found;
 }
 
 TEST(MountPlanTest, SystemDirectoriesAreReadOnlyAndSymlinksStaySymlinks) {

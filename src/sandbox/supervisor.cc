@@ -154,6 +154,7 @@ Status Supervisor::Impl::WriteIdMaps(pid_t pid, uid_t uid, gid_t gid) const {
 }
 
 Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* cancel) {
+  const Clock::time_point entered = Clock::now();
   if (spec.argv.empty() || spec.argv[0].empty()) {
     return Error(ErrorCode::kInvalidArgument, "no program to run");
   }
@@ -304,6 +305,7 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
   plan.exec_path_count = exec_paths.size();
   plan.seccomp = isolated && seccomp ? seccomp->program() : nullptr;
 
+  const Clock::time_point before_cgroup = Clock::now();
   std::optional<Cgroup> cgroup;
   if (cgroups) {
     auto created = cgroups->Create({limits.memory_bytes, limits.max_pids, limits.cpus});
@@ -357,9 +359,11 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
   if (isolated) {
     prepared = WriteIdMaps(static_cast<pid_t>(pid), host_uid, host_gid);
   }
+  const Clock::time_point mapped = Clock::now();
   if (prepared.ok() && cgroup && cgroup->version() == CgroupVersion::kV1) {
     prepared = cgroup->Attach(static_cast<pid_t>(pid));
   }
+  const Clock::time_point attached = Clock::now();
   if (prepared.ok()) {
     char go = 1;
     if (::write(sync.write.get(), &go, 1) != 1) {
@@ -384,7 +388,9 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
   monitor.workspace_baseline_bytes = workspace_baseline;
   monitor.isolated = isolated;
   monitor.start = start;
+  const Clock::time_point launched = Clock::now();
   MonitorResult monitored = MonitorRun(std::move(monitor));
+  const Clock::time_point finished = Clock::now();
   RunResult result = std::move(monitored.result);
 
   if (!prepared.ok()) {
@@ -408,6 +414,11 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
   if (result.message.empty()) {
     result.message = DescribeOutcome(result, limits);
   }
+  auto us = [](auto d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count(); };
+  LOG_DEBUG("run {}: prepare {} us (cgroup {} us), clone+maps {} us, attach {} us, run {} us "
+            "(program {} us)",
+            spec.argv[0], us(start - entered), us(start - before_cgroup), us(mapped - start),
+            us(attached - mapped), us(finished - launched), result.wall_time.count());
   return result;
 }
 
@@ -437,7 +448,10 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Create(const SupervisorOptions& 
 }
 
 Result<RunResult> Supervisor::Run(const Spec& spec, const CancelToken* cancel) {
-  return impl_->Run(spec, cancel);
+  auto begin = Clock::now();
+  auto result = impl_->Run(spec, cancel);
+  LOG_DEBUG("run total {} us", std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - begin).count());
+  return result;
 }
 
 }  // namespace warden::sandbox
