@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Configures and builds Warden (release preset: optimized, with debug info) into build/release.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+cmake --preset release >/dev/null
+echo "build.sh: building with $jobs jobs (a first build takes a few minutes)"
+cmake --build build/release -j"$jobs"

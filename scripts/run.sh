@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Warden's main job, from nothing: install packages, build, check the host, run sandboxed demos.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build.sh
+warden=build/release/src/warden
+
+echo
+echo "== warden doctor: what this host allows"
+"$warden" doctor
+
+echo
+echo "== a Python snippet in a fresh sandbox"
+"$warden" exec --lang python --code '
+import os, socket
+print("uid", os.getuid(), "in", os.getcwd(), "on", socket.gethostname())
+print("visible processes:", sorted(int(p) for p in os.listdir("/proc") if p.isdigit()))
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=2)
+    print("network: reachable")
+except OSError as e:
+    print("network: none (" + e.strerror + ")")
+'
+
+echo
+echo "== a memory bomb, stopped by the 64M limit (the result as JSON)"
+"$warden" exec --json --memory 64M --lang python --code 'x = bytearray(1 << 30)' || true
