@@ -12,7 +12,6 @@
 #include <fmt/format.h>
 
 #include "base/json.h"
-#include "base/log.h"
 #include "base/units.h"
 #include "cli/commands.h"
 #include "sandbox/sandbox.h"
@@ -58,8 +57,10 @@ std::string ToJson(const sandbox::RunResult& r) {
       {"status", sandbox::OutcomeName(r.outcome)},
       {"exit_code", r.exit_code},
       {"signal", r.signal},
-      {"wall_ms", static_cast<double>(r.wall_time.count()) / 1000.0},
-      {"cpu_ms", static_cast<double>(r.cpu_time.count()) / 1000.0},
+      {"wall_ms", (r.wall_time.count() + 500) / 1000},
+      {"cpu_ms", (r.cpu_time.count() + 500) / 1000},
+      {"wall_us", r.wall_time.count()},
+      {"cpu_us", r.cpu_time.count()},
       {"peak_memory_bytes", r.peak_memory_bytes},
       {"stdout", r.stdout_data},
       {"stderr", r.stderr_data},
@@ -225,9 +226,7 @@ int Exec(int argc, char** argv) {
   }
   sandbox::SupervisorOptions options;
   options.unsandboxed = o.no_sandbox;
-  auto t0 = std::chrono::steady_clock::now();
   auto supervisor = sandbox::Supervisor::Create(options);
-  LOG_DEBUG("supervisor created in {} us", std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
   if (!supervisor.ok()) {
     std::fprintf(stderr, "warden exec: %s\n", supervisor.error().message().c_str());
     return 125;

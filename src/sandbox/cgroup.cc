@@ -209,8 +209,16 @@ Result<CgroupManager> CgroupManager::DetectV1() {
     manager.parents_[kCpu] = mounts.v1_cpu + "/warden";
   }
   for (const std::string& parent : manager.parents_) {
-    if (!parent.empty()) {
-      RETURN_IF_ERROR(MakeDir(parent));
+    if (parent.empty()) {
+      continue;
+    }
+    RETURN_IF_ERROR(MakeDir(parent));
+    if (::access(parent.c_str(), W_OK) != 0) {
+      return Error::FromErrno(
+          fmt::format("cgroup v1 directory {} is not writable by uid {} (run as root, or "
+                      "chown the warden directories in each hierarchy to this user)",
+                      parent, ::geteuid()),
+          errno);
     }
   }
   manager.description_ = fmt::format("cgroup v1 (memory, pids, cpuacct{}) under {}",
