@@ -38,24 +38,33 @@ spdlog::logger& Logger() {
 
 spdlog::level::level_enum ToSpdlog(Level level) {
   switch (level) {
-    case Level::kDebug: return spdlog::level::debug;
-    case Level::kInfo: return spdlog::level::info;
-    case Level::kWarn: return spdlog::level::warn;
-    case Level::kError: return spdlog::level::err;
-    case Level::kOff: return spdlog::level::off;
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarn:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
+    case Level::kOff:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }
 
 }  // namespace
 
-void SetLevel(Level level) { CurrentLevel().store(level, std::memory_order_relaxed); }
+void SetLevel(Level level) {
+  CurrentLevel().store(level, std::memory_order_relaxed);
+}
 
 bool Enabled(Level level) {
   return level != Level::kOff && level >= CurrentLevel().load(std::memory_order_relaxed);
 }
 
-void Write(Level level, std::string_view message) { Logger().log(ToSpdlog(level), message); }
+void Write(Level level, std::string_view message) {
+  Logger().log(ToSpdlog(level), message);
+}
 
 bool ParseLevel(std::string_view text, Level* level) {
   if (text == "debug") {

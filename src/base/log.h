@@ -21,11 +21,11 @@ bool ParseLevel(std::string_view text, Level* level);
 
 }  // namespace warden::log
 
-#define WARDEN_LOG(level, ...)                                  \
-  do {                                                          \
-    if (::warden::log::Enabled(level)) {                        \
-      ::warden::log::Write(level, ::fmt::format(__VA_ARGS__));  \
-    }                                                           \
+#define WARDEN_LOG(level, ...)                                 \
+  do {                                                         \
+    if (::warden::log::Enabled(level)) {                       \
+      ::warden::log::Write(level, ::fmt::format(__VA_ARGS__)); \
+    }                                                          \
   } while (0)
 
 #define LOG_DEBUG(...) WARDEN_LOG(::warden::log::Level::kDebug, __VA_ARGS__)

@@ -7,12 +7,23 @@
 namespace warden {
 
 std::string_view ErrorCodeName(ErrorCode code) {
-  static constexpr std::array<std::string_view, 17> kNames = {
-      "ok",           "cancelled",           "unknown",           "invalid_argument",
-      "deadline_exceeded", "not_found",      "already_exists",    "permission_denied",
-      "resource_exhausted", "failed_precondition", "aborted",     "out_of_range",
-      "unimplemented", "internal",           "unavailable",       "data_loss",
-      "unauthenticated"};
+  static constexpr std::array<std::string_view, 17> kNames = {"ok",
+                                                              "cancelled",
+                                                              "unknown",
+                                                              "invalid_argument",
+                                                              "deadline_exceeded",
+                                                              "not_found",
+                                                              "already_exists",
+                                                              "permission_denied",
+                                                              "resource_exhausted",
+                                                              "failed_precondition",
+                                                              "aborted",
+                                                              "out_of_range",
+                                                              "unimplemented",
+                                                              "internal",
+                                                              "unavailable",
+                                                              "data_loss",
+                                                              "unauthenticated"};
   auto index = static_cast<size_t>(code);
   return index < kNames.size() ? kNames[index] : "unknown";
 }
@@ -31,19 +42,32 @@ std::string ErrnoDescription(int sys_errno) {
 Error Error::FromErrno(std::string_view what, int sys_errno) {
   ErrorCode code = ErrorCode::kInternal;
   switch (sys_errno) {
-    case ENOENT: code = ErrorCode::kNotFound; break;
-    case EEXIST: code = ErrorCode::kAlreadyExists; break;
+    case ENOENT:
+      code = ErrorCode::kNotFound;
+      break;
+    case EEXIST:
+      code = ErrorCode::kAlreadyExists;
+      break;
     case EPERM:
-    case EACCES: code = ErrorCode::kPermissionDenied; break;
-    case EINVAL: code = ErrorCode::kInvalidArgument; break;
+    case EACCES:
+      code = ErrorCode::kPermissionDenied;
+      break;
+    case EINVAL:
+      code = ErrorCode::kInvalidArgument;
+      break;
     case ENOSPC:
     case ENOMEM:
     case EMFILE:
     case ENFILE:
-    case EAGAIN: code = ErrorCode::kResourceExhausted; break;
+    case EAGAIN:
+      code = ErrorCode::kResourceExhausted;
+      break;
     case ENOSYS:
-    case EOPNOTSUPP: code = ErrorCode::kUnimplemented; break;
-    default: break;
+    case EOPNOTSUPP:
+      code = ErrorCode::kUnimplemented;
+      break;
+    default:
+      break;
   }
   std::string message(what);
   message += ": ";

@@ -59,7 +59,9 @@ class Error {
 };
 
 // Convenience: an error from the current errno.
-inline Error ErrnoError(std::string_view what) { return Error::FromErrno(what, errno); }
+inline Error ErrnoError(std::string_view what) {
+  return Error::FromErrno(what, errno);
+}
 
 // Name of an errno value ("ENOENT"), or its number when it has no known name.
 std::string ErrnoName(int sys_errno);
@@ -69,7 +71,7 @@ std::string ErrnoDescription(int sys_errno);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
@@ -96,7 +98,8 @@ template <>
 class [[nodiscard]] Result<void> {
  public:
   Result() = default;
-  Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
+  Result(Error error)
+      : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }
@@ -110,7 +113,9 @@ class [[nodiscard]] Result<void> {
 
 using Status = Result<void>;
 
-inline Status OkStatus() { return {}; }
+inline Status OkStatus() {
+  return {};
+}
 
 }  // namespace warden
 
@@ -118,12 +123,12 @@ inline Status OkStatus() { return {}; }
 #define WARDEN_CONCAT(a, b) WARDEN_CONCAT_INNER(a, b)
 
 // Returns the error of a failed Result/Status from the enclosing function.
-#define RETURN_IF_ERROR(expr)                        \
-  do {                                               \
-    auto warden_status_ = (expr);                    \
-    if (!warden_status_.ok()) {                      \
-      return std::move(warden_status_).error();      \
-    }                                                \
+#define RETURN_IF_ERROR(expr)                   \
+  do {                                          \
+    auto warden_status_ = (expr);               \
+    if (!warden_status_.ok()) {                 \
+      return std::move(warden_status_).error(); \
+    }                                           \
   } while (0)
 
 // ASSIGN_OR_RETURN(auto fd, OpenFile(path)); declares `fd` or returns the error.

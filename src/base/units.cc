@@ -47,8 +47,9 @@ Result<uint64_t> ParseBytes(std::string_view text) {
   } else if (suffix == "t" || suffix == "tb" || suffix == "tib") {
     multiplier = 1024.0 * 1024 * 1024 * 1024;
   } else {
-    return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("invalid size '{}': use a number with K, M, G or T (e.g. 256M)", text));
+    return Error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("invalid size '{}': use a number with K, M, G or T (e.g. 256M)", text));
   }
   double bytes = number * multiplier;
   if (bytes >= 1.8e19) {

@@ -4,11 +4,11 @@
 #include <chrono>
 #include <cstdio>
 
+#include "cli/commands.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "base/json.h"
-#include "cli/commands.h"
 #include "sandbox/host_probe.h"
 #include "sandbox/sandbox.h"
 
@@ -48,9 +48,10 @@ sandbox::HostCheck SmokeTest() {
 }  // namespace
 
 int Doctor(int argc, char** argv) {
-  CLI::App app("Check what this host allows and which isolation Warden will use.\n"
-               "Exits 0 when full isolation is possible, 1 when it is not.",
-               "warden doctor");
+  CLI::App app(
+      "Check what this host allows and which isolation Warden will use.\n"
+      "Exits 0 when full isolation is possible, 1 when it is not.",
+      "warden doctor");
   bool as_json = false;
   app.add_flag("--json", as_json, "Print the report as one JSON object");
   try {

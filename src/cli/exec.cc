@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "cli/commands.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "base/json.h"
 #include "base/units.h"
-#include "cli/commands.h"
 #include "sandbox/sandbox.h"
 
 namespace warden::cli {
@@ -26,15 +26,24 @@ using sandbox::Outcome;
 // other limit as the signal that conventionally reports it.
 int ExitCodeFor(const sandbox::RunResult& r) {
   switch (r.outcome) {
-    case Outcome::kExited: return r.exit_code;
-    case Outcome::kSignaled: return 128 + r.signal;
-    case Outcome::kTimeout: return 124;
-    case Outcome::kSetupError: return 125;
-    case Outcome::kMemoryLimit: return 128 + SIGKILL;
-    case Outcome::kCpuLimit: return 128 + SIGXCPU;
-    case Outcome::kOutputLimit: return 128 + SIGPIPE;
-    case Outcome::kDiskLimit: return 128 + SIGXFSZ;
-    case Outcome::kCancelled: return 128 + SIGINT;
+    case Outcome::kExited:
+      return r.exit_code;
+    case Outcome::kSignaled:
+      return 128 + r.signal;
+    case Outcome::kTimeout:
+      return 124;
+    case Outcome::kSetupError:
+      return 125;
+    case Outcome::kMemoryLimit:
+      return 128 + SIGKILL;
+    case Outcome::kCpuLimit:
+      return 128 + SIGXCPU;
+    case Outcome::kOutputLimit:
+      return 128 + SIGPIPE;
+    case Outcome::kDiskLimit:
+      return 128 + SIGXFSZ;
+    case Outcome::kCancelled:
+      return 128 + SIGINT;
   }
   return 125;
 }
@@ -180,14 +189,19 @@ int Exec(int argc, char** argv) {
       "warden exec");
   app.footer(
       "Usage: warden exec [OPTIONS] -- PROGRAM [ARGS...]\n"
-      "       warden exec [OPTIONS] --lang python|bash|sh [--code CODE]   (code from stdin without --code)");
+      "       warden exec [OPTIONS] --lang python|bash|sh [--code CODE]   (code from stdin without "
+      "--code)");
   ExecOptions o;
-  app.add_option("--memory", o.memory, "Memory limit (cgroup); OOM ends the run")->capture_default_str();
+  app.add_option("--memory", o.memory, "Memory limit (cgroup); OOM ends the run")
+      ->capture_default_str();
   app.add_option("--timeout", o.timeout, "Wall time limit")->capture_default_str();
-  app.add_option("--cpu-time", o.cpu_time, "CPU time limit, all processes together")->capture_default_str();
+  app.add_option("--cpu-time", o.cpu_time, "CPU time limit, all processes together")
+      ->capture_default_str();
   app.add_option("--pids", o.pids, "Processes and threads at once")->capture_default_str();
-  app.add_option("--output-limit", o.output_limit, "stdout + stderr bytes; more ends the run")->capture_default_str();
-  app.add_option("--disk-limit", o.disk_limit, "Bytes the run may write to /workspace and /tmp")->capture_default_str();
+  app.add_option("--output-limit", o.output_limit, "stdout + stderr bytes; more ends the run")
+      ->capture_default_str();
+  app.add_option("--disk-limit", o.disk_limit, "Bytes the run may write to /workspace and /tmp")
+      ->capture_default_str();
   app.add_option("--cpus", o.cpus, "CPU bandwidth in cores (0: no cap)")->capture_default_str();
   app.add_option("--network", o.network, "none: loopback only; host: the host's network")
       ->check(CLI::IsMember({"none", "host"}))
@@ -198,7 +212,8 @@ int Exec(int argc, char** argv) {
   app.add_option("--env", o.env, "Set KEY=VALUE in the program's environment (repeatable)");
   app.add_option("--ro-bind", o.ro_binds, "Make SRC visible read-only at DST (repeatable)")
       ->type_name("SRC[:DST]");
-  app.add_flag("--json", o.json, "Print one JSON object with the result instead of passing output through");
+  app.add_flag("--json", o.json,
+               "Print one JSON object with the result instead of passing output through");
   app.add_option("--lang", o.lang, "Run a snippet in this language")
       ->check(CLI::IsMember({"python", "bash", "sh"}));
   auto* code = app.add_option("--code", o.code, "The snippet (default: read from standard input)");

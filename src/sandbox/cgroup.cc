@@ -59,7 +59,9 @@ Status MakeDir(const std::string& path) {
   return OkStatus();
 }
 
-bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+bool Exists(const std::string& path) {
+  return ::access(path.c_str(), F_OK) == 0;
+}
 
 std::string V2Controllers(const std::string& dir) {
   auto text = sys::ReadFile(dir + "/cgroup.controllers");
@@ -103,10 +105,14 @@ CgroupMounts ParseCgroupMounts(std::string_view mountinfo) {
     } else if (fstype == "cgroup") {
       mounts.v1_dirs.push_back(mount_point);
       for (const std::string& option : Split(right[2], ',')) {
-        if (option == "memory") mounts.v1_memory = mount_point;
-        if (option == "pids") mounts.v1_pids = mount_point;
-        if (option == "cpuacct") mounts.v1_cpuacct = mount_point;
-        if (option == "cpu") mounts.v1_cpu = mount_point;
+        if (option == "memory")
+          mounts.v1_memory = mount_point;
+        if (option == "pids")
+          mounts.v1_pids = mount_point;
+        if (option == "cpuacct")
+          mounts.v1_cpuacct = mount_point;
+        if (option == "cpu")
+          mounts.v1_cpu = mount_point;
       }
     }
   }
@@ -141,9 +147,9 @@ Result<CgroupManager> CgroupManager::Detect() {
   if (v2_problem.empty()) {
     return v1;
   }
-  return Error(ErrorCode::kFailedPrecondition,
-               fmt::format("no usable cgroup hierarchy: v2: {}; v1: {}", v2_problem,
-                           v1.error().message()));
+  return Error(
+      ErrorCode::kFailedPrecondition,
+      fmt::format("no usable cgroup hierarchy: v2: {}; v1: {}", v2_problem, v1.error().message()));
 }
 
 Result<CgroupManager> CgroupManager::DetectV2(const std::string& mount) {
@@ -157,9 +163,10 @@ Result<CgroupManager> CgroupManager::DetectV2(const std::string& mount) {
   std::string base = mount + (path == "/" ? "" : path);
   std::string available = V2Controllers(base);
   if (!HasWord(available, "memory") || !HasWord(available, "pids")) {
-    return Error(ErrorCode::kFailedPrecondition,
-                 fmt::format("{} lacks the memory and pids controllers (has: '{}')", base,
-                             available.empty() ? "none" : available.substr(0, available.find('\n'))));
+    return Error(
+        ErrorCode::kFailedPrecondition,
+        fmt::format("{} lacks the memory and pids controllers (has: '{}')", base,
+                    available.empty() ? "none" : available.substr(0, available.find('\n'))));
   }
   std::string wanted = HasWord(available, "cpu") ? "+memory +pids +cpu" : "+memory +pids";
   std::string parent = base;
@@ -191,9 +198,12 @@ Result<CgroupManager> CgroupManager::DetectV2(const std::string& mount) {
 Result<CgroupManager> CgroupManager::DetectV1() {
   ASSIGN_OR_RETURN(CgroupMounts mounts, FindCgroupMounts());
   std::vector<std::string> missing;
-  if (mounts.v1_memory.empty()) missing.emplace_back("memory");
-  if (mounts.v1_pids.empty()) missing.emplace_back("pids");
-  if (mounts.v1_cpuacct.empty()) missing.emplace_back("cpuacct");
+  if (mounts.v1_memory.empty())
+    missing.emplace_back("memory");
+  if (mounts.v1_pids.empty())
+    missing.emplace_back("pids");
+  if (mounts.v1_cpuacct.empty())
+    missing.emplace_back("cpuacct");
   if (!missing.empty()) {
     return Error(ErrorCode::kFailedPrecondition,
                  fmt::format("no cgroup v1 hierarchy for: {}", fmt::join(missing, ", ")));
@@ -221,9 +231,9 @@ Result<CgroupManager> CgroupManager::DetectV1() {
           errno);
     }
   }
-  manager.description_ = fmt::format("cgroup v1 (memory, pids, cpuacct{}) under {}",
-                                     manager.parents_[kCpu].empty() ? "" : ", cpu",
-                                     manager.parents_[kMemory]);
+  manager.description_ =
+      fmt::format("cgroup v1 (memory, pids, cpuacct{}) under {}",
+                  manager.parents_[kCpu].empty() ? "" : ", cpu", manager.parents_[kMemory]);
   return manager;
 }
 
@@ -235,7 +245,8 @@ Result<Cgroup> CgroupManager::Create(const CgroupLimits& limits) {
     RETURN_IF_ERROR(MakeDir(dir));
     Cgroup cgroup(CgroupVersion::kV2, {dir}, UniqueFd());
     if (limits.memory_bytes > 0) {
-      RETURN_IF_ERROR(sys::WriteExistingFile(dir + "/memory.max", std::to_string(limits.memory_bytes)));
+      RETURN_IF_ERROR(
+          sys::WriteExistingFile(dir + "/memory.max", std::to_string(limits.memory_bytes)));
       if (Exists(dir + "/memory.swap.max")) {
         RETURN_IF_ERROR(sys::WriteExistingFile(dir + "/memory.swap.max", "0"));
       }
@@ -276,16 +287,19 @@ Result<Cgroup> CgroupManager::Create(const CgroupLimits& limits) {
     std::string value = std::to_string(limits.memory_bytes);
     RETURN_IF_ERROR(sys::WriteExistingFile(dirs[kMemory] + "/memory.limit_in_bytes", value));
     if (Exists(dirs[kMemory] + "/memory.memsw.limit_in_bytes")) {
-      RETURN_IF_ERROR(sys::WriteExistingFile(dirs[kMemory] + "/memory.memsw.limit_in_bytes", value));
+      RETURN_IF_ERROR(
+          sys::WriteExistingFile(dirs[kMemory] + "/memory.memsw.limit_in_bytes", value));
     }
   }
   if (limits.max_pids > 0) {
-    RETURN_IF_ERROR(sys::WriteExistingFile(dirs[kPids] + "/pids.max", std::to_string(limits.max_pids)));
+    RETURN_IF_ERROR(
+        sys::WriteExistingFile(dirs[kPids] + "/pids.max", std::to_string(limits.max_pids)));
   }
   if (!dirs[kCpu].empty()) {
     auto quota = static_cast<uint64_t>(std::ceil(limits.cpus * 100'000));
     RETURN_IF_ERROR(sys::WriteExistingFile(dirs[kCpu] + "/cpu.cfs_period_us", "100000"));
-    RETURN_IF_ERROR(sys::WriteExistingFile(dirs[kCpu] + "/cpu.cfs_quota_us", std::to_string(quota)));
+    RETURN_IF_ERROR(
+        sys::WriteExistingFile(dirs[kCpu] + "/cpu.cfs_quota_us", std::to_string(quota)));
   }
   return cgroup;
 }

@@ -222,7 +222,9 @@ bool ClearCapabilitySets() {
   ::_exit(err == ENOENT ? 127 : 126);
 }
 
-int ExecProgramTrampoline(void* arg) { ExecProgram(*static_cast<const ChildPlan*>(arg)); }
+int ExecProgramTrampoline(void* arg) {
+  ExecProgram(*static_cast<const ChildPlan*>(arg));
+}
 
 // Stack of the program process between its clone and its execve. Each init process is a separate
 // copy of the supervisor's memory, so one static buffer serves every run.
@@ -232,25 +234,44 @@ alignas(64) char program_stack[64 * 1024];
 
 const char* StepIdName(StepId step) {
   switch (step) {
-    case StepId::kWaitForParent: return "wait for the supervisor";
-    case StepId::kCloseFds: return "close inherited descriptors";
-    case StepId::kHostname: return "sethostname";
-    case StepId::kMakePrivate: return "make mounts private";
-    case StepId::kLoopback: return "bring up loopback";
-    case StepId::kRemountRootReadOnly: return "remount / read-only";
-    case StepId::kStartProgram: return "start the program";
-    case StepId::kStdio: return "set up stdin/stdout/stderr";
-    case StepId::kSetGroups: return "setgroups";
-    case StepId::kSetGid: return "setresgid";
-    case StepId::kDropCapabilities: return "drop capabilities";
-    case StepId::kSetUid: return "setresuid";
-    case StepId::kRlimits: return "setrlimit";
-    case StepId::kChdir: return "chdir to the working directory";
-    case StepId::kNoNewPrivs: return "set no_new_privs";
-    case StepId::kSeccomp: return "install the seccomp filter";
-    case StepId::kSetsid: return "setsid";
-    case StepId::kParentDeathSignal: return "set the parent-death signal";
-    case StepId::kInitIds: return "set init's uid and gid";
+    case StepId::kWaitForParent:
+      return "wait for the supervisor";
+    case StepId::kCloseFds:
+      return "close inherited descriptors";
+    case StepId::kHostname:
+      return "sethostname";
+    case StepId::kMakePrivate:
+      return "make mounts private";
+    case StepId::kLoopback:
+      return "bring up loopback";
+    case StepId::kRemountRootReadOnly:
+      return "remount / read-only";
+    case StepId::kStartProgram:
+      return "start the program";
+    case StepId::kStdio:
+      return "set up stdin/stdout/stderr";
+    case StepId::kSetGroups:
+      return "setgroups";
+    case StepId::kSetGid:
+      return "setresgid";
+    case StepId::kDropCapabilities:
+      return "drop capabilities";
+    case StepId::kSetUid:
+      return "setresuid";
+    case StepId::kRlimits:
+      return "setrlimit";
+    case StepId::kChdir:
+      return "chdir to the working directory";
+    case StepId::kNoNewPrivs:
+      return "set no_new_privs";
+    case StepId::kSeccomp:
+      return "install the seccomp filter";
+    case StepId::kSetsid:
+      return "setsid";
+    case StepId::kParentDeathSignal:
+      return "set the parent-death signal";
+    case StepId::kInitIds:
+      return "set init's uid and gid";
   }
   return "unknown step";
 }

@@ -16,13 +16,13 @@ namespace warden::sandbox {
 // One step of building the sandbox's file system, executed in order by the init process.
 struct MountOp {
   enum class Kind : uint8_t {
-    kMkdir,      // mkdir(target, mode); an existing directory is fine
-    kTouch,      // create an empty file at target (a mount point for a file bind)
-    kSymlink,    // symlink(source, target)
-    kWriteFile,  // create target with mode and write data[0..size)
-    kMount,      // mount(source, target, fstype, flags, data); then, if verify, target must be
-                 // the inode (expect_dev, expect_ino): a path swapped meanwhile fails the run
-    kPivotRoot,  // make target the root; the old root stays reachable at /.oldroot
+    kMkdir,          // mkdir(target, mode); an existing directory is fine
+    kTouch,          // create an empty file at target (a mount point for a file bind)
+    kSymlink,        // symlink(source, target)
+    kWriteFile,      // create target with mode and write data[0..size)
+    kMount,          // mount(source, target, fstype, flags, data); then, if verify, target must be
+                     // the inode (expect_dev, expect_ino): a path swapped meanwhile fails the run
+    kPivotRoot,      // make target the root; the old root stays reachable at /.oldroot
     kDetachOldRoot,  // detach and remove /.oldroot
   };
   Kind kind;

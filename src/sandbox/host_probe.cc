@@ -70,17 +70,18 @@ HostCheck CheckCgroups(std::string* used) {
   auto mounts = FindCgroupMounts();
   std::string seen;
   if (mounts.ok()) {
-    seen = fmt::format("cgroup2 {}; v1 hierarchies: {}",
-                       mounts->v2.empty() ? "not mounted" : "at " + mounts->v2,
-                       mounts->v1_dirs.empty() ? "none" : fmt::format("{}", fmt::join(mounts->v1_dirs, " ")));
+    seen = fmt::format(
+        "cgroup2 {}; v1 hierarchies: {}", mounts->v2.empty() ? "not mounted" : "at " + mounts->v2,
+        mounts->v1_dirs.empty() ? "none" : fmt::format("{}", fmt::join(mounts->v1_dirs, " ")));
   }
   auto manager = CgroupManager::Detect();
   if (!manager.ok()) {
     check.level = HostCheck::Level::kFail;
-    check.detail = fmt::format("{} ({}). Warden needs the memory and pids controllers, on cgroup "
-                               "v2 (a delegated subtree) or v1; run as root or under a systemd "
-                               "unit with Delegate=yes.",
-                               manager.error().message(), seen);
+    check.detail = fmt::format(
+        "{} ({}). Warden needs the memory and pids controllers, on cgroup "
+        "v2 (a delegated subtree) or v1; run as root or under a systemd "
+        "unit with Delegate=yes.",
+        manager.error().message(), seen);
     return check;
   }
   *used = manager->description();
@@ -112,8 +113,10 @@ HostCheck CheckLandlock() {
   HostCheck check{"landlock", HostCheck::Level::kInfo, ""};
   long abi = ::syscall(SYS_landlock_create_ruleset, nullptr, 0,  // NOLINT(google-runtime-int)
                        LANDLOCK_CREATE_RULESET_VERSION);
-  check.detail = abi > 0 ? fmt::format("available (ABI {}); not needed: the sandbox's own root "
-                                       "already hides the host's files", abi)
+  check.detail = abi > 0 ? fmt::format(
+                               "available (ABI {}); not needed: the sandbox's own root "
+                               "already hides the host's files",
+                               abi)
                          : "not available; not needed by the sandbox";
   return check;
 }
@@ -121,7 +124,8 @@ HostCheck CheckLandlock() {
 HostCheck CheckAppArmor() {
   HostCheck check{"apparmor", HostCheck::Level::kInfo, ""};
   std::string enabled = ReadSetting("/sys/module/apparmor/parameters/enabled");
-  std::string restrict_userns = ReadSetting("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
+  std::string restrict_userns =
+      ReadSetting("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
   if (enabled != "Y") {
     check.detail = "not enabled";
     return check;
@@ -140,10 +144,12 @@ HostCheck CheckAppArmor() {
 HostCheck CheckKernel() {
   struct utsname u {};
   ::uname(&u);
-  HostCheck check{"kernel", HostCheck::Level::kOk, fmt::format("Linux {} {}", u.release, u.machine)};
+  HostCheck check{"kernel", HostCheck::Level::kOk,
+                  fmt::format("Linux {} {}", u.release, u.machine)};
   int major = 0;
   int minor = 0;
-  if (std::sscanf(u.release, "%d.%d", &major, &minor) == 2 && (major < 5 || (major == 5 && minor < 7))) {
+  if (std::sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+      (major < 5 || (major == 5 && minor < 7))) {
     check.level = HostCheck::Level::kFail;
     check.detail += ": Warden needs Linux 5.7 or newer (clone3 with pidfds and cgroups)";
   }
@@ -154,10 +160,14 @@ HostCheck CheckKernel() {
 
 std::string_view HostCheckLevelName(HostCheck::Level level) {
   switch (level) {
-    case HostCheck::Level::kOk: return "ok";
-    case HostCheck::Level::kInfo: return "info";
-    case HostCheck::Level::kWarn: return "warn";
-    case HostCheck::Level::kFail: return "FAIL";
+    case HostCheck::Level::kOk:
+      return "ok";
+    case HostCheck::Level::kInfo:
+      return "info";
+    case HostCheck::Level::kWarn:
+      return "warn";
+    case HostCheck::Level::kFail:
+      return "FAIL";
   }
   return "?";
 }
@@ -172,10 +182,10 @@ HostReport ProbeHost() {
   report.checks.push_back(CheckSeccomp(&seccomp_instructions));
   report.checks.push_back(CheckLandlock());
   report.checks.push_back(CheckAppArmor());
-  report.checks.push_back({"running as", HostCheck::Level::kInfo,
-                           ::geteuid() == 0
-                               ? "root: the sandbox user maps to an unprivileged host uid"
-                               : fmt::format("uid {}: the sandbox user maps to this uid", ::geteuid())});
+  report.checks.push_back(
+      {"running as", HostCheck::Level::kInfo,
+       ::geteuid() == 0 ? "root: the sandbox user maps to an unprivileged host uid"
+                        : fmt::format("uid {}: the sandbox user maps to this uid", ::geteuid())});
   report.full_isolation = true;
   for (const HostCheck& check : report.checks) {
     if (check.level == HostCheck::Level::kFail) {

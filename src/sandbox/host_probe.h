@@ -9,7 +9,7 @@ namespace warden::sandbox {
 
 struct HostCheck {
   enum class Level { kOk, kInfo, kWarn, kFail };
-  std::string name;    // "user namespaces"
+  std::string name;  // "user namespaces"
   Level level;
   std::string detail;  // what was found, and what to do when it is not ok
 };

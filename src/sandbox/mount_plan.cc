@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <array>
-#include <climits>
 #include <cstdlib>
 
+#include <climits>
 #include <fmt/format.h>
 
 namespace warden::sandbox {
@@ -19,14 +19,16 @@ namespace {
 constexpr std::string_view kRoot = "/tmp";
 constexpr std::string_view kOldRoot = "/.oldroot";
 
-std::string Host(std::string_view path) { return fmt::format("{}{}", kOldRoot, path); }
+std::string Host(std::string_view path) {
+  return fmt::format("{}{}", kOldRoot, path);
+}
 
-constexpr std::array<std::string_view, 7> kSystemDirs = {"usr", "bin", "sbin", "lib",
+constexpr std::array<std::string_view, 7> kSystemDirs = {"usr",   "bin",   "sbin",  "lib",
                                                          "lib32", "lib64", "libx32"};
 // Host /etc entries a program commonly needs and that hold no secrets.
 constexpr std::array<std::string_view, 5> kEtcEntries = {"ld.so.cache", "ssl", "alternatives",
                                                          "ca-certificates", "mime.types"};
-constexpr std::array<std::string_view, 6> kDevNodes = {"null", "zero", "full",
+constexpr std::array<std::string_view, 6> kDevNodes = {"null",   "zero",    "full",
                                                        "random", "urandom", "tty"};
 
 constexpr std::string_view kPasswd =
@@ -52,13 +54,20 @@ Result<unsigned long> MountFlagsOf(const std::string& path) {  // NOLINT(google-
     return ErrnoError("statvfs(" + path + ")");
   }
   unsigned long flags = 0;  // NOLINT(google-runtime-int)
-  if (st.f_flag & ST_RDONLY) flags |= MS_RDONLY;
-  if (st.f_flag & ST_NOSUID) flags |= MS_NOSUID;
-  if (st.f_flag & ST_NODEV) flags |= MS_NODEV;
-  if (st.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
-  if (st.f_flag & ST_NOATIME) flags |= MS_NOATIME;
-  if (st.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
-  if (st.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+  if (st.f_flag & ST_RDONLY)
+    flags |= MS_RDONLY;
+  if (st.f_flag & ST_NOSUID)
+    flags |= MS_NOSUID;
+  if (st.f_flag & ST_NODEV)
+    flags |= MS_NODEV;
+  if (st.f_flag & ST_NOEXEC)
+    flags |= MS_NOEXEC;
+  if (st.f_flag & ST_NOATIME)
+    flags |= MS_NOATIME;
+  if (st.f_flag & ST_NODIRATIME)
+    flags |= MS_NODIRATIME;
+  if (st.f_flag & ST_RELATIME)
+    flags |= MS_RELATIME;
   return flags & kLockedFlags;
 }
 
@@ -119,7 +128,9 @@ Result<HostLayout> ProbeHostLayout() {
   return layout;
 }
 
-const char* MountPlan::Keep(std::string s) { return strings_.emplace_back(std::move(s)).c_str(); }
+const char* MountPlan::Keep(std::string s) {
+  return strings_.emplace_back(std::move(s)).c_str();
+}
 
 void MountPlan::Mkdir(const std::string& path, unsigned mode) {
   ops_.push_back({.kind = MountOp::Kind::kMkdir, .target = Keep(path), .mode = mode});
@@ -164,8 +175,8 @@ void MountPlan::BindHost(const HostPath& source, const std::string& target, bool
   bind.expect_ino = source.ino;
 }
 
-void MountPlan::Bind(const std::string& source, const std::string& target,
-                     unsigned long flags, bool writable, bool optional) {  // NOLINT
+void MountPlan::Bind(const std::string& source, const std::string& target, unsigned long flags,
+                     bool writable, bool optional) {  // NOLINT
   Mount(Keep(source), target, nullptr, MS_BIND | MS_REC, nullptr, optional);
   unsigned long remount = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV |  // NOLINT
                           (flags & kLockedFlags) | (writable ? 0 : MS_RDONLY);
@@ -241,9 +252,9 @@ Result<MountPlan> MountPlan::Build(const HostLayout& layout, const Spec& spec,
 
   plan.Mkdir("/tmp");
   uint64_t tmp_inodes = std::max<uint64_t>(1024, spec.limits.disk_bytes / 4096);
-  plan.Mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
-             plan.Keep(fmt::format("mode=1777,size={},nr_inodes={}", spec.limits.disk_bytes,
-                                   tmp_inodes)));
+  plan.Mount(
+      "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+      plan.Keep(fmt::format("mode=1777,size={},nr_inodes={}", spec.limits.disk_bytes, tmp_inodes)));
 
   plan.Mkdir("/workspace");
   plan.BindHost(inputs.workspace, "/workspace", /*writable=*/true);
@@ -272,24 +283,32 @@ std::string MountPlan::Describe(size_t index) const {
     return fmt::format("step {}", index);
   }
   const MountOp& op = ops_[index];
-  auto inside = [](const char* path) { return std::string(path != nullptr ? path : "?"); };
+  auto inside = [](const char* path) {
+    return std::string(path != nullptr ? path : "?");
+  };
   switch (op.kind) {
-    case MountOp::Kind::kMkdir: return fmt::format("mkdir {}", inside(op.target));
-    case MountOp::Kind::kTouch: return fmt::format("create {}", inside(op.target));
-    case MountOp::Kind::kSymlink: return fmt::format("symlink {}", inside(op.target));
-    case MountOp::Kind::kWriteFile: return fmt::format("write {}", inside(op.target));
-    case MountOp::Kind::kPivotRoot: return "pivot_root into the new root";
-    case MountOp::Kind::kDetachOldRoot: return "detach the host's root";
+    case MountOp::Kind::kMkdir:
+      return fmt::format("mkdir {}", inside(op.target));
+    case MountOp::Kind::kTouch:
+      return fmt::format("create {}", inside(op.target));
+    case MountOp::Kind::kSymlink:
+      return fmt::format("symlink {}", inside(op.target));
+    case MountOp::Kind::kWriteFile:
+      return fmt::format("write {}", inside(op.target));
+    case MountOp::Kind::kPivotRoot:
+      return "pivot_root into the new root";
+    case MountOp::Kind::kDetachOldRoot:
+      return "detach the host's root";
     case MountOp::Kind::kMount:
       if (op.flags & MS_REMOUNT) {
         return fmt::format("remount {}", inside(op.target));
       }
       if (op.flags & MS_BIND) {
-        return fmt::format("bind {} on {}", std::string_view(op.source).substr(
-                                                    std::string_view(op.source).rfind(kOldRoot, 0) == 0
-                                                        ? kOldRoot.size()
-                                                        : 0),
-                           inside(op.target));
+        return fmt::format(
+            "bind {} on {}",
+            std::string_view(op.source).substr(
+                std::string_view(op.source).rfind(kOldRoot, 0) == 0 ? kOldRoot.size() : 0),
+            inside(op.target));
       }
       return fmt::format("mount {} on {}", op.fstype != nullptr ? op.fstype : "?",
                          inside(op.target));

@@ -17,13 +17,13 @@ namespace warden::sandbox {
 // What the host's root looks like, probed once per supervisor.
 struct HostLayout {
   struct Entry {
-    std::string name;        // "usr", "bin", "lib64"
-    std::string link;        // non-empty: a symlink on the host ("usr/bin"), recreated as such
+    std::string name;  // "usr", "bin", "lib64"
+    std::string link;  // non-empty: a symlink on the host ("usr/bin"), recreated as such
     unsigned long mount_flags = 0;  // NOLINT(google-runtime-int): locked flags to keep on remount
   };
   std::vector<Entry> system_dirs;
-  unsigned long etc_flags = 0;  // NOLINT(google-runtime-int)
-  unsigned long dev_flags = 0;  // NOLINT(google-runtime-int)
+  unsigned long etc_flags = 0;         // NOLINT(google-runtime-int)
+  unsigned long dev_flags = 0;         // NOLINT(google-runtime-int)
   std::vector<std::string> etc_files;  // host /etc entries bound read-only (those that exist)
   std::string localtime_link;          // target of /etc/localtime, if it is a symlink
 };
@@ -50,7 +50,7 @@ Result<HostPath> ResolveHostPath(const std::string& path);
 // Inputs of one plan that are not in the Spec.
 struct MountInputs {
   HostPath workspace;
-  std::vector<HostPath> ro_binds;  // parallel to spec.ro_binds
+  std::vector<HostPath> ro_binds;       // parallel to spec.ro_binds
   std::optional<HostPath> resolv_conf;  // network == host: the host's resolv.conf
 };
 
@@ -70,8 +70,8 @@ class MountPlan {
   void Touch(const std::string& path);
   void Symlink(const std::string& target, const std::string& path);
   void WriteFile(const std::string& path, std::string contents, unsigned mode = 0644);
-  void Mount(const char* source, const std::string& target, const char* fstype,
-             unsigned long flags, const char* data, bool optional = false);  // NOLINT
+  void Mount(const char* source, const std::string& target, const char* fstype, unsigned long flags,
+             const char* data, bool optional = false);  // NOLINT
   // Bind `source` on `target` read-only (or writable), keeping the source's locked `flags`.
   void Bind(const std::string& source, const std::string& target, unsigned long flags,  // NOLINT
             bool writable, bool optional = false);

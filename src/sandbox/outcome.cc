@@ -13,25 +13,36 @@ namespace warden::sandbox {
 
 std::string_view OutcomeName(Outcome outcome) {
   switch (outcome) {
-    case Outcome::kExited: return "exited";
-    case Outcome::kSignaled: return "signaled";
-    case Outcome::kTimeout: return "timeout";
-    case Outcome::kCpuLimit: return "cpu_limit";
-    case Outcome::kMemoryLimit: return "memory_limit";
-    case Outcome::kOutputLimit: return "output_limit";
-    case Outcome::kDiskLimit: return "disk_limit";
-    case Outcome::kCancelled: return "cancelled";
-    case Outcome::kSetupError: return "setup_error";
+    case Outcome::kExited:
+      return "exited";
+    case Outcome::kSignaled:
+      return "signaled";
+    case Outcome::kTimeout:
+      return "timeout";
+    case Outcome::kCpuLimit:
+      return "cpu_limit";
+    case Outcome::kMemoryLimit:
+      return "memory_limit";
+    case Outcome::kOutputLimit:
+      return "output_limit";
+    case Outcome::kDiskLimit:
+      return "disk_limit";
+    case Outcome::kCancelled:
+      return "cancelled";
+    case Outcome::kSetupError:
+      return "setup_error";
   }
   return "unknown";
 }
 
 std::string DescribeOutcome(const RunResult& result, const Limits& limits) {
   switch (result.outcome) {
-    case Outcome::kExited: return fmt::format("exited with code {}", result.exit_code);
+    case Outcome::kExited:
+      return fmt::format("exited with code {}", result.exit_code);
     case Outcome::kSignaled: {
       const char* name = sigabbrev_np(result.signal);
-      return fmt::format("killed by signal {} (SIG{})", result.signal, name != nullptr ? name : "?");
+      return fmt::format("killed by signal {} (SIG{})", result.signal,
+                         name != nullptr ? name : "?");
     }
     case Outcome::kTimeout:
       return fmt::format("killed: wall time limit of {} reached (raise it with --timeout)",
@@ -48,11 +59,12 @@ std::string DescribeOutcome(const RunResult& result, const Limits& limits) {
     case Outcome::kDiskLimit:
       return fmt::format("stopped: disk limit of {} reached (raise it with --disk-limit)",
                          FormatBytes(limits.disk_bytes));
-    case Outcome::kCancelled: return "cancelled";
+    case Outcome::kCancelled:
+      return "cancelled";
     case Outcome::kSetupError:
-      return result.setup_step.empty() ? "the sandbox could not be set up"
-                                       : fmt::format("sandbox setup failed at '{}'",
-                                                     result.setup_step);
+      return result.setup_step.empty()
+                 ? "the sandbox could not be set up"
+                 : fmt::format("sandbox setup failed at '{}'", result.setup_step);
   }
   return "unknown outcome";
 }
@@ -67,6 +79,8 @@ void CancelToken::Cancel() {
   (void)!::write(fd_.get(), &one, sizeof(one));
 }
 
-bool CancelToken::cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+bool CancelToken::cancelled() const {
+  return cancelled_.load(std::memory_order_acquire);
+}
 
 }  // namespace warden::sandbox

@@ -112,7 +112,9 @@ void Monitor::ReadReports() {
         out_.setup_failure = report;
       }
       break;
-    case ChildReport::Kind::kExecFailed: out_.exec_errno = report.err; break;
+    case ChildReport::Kind::kExecFailed:
+      out_.exec_errno = report.err;
+      break;
     case ChildReport::Kind::kReady:
       if (in_.isolated) {
         // Keep the run's /tmp file system alive past the run to see whether it filled up.
@@ -120,7 +122,9 @@ void Monitor::ReadReports() {
                              O_PATH | O_DIRECTORY | O_CLOEXEC));
       }
       break;
-    case ChildReport::Kind::kExited: program_status_ = report.status; break;
+    case ChildReport::Kind::kExited:
+      program_status_ = report.status;
+      break;
   }
 }
 
@@ -304,6 +308,8 @@ MonitorResult Monitor::Run() {
 
 }  // namespace
 
-MonitorResult MonitorRun(MonitorInputs inputs) { return Monitor(std::move(inputs)).Run(); }
+MonitorResult MonitorRun(MonitorInputs inputs) {
+  return Monitor(std::move(inputs)).Run();
+}
 
 }  // namespace warden::sandbox

@@ -24,7 +24,7 @@ struct MonitorInputs {
   UniqueFd stdout_fd;
   UniqueFd stderr_fd;
   UniqueFd report_fd;
-  UniqueFd stdin_fd;  // write end, when spec->stdin_data is fed by the monitor
+  UniqueFd stdin_fd;         // write end, when spec->stdin_data is fed by the monitor
   Cgroup* cgroup = nullptr;  // may be null (unsandboxed without cgroups)
   int workspace_fd = -1;     // for the disk watcher
   uint64_t workspace_baseline_bytes = 0;
@@ -34,7 +34,7 @@ struct MonitorInputs {
 
 // What the monitor saw. The supervisor turns it into a RunResult.
 struct MonitorResult {
-  RunResult result;              // outputs, times, outcome
+  RunResult result;  // outputs, times, outcome
   std::optional<ChildReport> setup_failure;
   int exec_errno = 0;
 };

@@ -34,14 +34,14 @@ enum class NetworkMode {
 
 // Limits of one run. Zero means "no limit" only where a field says so.
 struct Limits {
-  uint64_t memory_bytes = 512ULL << 20;       // cgroup memory limit; OOM ends the run
-  uint32_t max_pids = 128;                    // processes and threads at once (cgroup pids)
-  milliseconds wall_time{60'000};             // real time from start to end
-  milliseconds cpu_time{30'000};              // CPU time of all processes together
-  uint64_t output_bytes = 1ULL << 20;         // stdout + stderr together; more ends the run
-  uint64_t disk_bytes = 256ULL << 20;         // what the run may write to /workspace and /tmp
-  uint32_t open_files = 256;                  // RLIMIT_NOFILE of each process
-  double cpus = 0;                            // CPU bandwidth in cores (cgroup cpu); 0: no cap
+  uint64_t memory_bytes = 512ULL << 20;  // cgroup memory limit; OOM ends the run
+  uint32_t max_pids = 128;               // processes and threads at once (cgroup pids)
+  milliseconds wall_time{60'000};        // real time from start to end
+  milliseconds cpu_time{30'000};         // CPU time of all processes together
+  uint64_t output_bytes = 1ULL << 20;    // stdout + stderr together; more ends the run
+  uint64_t disk_bytes = 256ULL << 20;    // what the run may write to /workspace and /tmp
+  uint32_t open_files = 256;             // RLIMIT_NOFILE of each process
+  double cpus = 0;                       // CPU bandwidth in cores (cgroup cpu); 0: no cap
 };
 
 // A host path made visible read-only inside the sandbox.

@@ -24,19 +24,58 @@ namespace {
 // mounts, tracing other processes, kernel keyrings, BPF, perf, io_uring, userfaultfd, modules,
 // kexec, clocks, swap, accounting, raw I/O ports, handles that bypass path checks).
 constexpr std::array<std::string_view, 52> kDenied = {
-    "unshare",          "setns",           "mount",             "umount2",
-    "pivot_root",       "chroot",          "open_tree",         "move_mount",
-    "fsopen",           "fsconfig",        "fsmount",           "fspick",
-    "mount_setattr",    "ptrace",          "process_vm_readv",  "process_vm_writev",
-    "kcmp",             "pidfd_getfd",     "bpf",               "perf_event_open",
-    "userfaultfd",      "io_uring_setup",  "io_uring_enter",    "io_uring_register",
-    "keyctl",           "add_key",         "request_key",       "kexec_load",
-    "kexec_file_load",  "init_module",     "finit_module",      "delete_module",
-    "reboot",           "swapon",          "swapoff",           "acct",
-    "quotactl",         "quotactl_fd",     "syslog",            "settimeofday",
-    "clock_settime",    "clock_adjtime",   "adjtimex",          "iopl",
-    "ioperm",           "modify_ldt",      "lookup_dcookie",    "open_by_handle_at",
-    "name_to_handle_at", "uselib",         "vhangup",           "fanotify_init",
+    "unshare",
+    "setns",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "open_tree",
+    "move_mount",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "mount_setattr",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "kcmp",
+    "pidfd_getfd",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "acct",
+    "quotactl",
+    "quotactl_fd",
+    "syslog",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "iopl",
+    "ioperm",
+    "modify_ldt",
+    "lookup_dcookie",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "uselib",
+    "vhangup",
+    "fanotify_init",
 };
 
 constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
@@ -65,8 +104,8 @@ Status AddRules(scmp_filter_ctx ctx) {
   // it reports ENOSYS and the C library falls back to clone().
   for (uint64_t flag = 1; flag != 0; flag <<= 1) {
     if (kNamespaceFlags & flag) {
-      RETURN_IF_ERROR(Add(ctx, deny, SCMP_SYS(clone), "clone",
-                          {SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag)}));
+      RETURN_IF_ERROR(
+          Add(ctx, deny, SCMP_SYS(clone), "clone", {SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag)}));
     }
   }
   RETURN_IF_ERROR(Add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), "clone3"));
@@ -77,7 +116,8 @@ Status AddRules(scmp_filter_ctx ctx) {
     RETURN_IF_ERROR(Add(ctx, no_family, syscall, name, {SCMP_A0(SCMP_CMP_GT, AF_INET6)}));
     for (int family = AF_UNSPEC; family < AF_INET6; ++family) {
       if (family != AF_UNIX && family != AF_INET) {
-        RETURN_IF_ERROR(Add(ctx, no_family, syscall, name, {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(family))}));
+        RETURN_IF_ERROR(Add(ctx, no_family, syscall, name,
+                            {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(family))}));
       }
     }
   }
@@ -89,8 +129,8 @@ Status AddRules(scmp_filter_ctx ctx) {
   }
   // personality(): no persona that disables ASLR, maps page 0 or makes data executable (the
   // 0xffffffff query sets every bit, so it is refused too; programs rarely ask).
-  constexpr uint64_t kUnsafePersona = ADDR_NO_RANDOMIZE | MMAP_PAGE_ZERO | READ_IMPLIES_EXEC |
-                                      ADDR_COMPAT_LAYOUT | ADDR_LIMIT_3GB;
+  constexpr uint64_t kUnsafePersona =
+      ADDR_NO_RANDOMIZE | MMAP_PAGE_ZERO | READ_IMPLIES_EXEC | ADDR_COMPAT_LAYOUT | ADDR_LIMIT_3GB;
   for (uint64_t bit = 1; bit <= kUnsafePersona; bit <<= 1) {
     if (kUnsafePersona & bit) {
       RETURN_IF_ERROR(Add(ctx, deny, SCMP_SYS(personality), "personality",

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cmath>
 #include <optional>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -64,9 +65,13 @@ bool IsSafeAbsolutePath(std::string_view path) {
 
 // The environment: defaults, then the caller's entries replacing same-named ones.
 std::vector<std::string> BuildEnv(const std::vector<std::string>& extra) {
-  std::vector<std::string> env = {
-      fmt::format("PATH={}", kDefaultPath), "HOME=/tmp", "LANG=C.UTF-8", "TMPDIR=/tmp",
-      "USER=sandbox", "LOGNAME=sandbox", "PWD=/workspace"};
+  std::vector<std::string> env = {fmt::format("PATH={}", kDefaultPath),
+                                  "HOME=/tmp",
+                                  "LANG=C.UTF-8",
+                                  "TMPDIR=/tmp",
+                                  "USER=sandbox",
+                                  "LOGNAME=sandbox",
+                                  "PWD=/workspace"};
   for (const std::string& entry : extra) {
     std::string_view key = std::string_view(entry).substr(0, entry.find('='));
     auto same = std::find_if(env.begin(), env.end(), [&](const std::string& e) {
@@ -81,7 +86,8 @@ std::vector<std::string> BuildEnv(const std::vector<std::string>& extra) {
   return env;
 }
 
-std::vector<std::string> ExecPaths(const std::string& program, const std::vector<std::string>& env) {
+std::vector<std::string> ExecPaths(const std::string& program,
+                                   const std::vector<std::string>& env) {
   if (program.find('/') != std::string::npos) {
     return {program};
   }
@@ -107,6 +113,124 @@ int ReadLastCapability() {
   return text.ok() ? std::atoi(text->c_str()) : 63;  // NOLINT: a number the kernel wrote
 }
 
+// The workspace of one run: the caller's directory or a temporary one, and who owns it.
+struct Workspace {
+  std::optional<sys::TempDir> temp;  // removed (with its contents) when the run ends
+  std::string path;
+  UniqueFd fd;
+  uid_t host_uid = 0;  // the sandbox user's id on the host
+  gid_t host_gid = 0;
+  uint64_t baseline_bytes = 0;  // what it held before the run, for the disk limit
+};
+
+// The program's command line and environment as the child's pointer arrays need them.
+struct CommandLine {
+  std::vector<std::string> env;
+  std::vector<std::string> exec_paths;
+  std::vector<const char*> argv_ptrs;
+  std::vector<const char*> env_ptrs;
+  std::vector<const char*> exec_ptrs;
+};
+
+// The pipes between supervisor and child. The child's ends are closed in the parent after clone.
+struct RunPipes {
+  Pipe sync;
+  Pipe report;
+  Pipe out;
+  Pipe err;
+  std::optional<Pipe> in;  // absent when the caller passed spec.stdin_fd
+  int child_stdin = -1;
+};
+
+std::vector<const char*> Pointers(const std::vector<std::string>& strings) {
+  std::vector<const char*> p;
+  p.reserve(strings.size() + 1);
+  for (const std::string& s : strings) {
+    p.push_back(s.c_str());
+  }
+  p.push_back(nullptr);
+  return p;
+}
+
+CommandLine MakeCommandLine(const Spec& spec) {
+  CommandLine cmd;
+  cmd.env = BuildEnv(spec.env);
+  cmd.exec_paths = ExecPaths(spec.argv[0], cmd.env);
+  cmd.argv_ptrs = Pointers(spec.argv);
+  cmd.env_ptrs = Pointers(cmd.env);
+  cmd.exec_ptrs = Pointers(cmd.exec_paths);
+  return cmd;
+}
+
+std::vector<ChildPlan::Rlimit> MakeRlimits(const Limits& limits) {
+  std::vector<ChildPlan::Rlimit> rlimits = {{RLIMIT_CORE, {0, 0}}};
+  if (limits.disk_bytes > 0) {
+    rlimits.push_back({RLIMIT_FSIZE, {limits.disk_bytes, limits.disk_bytes}});
+  }
+  if (limits.open_files > 0) {
+    rlimits.push_back({RLIMIT_NOFILE, {limits.open_files, limits.open_files}});
+  }
+  if (limits.cpu_time.count() > 0) {
+    // Per process, a backstop to the cgroup's total: SIGXCPU at the limit, SIGKILL a second later.
+    auto seconds =
+        static_cast<rlim_t>(std::ceil(static_cast<double>(limits.cpu_time.count()) / 1000));
+    rlimits.push_back({RLIMIT_CPU, {seconds, seconds + 1}});
+  }
+  return rlimits;
+}
+
+Result<RunPipes> MakePipes(const Spec& spec) {
+  RunPipes pipes;
+  ASSIGN_OR_RETURN(pipes.sync, MakePipe());
+  ASSIGN_OR_RETURN(pipes.report, MakePipe());
+  ASSIGN_OR_RETURN(pipes.out, MakePipe());
+  ASSIGN_OR_RETURN(pipes.err, MakePipe());
+  pipes.child_stdin = spec.stdin_fd;
+  if (pipes.child_stdin < 0) {
+    ASSIGN_OR_RETURN(pipes.in, MakePipe());
+    pipes.child_stdin = pipes.in->read.get();
+    if (spec.stdin_data.empty()) {
+      pipes.in->write.reset();  // the program reads EOF at once
+    } else {
+      ::fcntl(pipes.in->write.get(), F_SETFL, O_NONBLOCK);
+    }
+  }
+  ::fcntl(pipes.out.read.get(), F_SETFL, O_NONBLOCK);
+  ::fcntl(pipes.err.read.get(), F_SETFL, O_NONBLOCK);
+  return pipes;
+}
+
+Status ValidateSpec(const Spec& spec) {
+  if (spec.argv.empty() || spec.argv[0].empty()) {
+    return Error(ErrorCode::kInvalidArgument, "no program to run");
+  }
+  if (!spec.workspace.empty() && !IsSafeAbsolutePath(spec.workspace)) {
+    return Error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("workspace '{}' must be an absolute path without '..'", spec.workspace));
+  }
+  for (const BindMount& bind : spec.ro_binds) {
+    if (!IsSafeAbsolutePath(bind.source) || !IsSafeAbsolutePath(bind.target) ||
+        bind.target == "/") {
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("--ro-bind {}:{}: both paths must be absolute, without '..', and "
+                               "the target must not be /",
+                               bind.source, bind.target));
+    }
+  }
+  return OkStatus();
+}
+
+RunResult SetupErrorResult(std::string step, int err) {
+  RunResult result;
+  result.outcome = Outcome::kSetupError;
+  result.setup_step = std::move(step);
+  result.setup_errno = err;
+  result.message =
+      fmt::format("sandbox setup failed at '{}': {}", result.setup_step, ErrnoDescription(err));
+  return result;
+}
+
 }  // namespace
 
 class Supervisor::Impl {
@@ -121,9 +245,19 @@ class Supervisor::Impl {
   Result<RunResult> Run(const Spec& spec, const CancelToken* cancel);
 
  private:
-  // Host uid/gid of the sandbox user for a workspace owned by `owner`.
-  std::pair<uid_t, gid_t> SandboxHostIds(const struct stat& workspace) const;
+  bool isolated() const { return !options.unsandboxed; }
+  Result<Workspace> PrepareWorkspace(const Spec& spec) const;
+  Result<std::optional<MountPlan>> PrepareMounts(const Spec& spec, const Workspace& ws) const;
+  ChildPlan MakeChildPlan(const Spec& spec, const RunPipes& pipes, const std::vector<int>& keep,
+                          const std::optional<MountPlan>& mounts, const CommandLine& cmd,
+                          const std::vector<ChildPlan::Rlimit>& rlimits) const;
+  // Clones the child into its namespaces (and, on cgroup v2, its cgroup). Returns its pid.
+  Result<pid_t> Clone(const Spec& spec, const ChildPlan& plan, const Cgroup* cgroup,
+                      int* pidfd) const;
+  // Id maps and (v1) cgroup membership, then the go byte. Closes the sync pipe either way.
+  Status Release(pid_t pid, const Workspace& ws, Cgroup* cgroup, UniqueFd sync_write) const;
   Status WriteIdMaps(pid_t pid, uid_t uid, gid_t gid) const;
+  std::pair<uid_t, gid_t> SandboxHostIds(const struct stat& workspace) const;
 };
 
 std::pair<uid_t, gid_t> Supervisor::Impl::SandboxHostIds(const struct stat& workspace) const {
@@ -145,280 +279,235 @@ Status Supervisor::Impl::WriteIdMaps(pid_t pid, uid_t uid, gid_t gid) const {
     uid_t root_uid = uid == options.root_sandbox_uid ? uid - 1 : options.root_sandbox_uid - 1;
     RETURN_IF_ERROR(sys::WriteExistingFile(
         proc + "uid_map", fmt::format("0 {} 1\n{} {} 1\n", root_uid, kSandboxUid, uid)));
-    return sys::WriteExistingFile(
-        proc + "gid_map", fmt::format("0 {} 1\n{} {} 1\n", root_uid, kSandboxGid, gid));
+    return sys::WriteExistingFile(proc + "gid_map",
+                                  fmt::format("0 {} 1\n{} {} 1\n", root_uid, kSandboxGid, gid));
   }
   RETURN_IF_ERROR(sys::WriteExistingFile(proc + "setgroups", "deny"));
-  RETURN_IF_ERROR(sys::WriteExistingFile(proc + "uid_map", fmt::format("{} {} 1\n", kSandboxUid, uid)));
+  RETURN_IF_ERROR(
+      sys::WriteExistingFile(proc + "uid_map", fmt::format("{} {} 1\n", kSandboxUid, uid)));
   return sys::WriteExistingFile(proc + "gid_map", fmt::format("{} {} 1\n", kSandboxGid, gid));
 }
 
-Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* cancel) {
-  const Clock::time_point entered = Clock::now();
-  if (spec.argv.empty() || spec.argv[0].empty()) {
-    return Error(ErrorCode::kInvalidArgument, "no program to run");
+Result<Workspace> Supervisor::Impl::PrepareWorkspace(const Spec& spec) const {
+  Workspace ws;
+  ws.path = spec.workspace;
+  if (ws.path.empty()) {
+    ASSIGN_OR_RETURN(ws.temp, sys::TempDir::Create("warden-ws-"));
+    ws.path = ws.temp->path();
   }
-  if (!spec.workspace.empty() && !IsSafeAbsolutePath(spec.workspace)) {
-    return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("workspace '{}' must be an absolute path without '..'", spec.workspace));
+  ws.fd.reset(::open(ws.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!ws.fd) {
+    return Error::FromErrno(fmt::format("workspace {}", ws.path), errno);
   }
-  for (const BindMount& bind : spec.ro_binds) {
-    if (!IsSafeAbsolutePath(bind.source) || !IsSafeAbsolutePath(bind.target) ||
-        bind.target == "/") {
-      return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("--ro-bind {}:{}: both paths must be absolute, without '..', and "
-                               "the target must not be /",
-                               bind.source, bind.target));
-    }
+  struct stat st {};
+  if (::fstat(ws.fd.get(), &st) != 0) {
+    return ErrnoError("fstat(" + ws.path + ")");
   }
-  const bool isolated = !options.unsandboxed;
-  if (!isolated) {
-    LOG_WARN("running {} WITHOUT a sandbox (--no-sandbox): no namespaces, no seccomp, full "
-             "access to this machine", spec.argv[0]);
+  std::tie(ws.host_uid, ws.host_gid) = SandboxHostIds(st);
+  if (ws.temp && running_as_root && ::fchown(ws.fd.get(), ws.host_uid, ws.host_gid) != 0) {
+    return ErrnoError("chown(" + ws.path + ")");
   }
+  if (!ws.temp) {
+    ASSIGN_OR_RETURN(ws.baseline_bytes, sys::DiskUsage(ws.fd.get()));
+  }
+  return ws;
+}
 
-  // The workspace: the caller's directory, or a fresh one removed when the run ends.
-  std::optional<sys::TempDir> temp_workspace;
-  std::string workspace = spec.workspace;
-  if (workspace.empty()) {
-    ASSIGN_OR_RETURN(temp_workspace, sys::TempDir::Create("warden-ws-"));
-    workspace = temp_workspace->path();
+Result<std::optional<MountPlan>> Supervisor::Impl::PrepareMounts(const Spec& spec,
+                                                                 const Workspace& ws) const {
+  if (!isolated()) {
+    return std::optional<MountPlan>();
   }
-  UniqueFd workspace_fd(::open(workspace.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!workspace_fd) {
-    return Error::FromErrno(fmt::format("workspace {}", workspace), errno);
-  }
-  struct stat workspace_st {};
-  if (::fstat(workspace_fd.get(), &workspace_st) != 0) {
-    return ErrnoError("fstat(" + workspace + ")");
-  }
-  auto [host_uid, host_gid] = SandboxHostIds(workspace_st);
-  if (temp_workspace && running_as_root &&
-      ::fchown(workspace_fd.get(), host_uid, host_gid) != 0) {
-    return ErrnoError("chown(" + workspace + ")");
-  }
-  uint64_t workspace_baseline = 0;
-  if (!temp_workspace) {
-    ASSIGN_OR_RETURN(workspace_baseline, sys::DiskUsage(workspace_fd.get()));
-  }
-
-  // Everything the child needs, prepared here: it may not allocate.
   MountInputs inputs;
-  std::optional<MountPlan> mount_plan;
-  if (isolated) {
-    ASSIGN_OR_RETURN(inputs.workspace, ResolveHostPath(workspace));
-    for (const BindMount& bind : spec.ro_binds) {
-      auto source = ResolveHostPath(bind.source);
-      if (!source.ok()) {
-        return std::move(source).error().WithContext("--ro-bind source");
-      }
-      inputs.ro_binds.push_back(std::move(source).value());
+  ASSIGN_OR_RETURN(inputs.workspace, ResolveHostPath(ws.path));
+  for (const BindMount& bind : spec.ro_binds) {
+    auto source = ResolveHostPath(bind.source);
+    if (!source.ok()) {
+      return std::move(source).error().WithContext("--ro-bind source");
     }
-    if (spec.network == NetworkMode::kHost) {
-      auto resolv = ResolveHostPath("/etc/resolv.conf");
-      if (resolv.ok()) {
-        inputs.resolv_conf = std::move(resolv).value();
-      }
-    }
-    ASSIGN_OR_RETURN(mount_plan, MountPlan::Build(layout, spec, inputs));
+    inputs.ro_binds.push_back(std::move(source).value());
   }
-
-  std::vector<std::string> env = BuildEnv(spec.env);
-  std::vector<std::string> exec_paths = ExecPaths(spec.argv[0], env);
-  auto pointers = [](const std::vector<std::string>& strings) {
-    std::vector<const char*> p;
-    p.reserve(strings.size() + 1);
-    for (const std::string& s : strings) {
-      p.push_back(s.c_str());
-    }
-    p.push_back(nullptr);
-    return p;
-  };
-  std::vector<const char*> argv_ptrs = pointers(spec.argv);
-  std::vector<const char*> env_ptrs = pointers(env);
-  std::vector<const char*> exec_ptrs = pointers(exec_paths);
-
-  const Limits& limits = spec.limits;
-  std::vector<ChildPlan::Rlimit> rlimits = {{RLIMIT_CORE, {0, 0}}};
-  if (limits.disk_bytes > 0) {
-    rlimits.push_back({RLIMIT_FSIZE, {limits.disk_bytes, limits.disk_bytes}});
-  }
-  if (limits.open_files > 0) {
-    rlimits.push_back({RLIMIT_NOFILE, {limits.open_files, limits.open_files}});
-  }
-  if (limits.cpu_time.count() > 0) {
-    // Per process, a backstop to the cgroup's total: SIGXCPU at the limit, SIGKILL a second later.
-    auto seconds = static_cast<rlim_t>(std::ceil(static_cast<double>(limits.cpu_time.count()) / 1000));
-    rlimits.push_back({RLIMIT_CPU, {seconds, seconds + 1}});
-  }
-
-  ASSIGN_OR_RETURN(Pipe sync, MakePipe());
-  ASSIGN_OR_RETURN(Pipe report, MakePipe());
-  ASSIGN_OR_RETURN(Pipe out, MakePipe());
-  ASSIGN_OR_RETURN(Pipe err, MakePipe());
-  std::optional<Pipe> in;
-  int child_stdin = spec.stdin_fd;
-  if (child_stdin < 0) {
-    ASSIGN_OR_RETURN(in, MakePipe());
-    child_stdin = in->read.get();
-    if (spec.stdin_data.empty()) {
-      in->write.reset();
-    } else {
-      ::fcntl(in->write.get(), F_SETFL, O_NONBLOCK);
+  if (spec.network == NetworkMode::kHost) {
+    if (auto resolv = ResolveHostPath("/etc/resolv.conf"); resolv.ok()) {
+      inputs.resolv_conf = std::move(resolv).value();
     }
   }
-  ::fcntl(out.read.get(), F_SETFL, O_NONBLOCK);
-  ::fcntl(err.read.get(), F_SETFL, O_NONBLOCK);
+  ASSIGN_OR_RETURN(MountPlan plan, MountPlan::Build(layout, spec, inputs));
+  return std::optional<MountPlan>(std::move(plan));
+}
 
-  std::vector<int> keep = {sync.read.get(), report.write.get(), child_stdin, out.write.get(),
-                           err.write.get()};
-  std::sort(keep.begin(), keep.end());
-  keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
-
+ChildPlan Supervisor::Impl::MakeChildPlan(const Spec& spec, const RunPipes& pipes,
+                                          const std::vector<int>& keep,
+                                          const std::optional<MountPlan>& mounts,
+                                          const CommandLine& cmd,
+                                          const std::vector<ChildPlan::Rlimit>& rlimits) const {
   ChildPlan plan;
   plan.keep_fds = keep.data();
   plan.keep_fd_count = keep.size();
-  plan.sync_fd = sync.read.get();
-  plan.report_fd = report.write.get();
-  plan.stdin_fd = child_stdin;
-  plan.stdout_fd = out.write.get();
-  plan.stderr_fd = err.write.get();
+  plan.sync_fd = pipes.sync.read.get();
+  plan.report_fd = pipes.report.write.get();
+  plan.stdin_fd = pipes.child_stdin;
+  plan.stdout_fd = pipes.out.write.get();
+  plan.stderr_fd = pipes.err.write.get();
   plan.hostname = "sandbox";
-  plan.bring_up_loopback = isolated && spec.network == NetworkMode::kNone;
-  plan.isolated = isolated;
-  if (mount_plan) {
-    plan.ops = mount_plan->ops().data();
-    plan.op_count = mount_plan->ops().size();
+  plan.isolated = isolated();
+  plan.bring_up_loopback = isolated() && spec.network == NetworkMode::kNone;
+  if (mounts) {
+    plan.ops = mounts->ops().data();
+    plan.op_count = mounts->ops().size();
   }
   plan.init_uid = running_as_root ? 0 : kSandboxUid;
   plan.init_gid = running_as_root ? 0 : kSandboxGid;
-  plan.uid = isolated ? kSandboxUid : ::geteuid();
-  plan.gid = isolated ? kSandboxGid : ::getegid();
+  plan.uid = isolated() ? kSandboxUid : ::geteuid();
+  plan.gid = isolated() ? kSandboxGid : ::getegid();
   plan.can_setgroups = running_as_root;
   plan.last_capability = last_capability;
   plan.rlimits = rlimits.data();
   plan.rlimit_count = rlimits.size();
-  plan.workdir = isolated ? "/workspace" : workspace.c_str();
-  plan.argv = argv_ptrs.data();
-  plan.envp = env_ptrs.data();
-  plan.exec_paths = exec_ptrs.data();
-  plan.exec_path_count = exec_paths.size();
-  plan.seccomp = isolated && seccomp ? seccomp->program() : nullptr;
+  plan.argv = cmd.argv_ptrs.data();
+  plan.envp = cmd.env_ptrs.data();
+  plan.exec_paths = cmd.exec_ptrs.data();
+  plan.exec_path_count = cmd.exec_paths.size();
+  plan.seccomp = isolated() && seccomp ? seccomp->program() : nullptr;
+  return plan;
+}
 
-  const Clock::time_point before_cgroup = Clock::now();
+Result<pid_t> Supervisor::Impl::Clone(const Spec& spec, const ChildPlan& plan, const Cgroup* cgroup,
+                                      int* pidfd) const {
+  struct clone_args args {};
+  args.flags = CLONE_PIDFD;
+  if (isolated()) {
+    args.flags |=
+        CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+    if (spec.network == NetworkMode::kNone) {
+      args.flags |= CLONE_NEWNET;
+    }
+  }
+  if (cgroup != nullptr && cgroup->version() == CgroupVersion::kV2) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroup->dir_fd());
+  }
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);  // NOLINT: the kernel's ABI
+  args.exit_signal = SIGCHLD;
+  long pid = ::syscall(SYS_clone3, &args, sizeof(args));  // NOLINT(google-runtime-int)
+  if (pid == 0) {
+    RunInit(plan);  // never returns
+  }
+  if (pid < 0) {
+    return ErrnoError(isolated() ? "clone3 into new namespaces" : "clone3");
+  }
+  return static_cast<pid_t>(pid);
+}
+
+Status Supervisor::Impl::Release(pid_t pid, const Workspace& ws, Cgroup* cgroup,
+                                 UniqueFd sync_write) const {
+  if (isolated()) {
+    RETURN_IF_ERROR(WriteIdMaps(pid, ws.host_uid, ws.host_gid));
+  }
+  if (cgroup != nullptr && cgroup->version() == CgroupVersion::kV1) {
+    RETURN_IF_ERROR(cgroup->Attach(pid));
+  }
+  char go = 1;
+  if (::write(sync_write.get(), &go, 1) != 1) {
+    return ErrnoError("write(sync pipe)");
+  }
+  return OkStatus();  // without the go byte, the child reads EOF and exits
+}
+
+Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* cancel) {
+  RETURN_IF_ERROR(ValidateSpec(spec));
+  if (!isolated()) {
+    LOG_WARN(
+        "running {} WITHOUT a sandbox (--no-sandbox): no namespaces, no seccomp, full "
+        "access to this machine",
+        spec.argv[0]);
+  }
+  // Everything the child needs is prepared here: between clone and execve it may not allocate.
+  ASSIGN_OR_RETURN(Workspace ws, PrepareWorkspace(spec));
+  ASSIGN_OR_RETURN(std::optional<MountPlan> mounts, PrepareMounts(spec, ws));
+  CommandLine cmd = MakeCommandLine(spec);
+  std::vector<ChildPlan::Rlimit> rlimits = MakeRlimits(spec.limits);
+  ASSIGN_OR_RETURN(RunPipes pipes, MakePipes(spec));
+  std::vector<int> keep = {pipes.sync.read.get(), pipes.report.write.get(), pipes.child_stdin,
+                           pipes.out.write.get(), pipes.err.write.get()};
+  std::sort(keep.begin(), keep.end());
+  keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+  ChildPlan plan = MakeChildPlan(spec, pipes, keep, mounts, cmd, rlimits);
+  if (!isolated()) {
+    plan.workdir = ws.path.c_str();
+  }
+
   std::optional<Cgroup> cgroup;
   if (cgroups) {
-    auto created = cgroups->Create({limits.memory_bytes, limits.max_pids, limits.cpus});
+    auto created =
+        cgroups->Create({spec.limits.memory_bytes, spec.limits.max_pids, spec.limits.cpus});
     if (!created.ok()) {
       return std::move(created).error().WithContext("creating the run's cgroup");
     }
     cgroup.emplace(std::move(created).value());
   }
 
-  struct clone_args args {};
+  const Clock::time_point start = Clock::now();
   int pidfd = -1;
-  args.flags = CLONE_PIDFD;
-  if (isolated) {
-    args.flags |= CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
-                  CLONE_NEWCGROUP;
-    if (spec.network == NetworkMode::kNone) {
-      args.flags |= CLONE_NEWNET;
-    }
-  }
-  if (cgroup && cgroup->version() == CgroupVersion::kV2) {
-    args.flags |= CLONE_INTO_CGROUP;
-    args.cgroup = static_cast<uint64_t>(cgroup->dir_fd());
-  }
-  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);  // NOLINT: the kernel's ABI
-  args.exit_signal = SIGCHLD;
-
-  Clock::time_point start = Clock::now();
-  long pid = ::syscall(SYS_clone3, &args, sizeof(args));  // NOLINT(google-runtime-int)
-  if (pid == 0) {
-    RunInit(plan);  // never returns
-  }
-  if (pid < 0) {
-    RunResult result;
-    result.outcome = Outcome::kSetupError;
-    result.setup_step = isolated ? "clone3 into new namespaces" : "clone3";
-    result.setup_errno = errno;
-    result.message = Error::FromErrno(result.setup_step, errno).message();
-    return result;
+  Result<pid_t> pid = Clone(spec, plan, cgroup ? &*cgroup : nullptr, &pidfd);
+  if (!pid.ok()) {
+    return SetupErrorResult(isolated() ? "clone3 into new namespaces" : "clone3",
+                            pid.error().sys_errno());
   }
   UniqueFd pidfd_owner(pidfd);
-  sync.read.reset();
-  report.write.reset();
-  out.write.reset();
-  err.write.reset();
-  if (in) {
-    in->read.reset();
+  pipes.sync.read.reset();
+  pipes.report.write.reset();
+  pipes.out.write.reset();
+  pipes.err.write.reset();
+  if (pipes.in) {
+    pipes.in->read.reset();
   }
-
-  // The child waits on `sync` until its id maps and cgroup are in place.
-  Status prepared = OkStatus();
-  if (isolated) {
-    prepared = WriteIdMaps(static_cast<pid_t>(pid), host_uid, host_gid);
-  }
-  const Clock::time_point mapped = Clock::now();
-  if (prepared.ok() && cgroup && cgroup->version() == CgroupVersion::kV1) {
-    prepared = cgroup->Attach(static_cast<pid_t>(pid));
-  }
-  const Clock::time_point attached = Clock::now();
-  if (prepared.ok()) {
-    char go = 1;
-    if (::write(sync.write.get(), &go, 1) != 1) {
-      prepared = ErrnoError("write(sync pipe)");
-    }
-  }
-  sync.write.reset();  // without the go byte, the child sees EOF and exits
+  Status released = Release(*pid, ws, cgroup ? &*cgroup : nullptr, std::move(pipes.sync.write));
 
   MonitorInputs monitor;
   monitor.spec = &spec;
   monitor.cancel = cancel;
-  monitor.init_pid = static_cast<pid_t>(pid);
+  monitor.init_pid = *pid;
   monitor.pidfd = pidfd_owner.get();
-  monitor.stdout_fd = std::move(out.read);
-  monitor.stderr_fd = std::move(err.read);
-  monitor.report_fd = std::move(report.read);
-  if (in) {
-    monitor.stdin_fd = std::move(in->write);
+  monitor.stdout_fd = std::move(pipes.out.read);
+  monitor.stderr_fd = std::move(pipes.err.read);
+  monitor.report_fd = std::move(pipes.report.read);
+  if (pipes.in) {
+    monitor.stdin_fd = std::move(pipes.in->write);
   }
   monitor.cgroup = cgroup ? &*cgroup : nullptr;
-  monitor.workspace_fd = workspace_fd.get();
-  monitor.workspace_baseline_bytes = workspace_baseline;
-  monitor.isolated = isolated;
+  monitor.workspace_fd = ws.fd.get();
+  monitor.workspace_baseline_bytes = ws.baseline_bytes;
+  monitor.isolated = isolated();
   monitor.start = start;
-  const Clock::time_point launched = Clock::now();
   MonitorResult monitored = MonitorRun(std::move(monitor));
-  const Clock::time_point finished = Clock::now();
   RunResult result = std::move(monitored.result);
 
-  if (!prepared.ok()) {
-    result.outcome = Outcome::kSetupError;
-    result.setup_step = "prepare the child (id maps, cgroup)";
-    result.setup_errno = prepared.error().sys_errno();
-    result.message = prepared.error().message();
-  } else if (monitored.setup_failure) {
+  if (!released.ok()) {
+    RunResult failed =
+        SetupErrorResult("prepare the child (id maps, cgroup)", released.error().sys_errno());
+    failed.message = released.error().message();
+    failed.wall_time = result.wall_time;
+    return failed;
+  }
+  if (monitored.setup_failure) {
     int32_t step = monitored.setup_failure->step;
-    result.setup_step = step >= 0 && mount_plan ? mount_plan->Describe(static_cast<size_t>(step))
-                                                : StepIdName(static_cast<StepId>(step));
-    result.setup_errno = monitored.setup_failure->err;
-    result.message = fmt::format("sandbox setup failed at '{}': {}", result.setup_step,
-                                 ErrnoDescription(result.setup_errno));
-  } else if (monitored.exec_errno != 0) {
-    result.message = fmt::format("cannot run {}: {}", spec.argv[0],
-                                 monitored.exec_errno == ENOENT
-                                     ? std::string("command not found in the sandbox")
-                                     : ErrnoDescription(monitored.exec_errno));
+    RunResult failed =
+        SetupErrorResult(step >= 0 && mounts ? mounts->Describe(static_cast<size_t>(step))
+                                             : StepIdName(static_cast<StepId>(step)),
+                         monitored.setup_failure->err);
+    failed.wall_time = result.wall_time;
+    return failed;
+  }
+  if (monitored.exec_errno != 0) {
+    result.message =
+        fmt::format("cannot run {}: {}", spec.argv[0],
+                    monitored.exec_errno == ENOENT ? std::string("command not found in the sandbox")
+                                                   : ErrnoDescription(monitored.exec_errno));
   }
   if (result.message.empty()) {
-    result.message = DescribeOutcome(result, limits);
+    result.message = DescribeOutcome(result, spec.limits);
   }
-  auto us = [](auto d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count(); };
-  LOG_DEBUG("run {}: prepare {} us (cgroup {} us), clone+maps {} us, attach {} us, run {} us "
-            "(program {} us)",
-            spec.argv[0], us(start - entered), us(start - before_cgroup), us(mapped - start),
-            us(attached - mapped), us(finished - launched), result.wall_time.count());
   return result;
 }
 
@@ -448,10 +537,7 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Create(const SupervisorOptions& 
 }
 
 Result<RunResult> Supervisor::Run(const Spec& spec, const CancelToken* cancel) {
-  auto begin = Clock::now();
-  auto result = impl_->Run(spec, cancel);
-  LOG_DEBUG("run total {} us", std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - begin).count());
-  return result;
+  return impl_->Run(spec, cancel);
 }
 
 }  // namespace warden::sandbox

@@ -126,8 +126,8 @@ Result<uint64_t> DiskUsage(int dir_fd) {
       }
       total += static_cast<uint64_t>(st.st_blocks) * 512;
       if (S_ISDIR(st.st_mode) && st.st_dev == root_st.st_dev && stack.size() < 4096) {
-        int child = ::openat(::dirfd(dir), entry->d_name,
-                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int child =
+            ::openat(::dirfd(dir), entry->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (child >= 0) {
           stack.push_back(child);
         }
