@@ -140,7 +140,7 @@ Result<CgroupManager> CgroupManager::Detect() {
     }
     v2_problem = v2.error().message();
   }
-  auto v1 = DetectV1();
+  auto v1 = DetectV1(mounts);
   if (v1.ok()) {
     return v1;
   }
@@ -195,8 +195,7 @@ Result<CgroupManager> CgroupManager::DetectV2(const std::string& mount) {
   return manager;
 }
 
-Result<CgroupManager> CgroupManager::DetectV1() {
-  ASSIGN_OR_RETURN(CgroupMounts mounts, FindCgroupMounts());
+Result<CgroupManager> CgroupManager::DetectV1(const CgroupMounts& mounts) {
   std::vector<std::string> missing;
   if (mounts.v1_memory.empty())
     missing.emplace_back("memory");

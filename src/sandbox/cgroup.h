@@ -78,7 +78,7 @@ class CgroupManager {
  private:
   CgroupManager() = default;
   static Result<CgroupManager> DetectV2(const std::string& mount);
-  static Result<CgroupManager> DetectV1();
+  static Result<CgroupManager> DetectV1(const struct CgroupMounts& mounts);
 
   CgroupVersion version_ = CgroupVersion::kNone;
   std::string description_;

@@ -104,7 +104,7 @@ HostCheck CheckSeccomp(size_t* instructions) {
   }
   *instructions = program->instruction_count();
   std::string actions = ReadSetting("/proc/sys/kernel/seccomp/actions_avail");
-  check.detail = fmt::format("filter of {} BPF instructions compiles; kernel actions: {}",
+  check.detail = fmt::format("embedded filter of {} BPF instructions; kernel actions: {}",
                              *instructions, actions.empty() ? "unknown" : actions);
   return check;
 }

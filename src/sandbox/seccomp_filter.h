@@ -1,5 +1,5 @@
-// The seccomp deny policy of sandboxed programs, compiled once per supervisor to a BPF program
-// that the child installs with one prctl() just before execve.
+// The seccomp program of sandboxed programs (the policy in seccomp_policy.cc, compiled at build
+// time), which the child installs with one prctl() just before execve.
 #pragma once
 
 #include <linux/filter.h>
