@@ -178,6 +178,28 @@ Result<sandbox::Spec> ToSpec(const ExecOptions& o) {
   return spec;
 }
 
+// Ctrl-C, SIGTERM and SIGHUP cancel the run (which kills the sandbox) instead of killing warden
+// and leaving the sandbox behind.
+sandbox::CancelToken* g_cancel = nullptr;
+volatile sig_atomic_t g_signal = 0;
+
+void OnSignal(int sig) {
+  g_signal = sig;
+  if (g_cancel != nullptr) {
+    g_cancel->Cancel();  // an eventfd write and an atomic store: async-signal-safe
+  }
+}
+
+void CancelOnSignals(sandbox::CancelToken* cancel) {
+  g_cancel = cancel;
+  struct sigaction action {};
+  action.sa_handler = OnSignal;
+  sigemptyset(&action.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    ::sigaction(sig, &action, nullptr);
+  }
+}
+
 }  // namespace
 
 int Exec(int argc, char** argv) {
@@ -246,7 +268,9 @@ int Exec(int argc, char** argv) {
     std::fprintf(stderr, "warden exec: %s\n", supervisor.error().message().c_str());
     return 125;
   }
-  auto result = (*supervisor)->Run(*spec);
+  sandbox::CancelToken cancel;
+  CancelOnSignals(&cancel);
+  auto result = (*supervisor)->Run(*spec, &cancel);
   if (!result.ok()) {
     std::fprintf(stderr, "warden exec: %s\n", result.error().message().c_str());
     return 125;
@@ -259,6 +283,9 @@ int Exec(int argc, char** argv) {
     if (result->outcome != Outcome::kExited) {
       std::fprintf(stderr, "warden: %s\n", result->message.c_str());
     }
+  }
+  if (result->outcome == Outcome::kCancelled && g_signal != 0) {
+    return 128 + g_signal;  // 130 for Ctrl-C, 143 for SIGTERM, as a shell reports them
   }
   return ExitCodeFor(*result);
 }

@@ -1,5 +1,6 @@
 #include "sandbox/cgroup.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -130,6 +131,42 @@ CgroupManager::CgroupManager(CgroupManager&& other) noexcept
       parents_(std::move(other.parents_)),
       counter_(other.counter_.load()) {}
 
+namespace {
+
+// "run-<pid>-<n>" names a run of supervisor <pid>; is that supervisor gone?
+bool OwnerIsGone(std::string_view name) {
+  if (name.rfind("run-", 0) != 0) {
+    return false;
+  }
+  long pid = std::strtol(std::string(name.substr(4)).c_str(), nullptr, 10);  // NOLINT
+  return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
+// Removes the empty cgroups of supervisors that died without cleaning up (SIGKILL, power loss).
+void SweepStale(const std::vector<std::string>& parents) {
+  for (const std::string& parent : parents) {
+    if (parent.empty()) {
+      continue;
+    }
+    DIR* dir = ::opendir(parent.c_str());
+    if (dir == nullptr) {
+      continue;
+    }
+    std::vector<std::string> stale;
+    while (struct dirent* entry = ::readdir(dir)) {
+      if (entry->d_type == DT_DIR && OwnerIsGone(entry->d_name)) {
+        stale.emplace_back(entry->d_name);
+      }
+    }
+    ::closedir(dir);
+    for (const std::string& name : stale) {
+      ::rmdir((parent + "/" + name).c_str());  // fails harmlessly if processes remain
+    }
+  }
+}
+
+}  // namespace
+
 Result<CgroupManager> CgroupManager::Detect() {
   ASSIGN_OR_RETURN(CgroupMounts mounts, FindCgroupMounts());
   std::string v2_problem;
@@ -188,6 +225,7 @@ Result<CgroupManager> CgroupManager::DetectV2(const std::string& mount) {
     }
   }
   RETURN_IF_ERROR(sys::WriteExistingFile(parent + "/cgroup.subtree_control", wanted));
+  SweepStale({parent});
   CgroupManager manager;
   manager.version_ = CgroupVersion::kV2;
   manager.description_ = fmt::format("cgroup v2 at {}", parent);
@@ -230,6 +268,7 @@ Result<CgroupManager> CgroupManager::DetectV1(const CgroupMounts& mounts) {
           errno);
     }
   }
+  SweepStale(manager.parents_);
   manager.description_ =
       fmt::format("cgroup v1 (memory, pids, cpuacct{}) under {}",
                   manager.parents_[kCpu].empty() ? "" : ", cpu", manager.parents_[kMemory]);
@@ -243,26 +282,16 @@ Result<Cgroup> CgroupManager::Create(const CgroupLimits& limits) {
     std::string dir = parents_[0] + "/" + name;
     RETURN_IF_ERROR(MakeDir(dir));
     Cgroup cgroup(CgroupVersion::kV2, {dir}, UniqueFd());
-    if (limits.memory_bytes > 0) {
-      RETURN_IF_ERROR(
-          sys::WriteExistingFile(dir + "/memory.max", std::to_string(limits.memory_bytes)));
-      if (Exists(dir + "/memory.swap.max")) {
-        RETURN_IF_ERROR(sys::WriteExistingFile(dir + "/memory.swap.max", "0"));
-      }
-      // An OOM kill takes the whole run down, not one random process of it.
-      (void)sys::WriteExistingFile(dir + "/memory.oom.group", "1");
-    }
-    if (limits.max_pids > 0) {
-      RETURN_IF_ERROR(sys::WriteExistingFile(dir + "/pids.max", std::to_string(limits.max_pids)));
-    }
-    if (limits.cpus > 0 && Exists(dir + "/cpu.max")) {
-      auto quota = static_cast<uint64_t>(std::ceil(limits.cpus * 100'000));
-      RETURN_IF_ERROR(sys::WriteExistingFile(dir + "/cpu.max", fmt::format("{} 100000", quota)));
-    }
     cgroup.dir_fd_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!cgroup.dir_fd_) {
       return ErrnoError("open(" + dir + ")");
     }
+    // An OOM kill takes the whole run down, not one random process of it.
+    (void)sys::WriteExistingFile(dir + "/memory.oom.group", "1");
+    if (Exists(dir + "/memory.swap.max")) {
+      RETURN_IF_ERROR(sys::WriteExistingFile(dir + "/memory.swap.max", "0"));
+    }
+    RETURN_IF_ERROR(cgroup.SetLimits(limits));
     return cgroup;
   }
   if (version_ != CgroupVersion::kV1) {
@@ -270,8 +299,7 @@ Result<Cgroup> CgroupManager::Create(const CgroupLimits& limits) {
   }
   std::vector<std::string> dirs(kV1Count);
   for (size_t i = 0; i < kV1Count; ++i) {
-    bool wanted = !parents_[i].empty() && (i != kCpu || limits.cpus > 0);
-    if (wanted) {
+    if (!parents_[i].empty()) {
       dirs[i] = parents_[i] + "/" + name;
     }
   }
@@ -282,32 +310,58 @@ Result<Cgroup> CgroupManager::Create(const CgroupLimits& limits) {
       RETURN_IF_ERROR(MakeDir(dir));
     }
   }
-  if (limits.memory_bytes > 0) {
-    std::string value = std::to_string(limits.memory_bytes);
-    RETURN_IF_ERROR(sys::WriteExistingFile(dirs[kMemory] + "/memory.limit_in_bytes", value));
-    if (Exists(dirs[kMemory] + "/memory.memsw.limit_in_bytes")) {
-      RETURN_IF_ERROR(
-          sys::WriteExistingFile(dirs[kMemory] + "/memory.memsw.limit_in_bytes", value));
-    }
-  }
-  if (limits.max_pids > 0) {
-    RETURN_IF_ERROR(
-        sys::WriteExistingFile(dirs[kPids] + "/pids.max", std::to_string(limits.max_pids)));
-  }
-  if (!dirs[kCpu].empty()) {
-    auto quota = static_cast<uint64_t>(std::ceil(limits.cpus * 100'000));
-    RETURN_IF_ERROR(sys::WriteExistingFile(dirs[kCpu] + "/cpu.cfs_period_us", "100000"));
-    RETURN_IF_ERROR(
-        sys::WriteExistingFile(dirs[kCpu] + "/cpu.cfs_quota_us", std::to_string(quota)));
-  }
+  cgroup.has_memsw_ = Exists(dirs[kMemory] + "/memory.memsw.limit_in_bytes");
+  RETURN_IF_ERROR(cgroup.SetLimits(limits));
   return cgroup;
+}
+
+Status Cgroup::SetLimits(const CgroupLimits& limits) {
+  if (version_ == CgroupVersion::kV2) {
+    const std::string& dir = dirs_[0];
+    RETURN_IF_ERROR(sys::WriteExistingFile(
+        dir + "/memory.max",
+        limits.memory_bytes > 0 ? std::to_string(limits.memory_bytes) : std::string("max")));
+    RETURN_IF_ERROR(sys::WriteExistingFile(dir + "/pids.max", limits.max_pids > 0
+                                                                  ? std::to_string(limits.max_pids)
+                                                                  : std::string("max")));
+    if (Exists(dir + "/cpu.max")) {
+      auto quota = static_cast<uint64_t>(std::ceil(limits.cpus * 100'000));
+      RETURN_IF_ERROR(sys::WriteExistingFile(
+          dir + "/cpu.max", limits.cpus > 0 ? fmt::format("{} 100000", quota) : "max 100000"));
+    }
+    return OkStatus();
+  }
+  // v1: -1 means no limit.
+  std::string memory = limits.memory_bytes > 0 ? std::to_string(limits.memory_bytes) : "-1";
+  if (has_memsw_) {
+    // memsw must stay >= the memory limit: lower memory first when shrinking, memsw first when
+    // growing (a warm cgroup starts unlimited, so only growing happens on the first set).
+    (void)sys::WriteExistingFile(dirs_[kMemory] + "/memory.limit_in_bytes", memory);
+    RETURN_IF_ERROR(
+        sys::WriteExistingFile(dirs_[kMemory] + "/memory.memsw.limit_in_bytes", memory));
+  }
+  RETURN_IF_ERROR(sys::WriteExistingFile(dirs_[kMemory] + "/memory.limit_in_bytes", memory));
+  RETURN_IF_ERROR(sys::WriteExistingFile(
+      dirs_[kPids] + "/pids.max",
+      limits.max_pids > 0 ? std::to_string(limits.max_pids) : std::string("max")));
+  if (!dirs_[kCpu].empty()) {
+    RETURN_IF_ERROR(sys::WriteExistingFile(dirs_[kCpu] + "/cpu.cfs_period_us", "100000"));
+    std::string quota =
+        limits.cpus > 0 ? std::to_string(static_cast<uint64_t>(std::ceil(limits.cpus * 100'000)))
+                        : "-1";
+    RETURN_IF_ERROR(sys::WriteExistingFile(dirs_[kCpu] + "/cpu.cfs_quota_us", quota));
+  }
+  return OkStatus();
 }
 
 Cgroup::Cgroup(CgroupVersion version, std::vector<std::string> dirs, UniqueFd dir_fd)
     : version_(version), dirs_(std::move(dirs)), dir_fd_(std::move(dir_fd)) {}
 
 Cgroup::Cgroup(Cgroup&& other) noexcept
-    : version_(other.version_), dirs_(std::move(other.dirs_)), dir_fd_(std::move(other.dir_fd_)) {
+    : version_(other.version_),
+      has_memsw_(other.has_memsw_),
+      dirs_(std::move(other.dirs_)),
+      dir_fd_(std::move(other.dir_fd_)) {
   other.dirs_.clear();
 }
 

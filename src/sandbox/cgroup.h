@@ -37,6 +37,8 @@ class Cgroup {
   // v2: a descriptor of the directory, for clone3(CLONE_INTO_CGROUP). -1 on v1.
   int dir_fd() const { return dir_fd_.get(); }
 
+  // Sets (or replaces) the limits. Zero fields mean "no limit".
+  Status SetLimits(const CgroupLimits& limits);
   // Moves `pid` into the cgroup (every hierarchy on v1). Not needed after CLONE_INTO_CGROUP.
   Status Attach(pid_t pid);
   // CPU time used by every process that ever ran in the cgroup, in microseconds.
@@ -54,6 +56,7 @@ class Cgroup {
   Status Remove();
 
   CgroupVersion version_;
+  bool has_memsw_ = false;  // v1 with swap accounting
   // v2: {dir}. v1: {memory, pids, cpuacct[, cpu]} directories, in that order; "" if unused.
   std::vector<std::string> dirs_;
   UniqueFd dir_fd_;

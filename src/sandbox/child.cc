@@ -7,6 +7,7 @@
 #include <linux/seccomp.h>
 #include <linux/securebits.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -18,8 +19,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "sandbox/late_request.h"
 
 namespace warden::sandbox {
 namespace {
@@ -272,6 +276,8 @@ const char* StepIdName(StepId step) {
       return "set the parent-death signal";
     case StepId::kInitIds:
       return "set init's uid and gid";
+    case StepId::kReceiveRequest:
+      return "receive the run from the supervisor";
   }
   return "unknown step";
 }
@@ -279,10 +285,6 @@ const char* StepIdName(StepId step) {
 void RunInit(const ChildPlan& plan) {
   if (!CloseOtherFds(plan.keep_fds, plan.keep_fd_count)) {
     Fail(plan, StepId::kCloseFds);
-  }
-  // If the supervisor dies, so does the run: init's death takes the whole PID namespace along.
-  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
-    Fail(plan, StepId::kParentDeathSignal);
   }
   char go = 0;
   ssize_t n;
@@ -292,7 +294,6 @@ void RunInit(const ChildPlan& plan) {
   if (n != 1) {
     ::_exit(125);  // the supervisor gave up on this run (or died): nothing to report to
   }
-  ::close(plan.sync_fd);
   // Keep the program (same uid as init when Warden is not root) out of init's memory and fds.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (!plan.isolated) {
@@ -306,6 +307,25 @@ void RunInit(const ChildPlan& plan) {
     if (SetIds(SYS_setresgid, plan.init_gid) != 0 || SetIds(SYS_setresuid, plan.init_uid) != 0) {
       Fail(plan, StepId::kInitIds);
     }
+  }
+  // If the supervisor dies, so does the run: init's death takes the whole PID namespace along.
+  // Set only now: any change of credentials (above) clears the parent-death signal.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+    Fail(plan, StepId::kParentDeathSignal);
+  }
+  // The supervisor may have died before that: then nobody reads the report pipe any more.
+  struct pollfd lifeline = {plan.report_fd, POLLOUT, 0};
+  if (::poll(&lifeline, 1, 0) == 1 && (lifeline.revents & POLLERR) != 0) {
+    ::_exit(125);
+  }
+  // Init is a copy of the supervisor: wipe the supervisor's command line (host paths, options)
+  // from its memory, where /proc/1/cmdline would show it to the program.
+  if (plan.cmdline_begin != nullptr) {
+    std::memset(plan.cmdline_begin, 0, plan.cmdline_size);
+    std::memcpy(plan.cmdline_begin, "warden-init", std::min<size_t>(plan.cmdline_size, 11));
+  }
+
+  if (plan.isolated) {
     if (::sethostname(plan.hostname, std::strlen(plan.hostname)) != 0) {
       Fail(plan, StepId::kHostname);
     }
@@ -318,12 +338,33 @@ void RunInit(const ChildPlan& plan) {
         Fail(plan, static_cast<int32_t>(i));
       }
     }
-    if (::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
-                nullptr) != 0) {
-      Fail(plan, StepId::kRemountRootReadOnly);
-    }
     if (plan.bring_up_loopback && !BringUpLoopback()) {
       Fail(plan, StepId::kLoopback);
+    }
+  }
+  // A warm init stops here until a run is handed to it.
+  static ChildPlan warm_plan;
+  const ChildPlan* run = &plan;
+  if (plan.warm) {
+    warm_plan = plan;
+    if (!ReceiveLateRequest(plan.sync_fd, &warm_plan)) {
+      if (errno == EPIPE) {
+        ::_exit(0);  // the supervisor let this warm sandbox go unused
+      }
+      Fail(plan, StepId::kReceiveRequest);
+    }
+    run = &warm_plan;
+  }
+  ::close(plan.sync_fd);
+  if (run->isolated) {
+    for (size_t i = 0; i < run->late_op_count; ++i) {
+      if (!ExecuteOp(run->late_ops[i]) && !run->late_ops[i].optional) {
+        Fail(*run, static_cast<int32_t>(run->op_count + i));
+      }
+    }
+    if (::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                nullptr) != 0) {
+      Fail(*run, StepId::kRemountRootReadOnly);
     }
   }
 
@@ -331,7 +372,7 @@ void RunInit(const ChildPlan& plan) {
   // called execve (or failed), then resumes.
   pid_t program = ::clone(ExecProgramTrampoline, program_stack + sizeof(program_stack),
                           CLONE_VM | CLONE_VFORK | SIGCHLD,
-                          const_cast<ChildPlan*>(&plan));  // NOLINT
+                          const_cast<ChildPlan*>(run));  // NOLINT
   if (program < 0) {
     Fail(plan, StepId::kStartProgram);
   }

@@ -75,6 +75,7 @@ enum class StepId : int32_t {
   kSetsid = -17,
   kParentDeathSignal = -18,
   kInitIds = -19,
+  kReceiveRequest = -20,
 };
 
 const char* StepIdName(StepId step);
@@ -91,12 +92,21 @@ struct ChildPlan {
   int stdout_fd = -1;
   int stderr_fd = -1;
 
+  // The supervisor's argv strings ([begin, begin + size) of its memory), wiped in init.
+  char* cmdline_begin = nullptr;
+  size_t cmdline_size = 0;
+
   const char* hostname = nullptr;
   bool bring_up_loopback = false;
   bool isolated = true;  // false: --no-sandbox, skip namespaces and mounts
 
+  // Mount steps: `ops` depend only on the host; `late_ops` on the run. A warm init executes `ops`,
+  // then receives `late_ops` and the command line over sync_fd (late_request.h).
   const MountOp* ops = nullptr;
   size_t op_count = 0;
+  const MountOp* late_ops = nullptr;
+  size_t late_op_count = 0;
+  bool warm = false;
 
   // Init's credentials inside the user namespace: it must own what it creates on its tmpfs.
   uid_t init_uid = 0;

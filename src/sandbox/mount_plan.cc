@@ -26,8 +26,7 @@ std::string Host(std::string_view path) {
 constexpr std::array<std::string_view, 7> kSystemDirs = {"usr",   "bin",   "sbin",  "lib",
                                                          "lib32", "lib64", "libx32"};
 // Host /etc entries a program commonly needs and that hold no secrets.
-constexpr std::array<std::string_view, 5> kEtcEntries = {"ld.so.cache", "ssl", "alternatives",
-                                                         "ca-certificates", "mime.types"};
+constexpr std::array<std::string_view, 3> kEtcEntries = {"ld.so.cache", "ssl", "alternatives"};
 constexpr std::array<std::string_view, 6> kDevNodes = {"null",   "zero",    "full",
                                                        "random", "urandom", "tty"};
 
@@ -221,11 +220,6 @@ Result<MountPlan> MountPlan::Build(const HostLayout& layout, const Spec& spec,
   if (!layout.localtime_link.empty()) {
     plan.Symlink(layout.localtime_link, "/etc/localtime");
   }
-  if (inputs.resolv_conf) {
-    plan.Touch("/etc/resolv.conf");
-    plan.BindHost(*inputs.resolv_conf, "/etc/resolv.conf", /*writable=*/false);
-  }
-
   // A minimal /dev: a few host device nodes bound one by one (never the host's /dev itself), a
   // private devpts instance without any terminal of the host, and the usual symlinks.
   plan.Mkdir("/dev");
@@ -246,9 +240,19 @@ Result<MountPlan> MountPlan::Build(const HostLayout& layout, const Spec& spec,
   plan.Symlink("/tmp", "/dev/shm");
 
   plan.Mkdir("/proc");
-  plan.Mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+  // hidepid: the program cannot even see processes of other users (init runs as another uid when
+  // Warden is root).
+  plan.Mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible");
   // Sysctls: read-only even where the user namespace would allow writing (net.*).
   plan.Bind("/proc/sys", "/proc/sys", MS_NOSUID | MS_NODEV | MS_NOEXEC, /*writable=*/false);
+
+  // Everything above depends only on the host; everything below on the run (warm sandboxes are
+  // built up to here ahead of time).
+  plan.late_begin_ = plan.ops_.size();
+  if (inputs.resolv_conf) {
+    plan.Touch("/etc/resolv.conf");
+    plan.BindHost(*inputs.resolv_conf, "/etc/resolv.conf", /*writable=*/false);
+  }
 
   plan.Mkdir("/tmp");
   uint64_t tmp_inodes = std::max<uint64_t>(1024, spec.limits.disk_bytes / 4096);

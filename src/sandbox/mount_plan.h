@@ -61,6 +61,9 @@ class MountPlan {
                                  const MountInputs& inputs);
 
   const std::vector<MountOp>& ops() const { return ops_; }
+  // ops()[0, late_begin()) depend only on the host layout: the same for every run. The rest (the
+  // run's /tmp, workspace, read-only binds, resolv.conf, detaching the host's root) do not.
+  size_t late_begin() const { return late_begin_; }
   // A human description of step `index`, for setup errors: "mount proc on /proc".
   std::string Describe(size_t index) const;
 
@@ -80,6 +83,7 @@ class MountPlan {
 
   std::deque<std::string> strings_;
   std::vector<MountOp> ops_;
+  size_t late_begin_ = 0;
 };
 
 }  // namespace warden::sandbox

@@ -136,6 +136,11 @@ struct SupervisorOptions {
   // Host uid and gid that the sandbox's user (uid 1000 inside) maps to when Warden runs as root.
   // Warden running as another user maps the sandbox user to itself.
   uid_t root_sandbox_uid = 2'100'001'000;
+  // Sandboxes built ahead of time by a background thread, so that a run skips most of its setup
+  // (namespaces, cgroup, the host part of the root). Each costs one idle process and a cgroup.
+  // Used by runs with NetworkMode::kNone, no stdin_fd, and a workspace the supervisor creates or
+  // that maps to the default sandbox user. 0: every run is built from scratch.
+  size_t warm_sandboxes = 0;
 };
 
 // Starts sandboxes. Owns the cgroup subtree of its runs and the precompiled seccomp program.

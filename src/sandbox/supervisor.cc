@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -17,10 +18,12 @@
 #include "base/log.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/child.h"
+#include "sandbox/late_request.h"
 #include "sandbox/mount_plan.h"
 #include "sandbox/run_monitor.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/seccomp_filter.h"
+#include "sandbox/warm_pool.h"
 #include "sys/fs.h"
 
 namespace warden::sandbox {
@@ -106,6 +109,63 @@ std::vector<std::string> ExecPaths(const std::string& program,
     start = end + 1;
   }
   return paths;
+}
+
+// Temporary workspaces are named warden-ws-<supervisor pid>-XXXXXX, so that the next supervisor
+// can remove those of one that died without cleaning up.
+constexpr std::string_view kWorkspacePrefix = "warden-ws-";
+
+void SweepStaleWorkspaces() {
+  const char* base = ::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): read-only use
+  std::string dir_path = (base != nullptr && base[0] == '/') ? base : "/tmp";
+  DIR* dir = ::opendir(dir_path.c_str());
+  if (dir == nullptr) {
+    return;
+  }
+  std::vector<std::string> stale;
+  while (struct dirent* entry = ::readdir(dir)) {
+    std::string_view name = entry->d_name;
+    if (name.rfind(kWorkspacePrefix, 0) != 0) {
+      continue;
+    }
+    long pid = std::strtol(entry->d_name + kWorkspacePrefix.size(), nullptr, 10);  // NOLINT
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      stale.push_back(dir_path + "/" + std::string(name));
+    }
+  }
+  ::closedir(dir);
+  for (const std::string& path : stale) {
+    (void)sys::RemoveTree(path);
+  }
+}
+
+// Where this process's argv strings are (fields 48 and 49 of /proc/self/stat).
+std::pair<char*, size_t> FindOwnCommandLine() {
+  auto stat = sys::ReadFile("/proc/self/stat");
+  if (!stat.ok()) {
+    return {nullptr, 0};
+  }
+  size_t paren = stat->rfind(')');
+  if (paren == std::string::npos) {
+    return {nullptr, 0};
+  }
+  // Field 3 starts after ") ".
+  std::vector<std::string_view> fields;
+  std::string_view rest = std::string_view(*stat).substr(paren + 2);
+  while (!rest.empty()) {
+    size_t space = rest.find(' ');
+    fields.push_back(rest.substr(0, space));
+    rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+  }
+  if (fields.size() < 47) {
+    return {nullptr, 0};
+  }
+  uint64_t begin = std::strtoull(std::string(fields[45]).c_str(), nullptr, 10);
+  uint64_t end = std::strtoull(std::string(fields[46]).c_str(), nullptr, 10);
+  if (begin == 0 || end <= begin) {
+    return {nullptr, 0};
+  }
+  return {reinterpret_cast<char*>(begin), end - begin};  // NOLINT: an address the kernel gave
 }
 
 int ReadLastCapability() {
@@ -241,8 +301,13 @@ class Supervisor::Impl {
   std::optional<SeccompProgram> seccomp;
   std::optional<CgroupManager> cgroups;
   int last_capability = 40;
+  char* cmdline_begin = nullptr;  // this process's argv strings, wiped in every init
+  size_t cmdline_size = 0;
+  std::unique_ptr<WarmPool> warm_pool;  // last: its thread uses the members above
 
   Result<RunResult> Run(const Spec& spec, const CancelToken* cancel);
+  // Builds a sandbox up to the point where it waits for a run (WarmPool's factory).
+  Result<WarmSandbox> StartWarm();
 
  private:
   bool isolated() const { return !options.unsandboxed; }
@@ -254,11 +319,27 @@ class Supervisor::Impl {
   // Clones the child into its namespaces (and, on cgroup v2, its cgroup). Returns its pid.
   Result<pid_t> Clone(const Spec& spec, const ChildPlan& plan, const Cgroup* cgroup,
                       int* pidfd) const;
-  // Id maps and (v1) cgroup membership, then the go byte. Closes the sync pipe either way.
-  Status Release(pid_t pid, const Workspace& ws, Cgroup* cgroup, UniqueFd sync_write) const;
+  // Id maps and (v1) cgroup membership, then the go byte on `sync_write`.
+  Status Release(pid_t pid, uid_t host_uid, gid_t host_gid, Cgroup* cgroup, int sync_write) const;
+  // Runs `spec` in a warm sandbox. Returns nothing when the run does not fit one (the caller
+  // then runs it cold).
+  std::optional<Result<RunResult>> RunWarm(const Spec& spec, const CancelToken* cancel,
+                                           const Workspace& ws, const MountPlan& mounts);
+  // Turns what the monitor saw into the RunResult the caller gets.
+  RunResult Finish(const Spec& spec, const MountPlan* mounts, MonitorResult monitored,
+                   const Status& released) const;
   Status WriteIdMaps(pid_t pid, uid_t uid, gid_t gid) const;
   std::pair<uid_t, gid_t> SandboxHostIds(const struct stat& workspace) const;
+  // The host ids of the sandbox user for a workspace Warden creates itself.
+  std::pair<uid_t, gid_t> DefaultHostIds() const;
 };
+
+std::pair<uid_t, gid_t> Supervisor::Impl::DefaultHostIds() const {
+  if (!running_as_root) {
+    return {::geteuid(), ::getegid()};
+  }
+  return {options.root_sandbox_uid, static_cast<gid_t>(options.root_sandbox_uid)};
+}
 
 std::pair<uid_t, gid_t> Supervisor::Impl::SandboxHostIds(const struct stat& workspace) const {
   if (!running_as_root) {
@@ -292,7 +373,8 @@ Result<Workspace> Supervisor::Impl::PrepareWorkspace(const Spec& spec) const {
   Workspace ws;
   ws.path = spec.workspace;
   if (ws.path.empty()) {
-    ASSIGN_OR_RETURN(ws.temp, sys::TempDir::Create("warden-ws-"));
+    ASSIGN_OR_RETURN(ws.temp,
+                     sys::TempDir::Create(fmt::format("{}{}-", kWorkspacePrefix, ::getpid())));
     ws.path = ws.temp->path();
   }
   ws.fd.reset(::open(ws.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -350,6 +432,8 @@ ChildPlan Supervisor::Impl::MakeChildPlan(const Spec& spec, const RunPipes& pipe
   plan.stdout_fd = pipes.out.write.get();
   plan.stderr_fd = pipes.err.write.get();
   plan.hostname = "sandbox";
+  plan.cmdline_begin = cmdline_begin;
+  plan.cmdline_size = cmdline_size;
   plan.isolated = isolated();
   plan.bring_up_loopback = isolated() && spec.network == NetworkMode::kNone;
   if (mounts) {
@@ -399,19 +483,19 @@ Result<pid_t> Supervisor::Impl::Clone(const Spec& spec, const ChildPlan& plan, c
   return static_cast<pid_t>(pid);
 }
 
-Status Supervisor::Impl::Release(pid_t pid, const Workspace& ws, Cgroup* cgroup,
-                                 UniqueFd sync_write) const {
+Status Supervisor::Impl::Release(pid_t pid, uid_t host_uid, gid_t host_gid, Cgroup* cgroup,
+                                 int sync_write) const {
   if (isolated()) {
-    RETURN_IF_ERROR(WriteIdMaps(pid, ws.host_uid, ws.host_gid));
+    RETURN_IF_ERROR(WriteIdMaps(pid, host_uid, host_gid));
   }
   if (cgroup != nullptr && cgroup->version() == CgroupVersion::kV1) {
     RETURN_IF_ERROR(cgroup->Attach(pid));
   }
   char go = 1;
-  if (::write(sync_write.get(), &go, 1) != 1) {
+  if (::write(sync_write, &go, 1) != 1) {
     return ErrnoError("write(sync pipe)");
   }
-  return OkStatus();  // without the go byte, the child reads EOF and exits
+  return OkStatus();
 }
 
 Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* cancel) {
@@ -425,6 +509,11 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
   // Everything the child needs is prepared here: between clone and execve it may not allocate.
   ASSIGN_OR_RETURN(Workspace ws, PrepareWorkspace(spec));
   ASSIGN_OR_RETURN(std::optional<MountPlan> mounts, PrepareMounts(spec, ws));
+  if (warm_pool && mounts) {
+    if (auto warm = RunWarm(spec, cancel, ws, *mounts)) {
+      return std::move(*warm);
+    }
+  }
   CommandLine cmd = MakeCommandLine(spec);
   std::vector<ChildPlan::Rlimit> rlimits = MakeRlimits(spec.limits);
   ASSIGN_OR_RETURN(RunPipes pipes, MakePipes(spec));
@@ -462,7 +551,9 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
   if (pipes.in) {
     pipes.in->read.reset();
   }
-  Status released = Release(*pid, ws, cgroup ? &*cgroup : nullptr, std::move(pipes.sync.write));
+  Status released =
+      Release(*pid, ws.host_uid, ws.host_gid, cgroup ? &*cgroup : nullptr, pipes.sync.write.get());
+  pipes.sync.write.reset();  // without the go byte, the child reads EOF and exits
 
   MonitorInputs monitor;
   monitor.spec = &spec;
@@ -480,9 +571,12 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
   monitor.workspace_baseline_bytes = ws.baseline_bytes;
   monitor.isolated = isolated();
   monitor.start = start;
-  MonitorResult monitored = MonitorRun(std::move(monitor));
-  RunResult result = std::move(monitored.result);
+  return Finish(spec, mounts ? &*mounts : nullptr, MonitorRun(std::move(monitor)), released);
+}
 
+RunResult Supervisor::Impl::Finish(const Spec& spec, const MountPlan* mounts,
+                                   MonitorResult monitored, const Status& released) const {
+  RunResult result = std::move(monitored.result);
   if (!released.ok()) {
     RunResult failed =
         SetupErrorResult("prepare the child (id maps, cgroup)", released.error().sys_errno());
@@ -492,10 +586,10 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
   }
   if (monitored.setup_failure) {
     int32_t step = monitored.setup_failure->step;
-    RunResult failed =
-        SetupErrorResult(step >= 0 && mounts ? mounts->Describe(static_cast<size_t>(step))
-                                             : StepIdName(static_cast<StepId>(step)),
-                         monitored.setup_failure->err);
+    RunResult failed = SetupErrorResult(step >= 0 && mounts != nullptr
+                                            ? mounts->Describe(static_cast<size_t>(step))
+                                            : StepIdName(static_cast<StepId>(step)),
+                                        monitored.setup_failure->err);
     failed.wall_time = result.wall_time;
     return failed;
   }
@@ -511,6 +605,120 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
   return result;
 }
 
+Result<WarmSandbox> Supervisor::Impl::StartWarm() {
+  Spec spec;  // the host-only part of the plan is the same for every spec
+  MountInputs inputs;
+  inputs.workspace.path = "/";
+  ASSIGN_OR_RETURN(MountPlan mounts, MountPlan::Build(layout, spec, inputs));
+  RunPipes pipes;
+  ASSIGN_OR_RETURN(pipes.sync, MakePipe());
+  ASSIGN_OR_RETURN(pipes.report, MakePipe());
+  ASSIGN_OR_RETURN(pipes.out, MakePipe());
+  ASSIGN_OR_RETURN(pipes.err, MakePipe());
+  ASSIGN_OR_RETURN(pipes.in, MakePipe());
+  pipes.child_stdin = pipes.in->read.get();
+  ::fcntl(pipes.out.read.get(), F_SETFL, O_NONBLOCK);
+  ::fcntl(pipes.err.read.get(), F_SETFL, O_NONBLOCK);
+  std::vector<int> keep = {pipes.sync.read.get(), pipes.report.write.get(), pipes.child_stdin,
+                           pipes.out.write.get(), pipes.err.write.get()};
+  std::sort(keep.begin(), keep.end());
+  CommandLine no_command;
+  std::vector<ChildPlan::Rlimit> no_rlimits;
+  ChildPlan plan = MakeChildPlan(spec, pipes, keep, std::nullopt, no_command, no_rlimits);
+  plan.ops = mounts.ops().data();
+  plan.op_count = mounts.late_begin();
+  plan.warm = true;
+
+  WarmSandbox warm;
+  std::tie(warm.host_uid, warm.host_gid) = DefaultHostIds();
+  if (cgroups) {
+    ASSIGN_OR_RETURN(Cgroup cgroup, cgroups->Create({}));
+    warm.cgroup.emplace(std::move(cgroup));
+  }
+  int pidfd = -1;
+  ASSIGN_OR_RETURN(warm.pid, Clone(spec, plan, warm.cgroup ? &*warm.cgroup : nullptr, &pidfd));
+  warm.pidfd.reset(pidfd);
+  warm.request = std::move(pipes.sync.write);
+  warm.report = std::move(pipes.report.read);
+  warm.out = std::move(pipes.out.read);
+  warm.err = std::move(pipes.err.read);
+  warm.in = std::move(pipes.in->write);
+  warm.early_op_count = mounts.late_begin();
+  // The child's ends close here, when `pipes` goes out of scope.
+  RETURN_IF_ERROR(Release(warm.pid, warm.host_uid, warm.host_gid,
+                          warm.cgroup ? &*warm.cgroup : nullptr, warm.request.get()));
+  return warm;
+}
+
+std::optional<Result<RunResult>> Supervisor::Impl::RunWarm(const Spec& spec,
+                                                           const CancelToken* cancel,
+                                                           const Workspace& ws,
+                                                           const MountPlan& mounts) {
+  if (spec.network != NetworkMode::kNone || spec.stdin_fd >= 0 ||
+      std::make_pair(ws.host_uid, ws.host_gid) != DefaultHostIds()) {
+    return std::nullopt;
+  }
+  CommandLine cmd = MakeCommandLine(spec);
+  std::vector<ChildPlan::Rlimit> rlimits = MakeRlimits(spec.limits);
+  ChildPlan late;
+  late.late_ops = mounts.ops().data() + mounts.late_begin();
+  late.late_op_count = mounts.ops().size() - mounts.late_begin();
+  late.argv = cmd.argv_ptrs.data();
+  late.envp = cmd.env_ptrs.data();
+  late.exec_paths = cmd.exec_ptrs.data();
+  late.exec_path_count = cmd.exec_paths.size();
+  late.rlimits = rlimits.data();
+  late.rlimit_count = rlimits.size();
+  std::optional<std::string> request = EncodeLateRequest(late);
+  if (!request) {
+    return std::nullopt;  // too large for a warm init
+  }
+  std::optional<WarmSandbox> warm = warm_pool->Take();
+  if (!warm || warm->early_op_count != mounts.late_begin()) {
+    return std::nullopt;
+  }
+  if (warm->cgroup) {
+    RETURN_IF_ERROR(warm->cgroup->SetLimits(
+        {spec.limits.memory_bytes, spec.limits.max_pids, spec.limits.cpus}));
+  }
+  const Clock::time_point start = Clock::now();
+  Status sent = OkStatus();
+  for (std::string_view rest = *request; !rest.empty();) {
+    ssize_t n = ::write(warm->request.get(), rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      sent = ErrnoError("write(warm sandbox request)");
+      break;
+    }
+    rest.remove_prefix(static_cast<size_t>(n));
+  }
+  warm->request.reset();
+  MonitorInputs monitor;
+  monitor.spec = &spec;
+  monitor.cancel = cancel;
+  monitor.init_pid = warm->pid;
+  monitor.pidfd = warm->pidfd.get();
+  monitor.stdout_fd = std::move(warm->out);
+  monitor.stderr_fd = std::move(warm->err);
+  monitor.report_fd = std::move(warm->report);
+  if (spec.stdin_data.empty()) {
+    warm->in.reset();
+  } else {
+    ::fcntl(warm->in.get(), F_SETFL, O_NONBLOCK);
+    monitor.stdin_fd = std::move(warm->in);
+  }
+  monitor.cgroup = warm->cgroup ? &*warm->cgroup : nullptr;
+  monitor.workspace_fd = ws.fd.get();
+  monitor.workspace_baseline_bytes = ws.baseline_bytes;
+  monitor.isolated = true;
+  monitor.start = start;
+  RunResult result = Finish(spec, &mounts, MonitorRun(std::move(monitor)), sent);
+  warm->pidfd.reset();  // reaped by the monitor
+  return Result<RunResult>(std::move(result));
+}
+
 Supervisor::Supervisor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Supervisor::~Supervisor() = default;
 
@@ -519,6 +727,8 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Create(const SupervisorOptions& 
   impl->options = options;
   impl->running_as_root = ::geteuid() == 0;
   impl->last_capability = ReadLastCapability();
+  std::tie(impl->cmdline_begin, impl->cmdline_size) = FindOwnCommandLine();
+  SweepStaleWorkspaces();
   // A program that exits without reading its input must not kill the supervisor with SIGPIPE.
   ::signal(SIGPIPE, SIG_IGN);
   auto cgroups = CgroupManager::Detect();
@@ -532,6 +742,11 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Create(const SupervisorOptions& 
     ASSIGN_OR_RETURN(impl->layout, ProbeHostLayout());
     ASSIGN_OR_RETURN(SeccompProgram program, SeccompProgram::Build());
     impl->seccomp.emplace(std::move(program));
+  }
+  if (options.warm_sandboxes > 0 && !options.unsandboxed) {
+    Impl* raw = impl.get();
+    impl->warm_pool =
+        std::make_unique<WarmPool>(options.warm_sandboxes, [raw] { return raw->StartWarm(); });
   }
   return std::unique_ptr<Supervisor>(new Supervisor(std::move(impl)));
 }

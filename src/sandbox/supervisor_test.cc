@@ -30,16 +30,21 @@ std::set<std::string> ListDir(const std::string& path) {
   return names;
 }
 
-class SupervisorTest : public ::testing::Test {
+// Every test runs twice: with sandboxes built from scratch, and with warm ones (built ahead of
+// time by the supervisor's background thread).
+class SupervisorTest : public ::testing::TestWithParam<size_t> {
  protected:
   void SetUp() override {
-    auto created = Supervisor::Create({});
+    cgroups_before_ = ListDir("/sys/fs/cgroup/memory/warden");
+    SupervisorOptions options;
+    options.warm_sandboxes = GetParam();
+    auto created = Supervisor::Create(options);
     ASSERT_TRUE(created.ok()) << created.error().ToString();
     supervisor_ = std::move(created).value();
-    cgroups_before_ = ListDir("/sys/fs/cgroup/memory/warden");
   }
 
   void TearDown() override {
+    supervisor_.reset();  // warm sandboxes go with their supervisor
     // Nothing survives a run: no cgroup of it is left.
     EXPECT_EQ(ListDir("/sys/fs/cgroup/memory/warden"), cgroups_before_);
   }
@@ -61,7 +66,7 @@ class SupervisorTest : public ::testing::Test {
   std::set<std::string> cgroups_before_;
 };
 
-TEST_F(SupervisorTest, RunsAProgramAndCapturesItsOutputAndExitCode) {
+TEST_P(SupervisorTest, RunsAProgramAndCapturesItsOutputAndExitCode) {
   RunResult r = Shell("echo out; echo err >&2; exit 3");
   EXPECT_EQ(r.outcome, Outcome::kExited) << r.message;
   EXPECT_EQ(r.exit_code, 3);
@@ -70,7 +75,7 @@ TEST_F(SupervisorTest, RunsAProgramAndCapturesItsOutputAndExitCode) {
   EXPECT_GT(r.wall_time.count(), 0);
 }
 
-TEST_F(SupervisorTest, ProgramRunsAsUnprivilegedUserInItsOwnNamespaces) {
+TEST_P(SupervisorTest, ProgramRunsAsUnprivilegedUserInItsOwnNamespaces) {
   RunResult r = Shell(
       "id -u; id -g; hostname; pwd; echo $HOME; cat /proc/self/status | grep CapEff; "
       "ls /proc | grep -c '^[0-9]'");
@@ -83,7 +88,7 @@ TEST_F(SupervisorTest, ProgramRunsAsUnprivilegedUserInItsOwnNamespaces) {
   EXPECT_LT(visible, 8) << r.stdout_data;
 }
 
-TEST_F(SupervisorTest, FeedsStdinAndSetsTheEnvironment) {
+TEST_P(SupervisorTest, FeedsStdinAndSetsTheEnvironment) {
   Spec spec;
   spec.argv = {"/bin/sh", "-c", "read line; echo \"$line $GREETING\"; env | grep -c WARDEN_TEST_"};
   spec.env = {"GREETING=hello"};
@@ -94,7 +99,7 @@ TEST_F(SupervisorTest, FeedsStdinAndSetsTheEnvironment) {
   EXPECT_EQ(r.stdout_data, "world hello\n0\n") << r.stderr_data;
 }
 
-TEST_F(SupervisorTest, WorkspaceFilesPersistOnTheHost) {
+TEST_P(SupervisorTest, WorkspaceFilesPersistOnTheHost) {
   auto dir = sys::TempDir::Create("warden-test-ws-");
   ASSERT_TRUE(dir.ok());
   ::chmod(dir->path().c_str(), 0777);
@@ -107,7 +112,7 @@ TEST_F(SupervisorTest, WorkspaceFilesPersistOnTheHost) {
   EXPECT_EQ(*sys::ReadFile(dir->path() + "/result.txt"), "data\n");
 }
 
-TEST_F(SupervisorTest, CommandNotFoundExits127WithAMessage) {
+TEST_P(SupervisorTest, CommandNotFoundExits127WithAMessage) {
   Spec spec;
   spec.argv = {"no-such-program-anywhere"};
   RunResult r = Run(spec);
@@ -116,7 +121,7 @@ TEST_F(SupervisorTest, CommandNotFoundExits127WithAMessage) {
   EXPECT_NE(r.message.find("not found"), std::string::npos) << r.message;
 }
 
-TEST_F(SupervisorTest, WallTimeLimitKillsTheRun) {
+TEST_P(SupervisorTest, WallTimeLimitKillsTheRun) {
   Limits limits;
   limits.wall_time = milliseconds(300);
   RunResult r = Shell("sleep 30", limits);
@@ -124,7 +129,7 @@ TEST_F(SupervisorTest, WallTimeLimitKillsTheRun) {
   EXPECT_LT(r.wall_time, std::chrono::seconds(5));
 }
 
-TEST_F(SupervisorTest, MemoryLimitEndsTheRunAsOutOfMemory) {
+TEST_P(SupervisorTest, MemoryLimitEndsTheRunAsOutOfMemory) {
   Limits limits;
   limits.memory_bytes = 32ULL << 20;
   Spec spec;
@@ -134,7 +139,7 @@ TEST_F(SupervisorTest, MemoryLimitEndsTheRunAsOutOfMemory) {
   EXPECT_EQ(r.outcome, Outcome::kMemoryLimit) << r.message << r.stderr_data;
 }
 
-TEST_F(SupervisorTest, OutputLimitTruncatesAndKills) {
+TEST_P(SupervisorTest, OutputLimitTruncatesAndKills) {
   Limits limits;
   limits.output_bytes = 10000;
   RunResult r = Shell("yes", limits);
@@ -143,7 +148,7 @@ TEST_F(SupervisorTest, OutputLimitTruncatesAndKills) {
   EXPECT_TRUE(r.stdout_truncated);
 }
 
-TEST_F(SupervisorTest, CancelKillsTheWholeTreeWithin100ms) {
+TEST_P(SupervisorTest, CancelKillsTheWholeTreeWithin100ms) {
   CancelToken cancel;
   Spec spec;
   spec.argv = {"/bin/sh", "-c", "sleep 100 & sleep 100 & echo started; wait"};
@@ -166,7 +171,7 @@ TEST_F(SupervisorTest, CancelKillsTheWholeTreeWithin100ms) {
   EXPECT_LT(took, milliseconds(100));
 }
 
-TEST_F(SupervisorTest, ManyRunsAtOnceFromManyThreads) {
+TEST_P(SupervisorTest, ManyRunsAtOnceFromManyThreads) {
   constexpr int kThreads = 8;
   constexpr int kRunsEach = 10;
   std::vector<std::future<int>> futures;
@@ -190,7 +195,7 @@ TEST_F(SupervisorTest, ManyRunsAtOnceFromManyThreads) {
   EXPECT_EQ(total, kThreads * kRunsEach);
 }
 
-TEST_F(SupervisorTest, SetupErrorNamesTheStep) {
+TEST_P(SupervisorTest, SetupErrorNamesTheStep) {
   Spec spec;
   spec.argv = {"/bin/true"};
   spec.ro_binds = {{"/usr/share", "/proc/forbidden"}};
@@ -200,7 +205,7 @@ TEST_F(SupervisorTest, SetupErrorNamesTheStep) {
   EXPECT_NE(r.setup_errno, 0);
 }
 
-TEST_F(SupervisorTest, InvalidRequestsAreErrorsNotRuns) {
+TEST_P(SupervisorTest, InvalidRequestsAreErrorsNotRuns) {
   Spec empty;
   EXPECT_EQ(supervisor_->Run(empty).error().code(), ErrorCode::kInvalidArgument);
   Spec escaping;
@@ -208,6 +213,11 @@ TEST_F(SupervisorTest, InvalidRequestsAreErrorsNotRuns) {
   escaping.ro_binds = {{"/usr/../etc", "/x"}};
   EXPECT_EQ(supervisor_->Run(escaping).error().code(), ErrorCode::kInvalidArgument);
 }
+
+INSTANTIATE_TEST_SUITE_P(ColdAndWarm, SupervisorTest, ::testing::Values(0, 2),
+                         [](const ::testing::TestParamInfo<size_t>& param_info) {
+                           return param_info.param == 0 ? std::string("Cold") : std::string("Warm");
+                         });
 
 }  // namespace
 }  // namespace warden::sandbox
