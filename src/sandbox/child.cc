@@ -58,6 +58,21 @@ bool CloseOtherFds(const int* keep, size_t count) {
   return ::syscall(SYS_close_range, next, ~0U, 0) == 0;
 }
 
+// Handlers, ignored signals and the blocked mask of the supervisor (SIGPIPE is ignored there) must
+// not reach init, which as pid 1 would accept any handled signal, nor the program.
+void ResetSignals() {
+  struct sigaction action {};
+  action.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) {
+      ::sigaction(sig, &action, nullptr);  // fails harmlessly for the C library's own signals
+    }
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
 // The raw system call: glibc's setresuid() & co. believe the supervisor's other threads still
 // exist in this process and wait forever for them to change their credentials too.
 long SetIds(long call, unsigned id) {  // NOLINT(google-runtime-int)
@@ -116,6 +131,11 @@ bool ExecuteOp(const MountOp& op) {
         return false;
       }
       return ::chdir("/") == 0;
+    case MountOp::Kind::kLockDown: {
+      struct mount_attr attr {};
+      attr.attr_set = op.flags;
+      return ::mount_setattr(AT_FDCWD, op.target, AT_RECURSIVE, &attr, sizeof(attr)) == 0;
+    }
     case MountOp::Kind::kDetachOldRoot:
       return ::umount2("/.oldroot", MNT_DETACH) == 0 && ::rmdir("/.oldroot") == 0;
   }
@@ -286,6 +306,7 @@ void RunInit(const ChildPlan& plan) {
   if (!CloseOtherFds(plan.keep_fds, plan.keep_fd_count)) {
     Fail(plan, StepId::kCloseFds);
   }
+  ResetSignals();
   char go = 0;
   ssize_t n;
   do {
@@ -304,7 +325,8 @@ void RunInit(const ChildPlan& plan) {
   if (plan.isolated) {
     // Until now init ran with the host ids it was cloned with, which its user namespace does not
     // map: become the mapped root (or the sandbox user) so that files it creates have an owner.
-    if (SetIds(SYS_setresgid, plan.init_gid) != 0 || SetIds(SYS_setresuid, plan.init_uid) != 0) {
+    if (SetIds(SYS_setresgid, plan.init_gid) != 0 || SetIds(SYS_setresuid, plan.init_uid) != 0 ||
+        (plan.can_setgroups && ::syscall(SYS_setgroups, 0, nullptr) != 0)) {
       Fail(plan, StepId::kInitIds);
     }
   }

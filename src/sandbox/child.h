@@ -24,6 +24,8 @@ struct MountOp {
                      // the inode (expect_dev, expect_ino): a path swapped meanwhile fails the run
     kPivotRoot,      // make target the root; the old root stays reachable at /.oldroot
     kDetachOldRoot,  // detach and remove /.oldroot
+    kLockDown,       // mount_setattr(target, AT_RECURSIVE): set the MOUNT_ATTR_* bits in flags on
+                     // the mount and every mount below it
   };
   Kind kind;
   const char* source = nullptr;

@@ -52,7 +52,7 @@ HostCheck CheckNamespaces() {
             ? "Enable unprivileged user namespaces (sysctl user.max_user_namespaces, "
               "kernel.unprivileged_userns_clone=1, kernel.apparmor_restrict_unprivileged_userns=0) "
               "or run Warden as root."
-            : "The kernel may be too old (Linux 5.7 or newer is needed).");
+            : "The kernel may be too old (Linux 5.12 or newer is needed).");
     return check;
   }
   int status = 0;
@@ -149,9 +149,10 @@ HostCheck CheckKernel() {
   int major = 0;
   int minor = 0;
   if (std::sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
-      (major < 5 || (major == 5 && minor < 7))) {
+      (major < 5 || (major == 5 && minor < 12))) {
     check.level = HostCheck::Level::kFail;
-    check.detail += ": Warden needs Linux 5.7 or newer (clone3 with pidfds and cgroups)";
+    check.detail +=
+        ": Warden needs Linux 5.12 or newer (clone3 into a cgroup, close_range, mount_setattr)";
   }
   return check;
 }

@@ -41,34 +41,7 @@ constexpr std::string_view kNsswitch =
     "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\n"
     "protocols: files\nservices: files\n";
 
-// Flags that a user namespace may not clear on a bind remount.
-constexpr unsigned long kLockedFlags =  // NOLINT(google-runtime-int)
-    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME;
-
 }  // namespace
-
-Result<unsigned long> MountFlagsOf(const std::string& path) {  // NOLINT(google-runtime-int)
-  struct statvfs st {};
-  if (::statvfs(path.c_str(), &st) != 0) {
-    return ErrnoError("statvfs(" + path + ")");
-  }
-  unsigned long flags = 0;  // NOLINT(google-runtime-int)
-  if (st.f_flag & ST_RDONLY)
-    flags |= MS_RDONLY;
-  if (st.f_flag & ST_NOSUID)
-    flags |= MS_NOSUID;
-  if (st.f_flag & ST_NODEV)
-    flags |= MS_NODEV;
-  if (st.f_flag & ST_NOEXEC)
-    flags |= MS_NOEXEC;
-  if (st.f_flag & ST_NOATIME)
-    flags |= MS_NOATIME;
-  if (st.f_flag & ST_NODIRATIME)
-    flags |= MS_NODIRATIME;
-  if (st.f_flag & ST_RELATIME)
-    flags |= MS_RELATIME;
-  return flags & kLockedFlags;
-}
 
 Result<HostPath> ResolveHostPath(const std::string& path) {
   char resolved[PATH_MAX];
@@ -84,7 +57,6 @@ Result<HostPath> ResolveHostPath(const std::string& path) {
   host.dev = st.st_dev;
   host.ino = st.st_ino;
   host.is_dir = S_ISDIR(st.st_mode);
-  ASSIGN_OR_RETURN(host.mount_flags, MountFlagsOf(host.path));
   return host;
 }
 
@@ -96,7 +68,7 @@ Result<HostLayout> ProbeHostLayout() {
     if (::lstat(path.c_str(), &st) != 0) {
       continue;
     }
-    HostLayout::Entry entry{std::string(name), "", 0};
+    HostLayout::Entry entry{std::string(name), ""};
     if (S_ISLNK(st.st_mode)) {
       char target[4096];
       ssize_t n = ::readlink(path.c_str(), target, sizeof(target) - 1);
@@ -104,15 +76,11 @@ Result<HostLayout> ProbeHostLayout() {
         continue;
       }
       entry.link.assign(target, static_cast<size_t>(n));
-    } else if (S_ISDIR(st.st_mode)) {
-      ASSIGN_OR_RETURN(entry.mount_flags, MountFlagsOf(path));
-    } else {
+    } else if (!S_ISDIR(st.st_mode)) {
       continue;
     }
     layout.system_dirs.push_back(std::move(entry));
   }
-  ASSIGN_OR_RETURN(layout.etc_flags, MountFlagsOf("/etc"));
-  ASSIGN_OR_RETURN(layout.dev_flags, MountFlagsOf("/dev/null"));
   for (std::string_view name : kEtcEntries) {
     std::string path = fmt::format("/etc/{}", name);
     if (::access(path.c_str(), R_OK) == 0) {
@@ -166,7 +134,7 @@ void MountPlan::Mount(const char* source, const std::string& target, const char*
 }
 
 void MountPlan::BindHost(const HostPath& source, const std::string& target, bool writable) {
-  Bind(Host(source.path), target, source.mount_flags, writable);
+  Bind(Host(source.path), target, writable);
   // Check the first of the two ops (the bind): the remount cannot change what is mounted.
   MountOp& bind = ops_[ops_.size() - 2];
   bind.verify = true;
@@ -174,12 +142,20 @@ void MountPlan::BindHost(const HostPath& source, const std::string& target, bool
   bind.expect_ino = source.ino;
 }
 
-void MountPlan::Bind(const std::string& source, const std::string& target, unsigned long flags,
-                     bool writable, bool optional) {  // NOLINT
+void MountPlan::Bind(const std::string& source, const std::string& target, bool writable,
+                     bool optional) {
   Mount(Keep(source), target, nullptr, MS_BIND | MS_REC, nullptr, optional);
-  unsigned long remount = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV |  // NOLINT
-                          (flags & kLockedFlags) | (writable ? 0 : MS_RDONLY);
-  Mount(nullptr, target, nullptr, remount, nullptr, optional);
+  // Recursively: a remount would change only the top mount and leave submounts of the source
+  // writable and without nosuid/nodev. Setting attributes never clears the locked ones (atime).
+  LockDown(target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (writable ? 0 : MOUNT_ATTR_RDONLY),
+           optional);
+}
+
+void MountPlan::LockDown(const std::string& target, uint64_t attributes, bool optional) {
+  ops_.push_back({.kind = MountOp::Kind::kLockDown,
+                  .target = Keep(target),
+                  .flags = attributes,
+                  .optional = optional});
 }
 
 Result<MountPlan> MountPlan::Build(const HostLayout& layout, const Spec& spec,
@@ -194,7 +170,7 @@ Result<MountPlan> MountPlan::Build(const HostLayout& layout, const Spec& spec,
       plan.Symlink(dir.link, "/" + dir.name);
     } else {
       plan.Mkdir("/" + dir.name);
-      plan.Bind(Host("/" + dir.name), "/" + dir.name, dir.mount_flags, /*writable=*/false);
+      plan.Bind(Host("/" + dir.name), "/" + dir.name, /*writable=*/false);
     }
   }
 
@@ -215,7 +191,7 @@ Result<MountPlan> MountPlan::Build(const HostLayout& layout, const Spec& spec,
     } else {
       plan.Touch(path);
     }
-    plan.Bind(Host(path), path, layout.etc_flags, /*writable=*/false);
+    plan.Bind(Host(path), path, /*writable=*/false);
   }
   if (!layout.localtime_link.empty()) {
     plan.Symlink(layout.localtime_link, "/etc/localtime");
@@ -227,6 +203,7 @@ Result<MountPlan> MountPlan::Build(const HostLayout& layout, const Spec& spec,
     std::string path = fmt::format("/dev/{}", node);
     plan.Touch(path);
     plan.Mount(plan.Keep(Host(path)), path, nullptr, MS_BIND, nullptr);
+    plan.LockDown(path, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
   }
   plan.Mkdir("/dev/pts");
   plan.Mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
@@ -244,7 +221,7 @@ Result<MountPlan> MountPlan::Build(const HostLayout& layout, const Spec& spec,
   // Warden is root).
   plan.Mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible");
   // Sysctls: read-only even where the user namespace would allow writing (net.*).
-  plan.Bind("/proc/sys", "/proc/sys", MS_NOSUID | MS_NODEV | MS_NOEXEC, /*writable=*/false);
+  plan.Bind("/proc/sys", "/proc/sys", /*writable=*/false);
 
   // Everything above depends only on the host; everything below on the run (warm sandboxes are
   // built up to here ahead of time).
@@ -303,6 +280,8 @@ std::string MountPlan::Describe(size_t index) const {
       return "pivot_root into the new root";
     case MountOp::Kind::kDetachOldRoot:
       return "detach the host's root";
+    case MountOp::Kind::kLockDown:
+      return fmt::format("lock down {}", inside(op.target));
     case MountOp::Kind::kMount:
       if (op.flags & MS_REMOUNT) {
         return fmt::format("remount {}", inside(op.target));

@@ -19,20 +19,13 @@ struct HostLayout {
   struct Entry {
     std::string name;  // "usr", "bin", "lib64"
     std::string link;  // non-empty: a symlink on the host ("usr/bin"), recreated as such
-    unsigned long mount_flags = 0;  // NOLINT(google-runtime-int): locked flags to keep on remount
   };
   std::vector<Entry> system_dirs;
-  unsigned long etc_flags = 0;         // NOLINT(google-runtime-int)
-  unsigned long dev_flags = 0;         // NOLINT(google-runtime-int)
   std::vector<std::string> etc_files;  // host /etc entries bound read-only (those that exist)
   std::string localtime_link;          // target of /etc/localtime, if it is a symlink
 };
 
 Result<HostLayout> ProbeHostLayout();
-
-// The mount flags (MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, atime flags) of the mount that
-// holds `path`. A bind remount in a user namespace must keep the locked ones.
-Result<unsigned long> MountFlagsOf(const std::string& path);  // NOLINT(google-runtime-int)
 
 // A host path to bind into the sandbox, resolved and identified by the parent. The child binds
 // it by path (through /.oldroot) and checks that it got this very inode.
@@ -40,7 +33,6 @@ struct HostPath {
   std::string path;  // absolute, no symlinks
   dev_t dev = 0;
   ino_t ino = 0;
-  unsigned long mount_flags = 0;  // NOLINT(google-runtime-int)
   bool is_dir = false;
 };
 
@@ -75,9 +67,10 @@ class MountPlan {
   void WriteFile(const std::string& path, std::string contents, unsigned mode = 0644);
   void Mount(const char* source, const std::string& target, const char* fstype, unsigned long flags,
              const char* data, bool optional = false);  // NOLINT
-  // Bind `source` on `target` read-only (or writable), keeping the source's locked `flags`.
-  void Bind(const std::string& source, const std::string& target, unsigned long flags,  // NOLINT
-            bool writable, bool optional = false);
+  // Bind `source` (and its submounts) on `target`: nosuid, nodev, read-only unless `writable`.
+  void Bind(const std::string& source, const std::string& target, bool writable,
+            bool optional = false);
+  void LockDown(const std::string& target, uint64_t attributes, bool optional = false);
   // Bind a resolved host path, verifying its identity after the bind.
   void BindHost(const HostPath& source, const std::string& target, bool writable);
 

@@ -11,19 +11,29 @@ namespace {
 
 MountPlan BuildPlan(const Spec& spec, bool host_network = false) {
   HostLayout layout;
-  layout.system_dirs = {{"usr", "", MS_RELATIME}, {"bin", "usr/bin", 0}};
+  layout.system_dirs = {{"usr", ""}, {"bin", "usr/bin"}};
   layout.etc_files = {"ld.so.cache"};
   MountInputs inputs;
-  inputs.workspace = {"/srv/ws", 42, 4242, MS_NOATIME, true};
+  inputs.workspace = {"/srv/ws", 42, 4242, true};
   if (host_network) {
-    inputs.resolv_conf = HostPath{"/run/resolv.conf", 1, 2, 0, false};
+    inputs.resolv_conf = HostPath{"/run/resolv.conf", 1, 2, false};
   }
   for (const BindMount& bind : spec.ro_binds) {
-    inputs.ro_binds.push_back({bind.source, 7, 77, 0, true});
+    inputs.ro_binds.push_back({bind.source, 7, 77, true});
   }
   auto plan = MountPlan::Build(layout, spec, inputs);
   EXPECT_TRUE(plan.ok());
   return std::move(plan).value();
+}
+
+// The lock-down (mount_setattr) of `target`.
+const MountOp* FindLockDown(const MountPlan& plan, std::string_view target) {
+  for (const MountOp& op : plan.ops()) {
+    if (op.kind == MountOp::Kind::kLockDown && op.target == target) {
+      return &op;
+    }
+  }
+  return nullptr;
 }
 
 // The last mount on `target` (the root's tmpfs is mounted on /tmp before the pivot, the run's
@@ -41,11 +51,13 @@ const MountOp* FindMount(const MountPlan& plan, std::string_view target, bool re
 
 TEST(MountPlanTest, SystemDirectoriesAreReadOnlyAndSymlinksStaySymlinks) {
   MountPlan plan = BuildPlan(Spec{});
-  const MountOp* usr = FindMount(plan, "/usr", /*remount=*/true);
+  const MountOp* usr = FindLockDown(plan, "/usr");
   ASSERT_NE(usr, nullptr);
-  EXPECT_TRUE(usr->flags & MS_RDONLY);
-  EXPECT_TRUE(usr->flags & MS_NOSUID);
-  EXPECT_TRUE(usr->flags & MS_RELATIME);  // a locked flag of the host mount is kept
+  EXPECT_TRUE(usr->flags & MOUNT_ATTR_RDONLY);
+  EXPECT_TRUE(usr->flags & MOUNT_ATTR_NOSUID);
+  EXPECT_TRUE(usr->flags & MOUNT_ATTR_NODEV);
+  ASSERT_NE(FindMount(plan, "/usr", /*remount=*/false), nullptr);
+  EXPECT_TRUE(FindMount(plan, "/usr", /*remount=*/false)->flags & MS_REC);
   bool bin_is_symlink = false;
   for (const MountOp& op : plan.ops()) {
     if (op.kind == MountOp::Kind::kSymlink && std::string_view(op.target) == "/bin") {
@@ -63,11 +75,11 @@ TEST(MountPlanTest, WorkspaceIsWritableAndVerifiedAfterTheBind) {
   EXPECT_TRUE(bind->verify);
   EXPECT_EQ(bind->expect_dev, 42U);
   EXPECT_EQ(bind->expect_ino, 4242U);
-  const MountOp* remount = FindMount(plan, "/workspace", /*remount=*/true);
-  ASSERT_NE(remount, nullptr);
-  EXPECT_FALSE(remount->flags & MS_RDONLY);
-  EXPECT_TRUE(remount->flags & MS_NOSUID);
-  EXPECT_TRUE(remount->flags & MS_NODEV);
+  const MountOp* lock = FindLockDown(plan, "/workspace");
+  ASSERT_NE(lock, nullptr);
+  EXPECT_FALSE(lock->flags & MOUNT_ATTR_RDONLY);
+  EXPECT_TRUE(lock->flags & MOUNT_ATTR_NOSUID);
+  EXPECT_TRUE(lock->flags & MOUNT_ATTR_NODEV);
 }
 
 TEST(MountPlanTest, NeverBindsTheHostDevOrSecretDirectories) {
@@ -109,9 +121,9 @@ TEST(MountPlanTest, ReadOnlyBindCreatesParentsAndPivotComesLast) {
     made_parent |= op.kind == MountOp::Kind::kMkdir && std::string_view(op.target) == "/opt/tools";
   }
   EXPECT_TRUE(made_parent);
-  const MountOp* remount = FindMount(plan, "/opt/tools/data", /*remount=*/true);
-  ASSERT_NE(remount, nullptr);
-  EXPECT_TRUE(remount->flags & MS_RDONLY);
+  const MountOp* lock = FindLockDown(plan, "/opt/tools/data");
+  ASSERT_NE(lock, nullptr);
+  EXPECT_TRUE(lock->flags & MOUNT_ATTR_RDONLY);
   EXPECT_EQ(plan.ops()[1].kind, MountOp::Kind::kPivotRoot);
   EXPECT_EQ(plan.ops().back().kind, MountOp::Kind::kDetachOldRoot);
   EXPECT_EQ(plan.Describe(plan.ops().size() - 1), "detach the host's root");

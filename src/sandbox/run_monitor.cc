@@ -41,6 +41,7 @@ class Monitor {
   void Kill(Outcome reason);
   void ReadOutput(int fd, Stream stream);
   void ReadReports();
+  void FillStdin();
   void FeedStdin();
   void CheckLimits();
   void Reap();
@@ -52,7 +53,10 @@ class Monitor {
   std::optional<int> program_status_;
   bool init_exited_ = false;
   Clock::time_point init_exit_time_;
+  // Input on its way to the program: spec.stdin_data, or what was read from spec.stdin_fd.
+  std::string stdin_pending_;
   size_t stdin_offset_ = 0;
+  bool stdin_source_open_ = false;
   uint64_t output_total_ = 0;
   Clock::time_point next_check_;
   milliseconds check_interval_ = kCheckInterval;
@@ -135,18 +139,36 @@ void Monitor::ReadReports() {
   }
 }
 
+void Monitor::FillStdin() {
+  char buffer[64 * 1024];
+  ssize_t n = ::read(in_.spec->stdin_fd, buffer, sizeof(buffer));
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+    return;
+  }
+  if (n <= 0) {
+    stdin_source_open_ = false;
+    if (stdin_offset_ == stdin_pending_.size()) {
+      in_.stdin_fd.reset();  // all delivered: the program reads EOF
+    }
+    return;
+  }
+  stdin_pending_.assign(buffer, static_cast<size_t>(n));
+  stdin_offset_ = 0;
+}
+
 void Monitor::FeedStdin() {
-  const std::string& data = in_.spec->stdin_data;
-  ssize_t n = ::write(in_.stdin_fd.get(), data.data() + stdin_offset_, data.size() - stdin_offset_);
+  ssize_t n = ::write(in_.stdin_fd.get(), stdin_pending_.data() + stdin_offset_,
+                      stdin_pending_.size() - stdin_offset_);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
     return;
   }
   if (n < 0) {
     in_.stdin_fd.reset();  // EPIPE: the program does not read its input
+    stdin_source_open_ = false;
     return;
   }
   stdin_offset_ += static_cast<size_t>(n);
-  if (stdin_offset_ == data.size()) {
+  if (stdin_offset_ == stdin_pending_.size() && !stdin_source_open_) {
     in_.stdin_fd.reset();
   }
 }
@@ -198,6 +220,12 @@ void Monitor::Reap() {
 }
 
 MonitorResult Monitor::Run() {
+  if (in_.stdin_fd) {
+    stdin_source_open_ = in_.spec->stdin_fd >= 0;
+    if (!stdin_source_open_) {
+      stdin_pending_ = in_.spec->stdin_data;
+    }
+  }
   next_check_ = in_.start + milliseconds(5);
   for (;;) {
     bool output_open = in_.stdout_fd || in_.stderr_fd || in_.report_fd;
@@ -217,7 +245,7 @@ MonitorResult Monitor::Run() {
       }
     }
 
-    struct pollfd fds[6];
+    struct pollfd fds[7];
     int count = 0;
     auto add = [&](int fd, short events) {
       if (fd >= 0) {
@@ -229,7 +257,9 @@ MonitorResult Monitor::Run() {
     add(in_.report_fd.get(), POLLIN);
     add(init_exited_ ? -1 : in_.pidfd, POLLIN);
     add(in_.cancel != nullptr && !killed_for_ ? in_.cancel->fd() : -1, POLLIN);
-    add(in_.stdin_fd.get(), POLLOUT);
+    bool stdin_has_data = stdin_offset_ < stdin_pending_.size();
+    add(stdin_has_data ? in_.stdin_fd.get() : -1, POLLOUT);
+    add(!stdin_has_data && stdin_source_open_ && in_.stdin_fd ? in_.spec->stdin_fd : -1, POLLIN);
     int ready = ::poll(fds, static_cast<nfds_t>(count), Timeout(now));
     if (ready < 0 && errno != EINTR) {
       Kill(Outcome::kCancelled);
@@ -252,6 +282,8 @@ MonitorResult Monitor::Run() {
         Kill(Outcome::kCancelled);
       } else if (fd == in_.stdin_fd.get()) {
         FeedStdin();
+      } else if (fd == in_.spec->stdin_fd) {
+        FillStdin();
       }
     }
   }

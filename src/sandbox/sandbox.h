@@ -70,8 +70,9 @@ struct Spec {
   Limits limits;
   // Written to the program's standard input, which is then closed. Without it stdin is empty.
   std::string stdin_data;
-  // Instead of stdin_data: a descriptor (a pipe or a file, never a terminal) that becomes the
-  // program's standard input. The caller keeps ownership.
+  // Instead of stdin_data: a descriptor (pipe, file, socket) whose data the supervisor copies to
+  // the program's standard input until EOF. The descriptor itself never enters the sandbox (a
+  // directory or O_PATH descriptor there would open the host's tree). The caller keeps ownership.
   int stdin_fd = -1;
   // Live output. Output is also collected into RunResult (up to the output limit).
   OutputCallback on_output;

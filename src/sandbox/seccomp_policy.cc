@@ -126,14 +126,15 @@ Status AddRules(scmp_filter_ctx ctx) {
     RETURN_IF_ERROR(Add(ctx, deny, SCMP_SYS(ioctl), "ioctl",
                         {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, request)}));
   }
-  // personality(): no persona that disables ASLR, maps page 0 or makes data executable (the
-  // 0xffffffff query sets every bit, so it is refused too; programs rarely ask).
+  // personality(): no persona that disables ASLR, maps page 0 or makes data executable, whatever
+  // the upper 32 bits hold (the kernel truncates them). The 0xffffffff query sets every bit, so
+  // it is refused too; programs rarely ask.
   constexpr uint64_t kUnsafePersona =
       ADDR_NO_RANDOMIZE | MMAP_PAGE_ZERO | READ_IMPLIES_EXEC | ADDR_COMPAT_LAYOUT | ADDR_LIMIT_3GB;
   for (uint64_t bit = 1; bit <= kUnsafePersona; bit <<= 1) {
     if (kUnsafePersona & bit) {
       RETURN_IF_ERROR(Add(ctx, deny, SCMP_SYS(personality), "personality",
-                          {SCMP_A0(SCMP_CMP_MASKED_EQ, bit | 0xffffffff00000000ULL, bit)}));
+                          {SCMP_A0(SCMP_CMP_MASKED_EQ, bit, bit)}));
     }
   }
   return OkStatus();

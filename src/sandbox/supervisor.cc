@@ -198,7 +198,7 @@ struct RunPipes {
   Pipe report;
   Pipe out;
   Pipe err;
-  std::optional<Pipe> in;  // absent when the caller passed spec.stdin_fd
+  std::optional<Pipe> in;
   int child_stdin = -1;
 };
 
@@ -245,15 +245,12 @@ Result<RunPipes> MakePipes(const Spec& spec) {
   ASSIGN_OR_RETURN(pipes.report, MakePipe());
   ASSIGN_OR_RETURN(pipes.out, MakePipe());
   ASSIGN_OR_RETURN(pipes.err, MakePipe());
-  pipes.child_stdin = spec.stdin_fd;
-  if (pipes.child_stdin < 0) {
-    ASSIGN_OR_RETURN(pipes.in, MakePipe());
-    pipes.child_stdin = pipes.in->read.get();
-    if (spec.stdin_data.empty()) {
-      pipes.in->write.reset();  // the program reads EOF at once
-    } else {
-      ::fcntl(pipes.in->write.get(), F_SETFL, O_NONBLOCK);
-    }
+  ASSIGN_OR_RETURN(pipes.in, MakePipe());
+  pipes.child_stdin = pipes.in->read.get();
+  if (spec.stdin_data.empty() && spec.stdin_fd < 0) {
+    pipes.in->write.reset();  // the program reads EOF at once
+  } else {
+    ::fcntl(pipes.in->write.get(), F_SETFL, O_NONBLOCK);
   }
   ::fcntl(pipes.out.read.get(), F_SETFL, O_NONBLOCK);
   ::fcntl(pipes.err.read.get(), F_SETFL, O_NONBLOCK);
@@ -270,6 +267,20 @@ Status ValidateSpec(const Spec& spec) {
         fmt::format("workspace '{}' must be an absolute path without '..'", spec.workspace));
   }
   for (const BindMount& bind : spec.ro_binds) {
+    // Targets go on the sandbox's own root, never into a directory the program (or the host)
+    // can fill with symlinks before init creates the mount point.
+    bool reserved = false;
+    for (std::string_view dir : {"/workspace", "/tmp", "/proc", "/dev", "/.oldroot", "/.scratch"}) {
+      reserved |= bind.target == dir ||
+                  (bind.target.size() > dir.size() &&
+                   bind.target.compare(0, dir.size(), dir) == 0 && bind.target[dir.size()] == '/');
+    }
+    if (reserved) {
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("--ro-bind target {} is inside /workspace, /tmp, /proc or /dev; "
+                               "choose another path, e.g. /opt/data",
+                               bind.target));
+    }
     if (!IsSafeAbsolutePath(bind.source) || !IsSafeAbsolutePath(bind.target) ||
         bind.target == "/") {
       return Error(ErrorCode::kInvalidArgument,
@@ -654,7 +665,7 @@ std::optional<Result<RunResult>> Supervisor::Impl::RunWarm(const Spec& spec,
                                                            const CancelToken* cancel,
                                                            const Workspace& ws,
                                                            const MountPlan& mounts) {
-  if (spec.network != NetworkMode::kNone || spec.stdin_fd >= 0 ||
+  if (spec.network != NetworkMode::kNone ||
       std::make_pair(ws.host_uid, ws.host_gid) != DefaultHostIds()) {
     return std::nullopt;
   }
@@ -703,7 +714,7 @@ std::optional<Result<RunResult>> Supervisor::Impl::RunWarm(const Spec& spec,
   monitor.stdout_fd = std::move(warm->out);
   monitor.stderr_fd = std::move(warm->err);
   monitor.report_fd = std::move(warm->report);
-  if (spec.stdin_data.empty()) {
+  if (spec.stdin_data.empty() && spec.stdin_fd < 0) {
     warm->in.reset();
   } else {
     ::fcntl(warm->in.get(), F_SETFL, O_NONBLOCK);

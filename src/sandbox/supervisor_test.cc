@@ -116,6 +116,32 @@ TEST_P(SupervisorTest, WorkspaceFilesPersistOnTheHost) {
   EXPECT_EQ(*sys::ReadFile(dir->path() + "/result.txt"), "data\n");
 }
 
+TEST_P(SupervisorTest, StdinDescriptorIsCopiedNeverHandedIn) {
+  // A directory descriptor as stdin would open the host's tree through /proc/self/fd/0.
+  UniqueFd root(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  Spec spec;
+  spec.argv = {"/bin/sh", "-c", "cat /proc/self/fd/0/etc/hostname || echo contained"};
+  spec.stdin_fd = root.get();
+  RunResult r = Run(spec);
+  EXPECT_EQ(r.stdout_data, "contained\n") << r.stderr_data;
+
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  UniqueFd read_end(fds[0]);
+  std::thread writer([fd = fds[1]] {
+    std::string line = "streamed line\n";
+    for (int i = 0; i < 20000; ++i) {  // 280 KB: more than a pipe holds
+      (void)!::write(fd, line.data(), line.size());
+    }
+    ::close(fd);
+  });
+  spec.argv = {"/bin/sh", "-c", "wc -l"};
+  spec.stdin_fd = read_end.get();
+  RunResult streamed = Run(spec);
+  writer.join();
+  EXPECT_EQ(streamed.stdout_data, "20000\n") << streamed.stderr_data;
+}
+
 TEST_P(SupervisorTest, CommandNotFoundExits127WithAMessage) {
   Spec spec;
   spec.argv = {"no-such-program-anywhere"};
@@ -202,7 +228,7 @@ TEST_P(SupervisorTest, ManyRunsAtOnceFromManyThreads) {
 TEST_P(SupervisorTest, SetupErrorNamesTheStep) {
   Spec spec;
   spec.argv = {"/bin/true"};
-  spec.ro_binds = {{"/usr/share", "/proc/forbidden"}};
+  spec.ro_binds = {{"/usr/share", "/usr/cannot-create-here"}};  // /usr is read-only
   RunResult r = Run(spec);
   EXPECT_EQ(r.outcome, Outcome::kSetupError);
   EXPECT_FALSE(r.setup_step.empty());
@@ -216,6 +242,11 @@ TEST_P(SupervisorTest, InvalidRequestsAreErrorsNotRuns) {
   escaping.argv = {"/bin/true"};
   escaping.ro_binds = {{"/usr/../etc", "/x"}};
   EXPECT_EQ(supervisor_->Run(escaping).error().code(), ErrorCode::kInvalidArgument);
+  // Mount points inside the workspace could be redirected by symlinks planted there.
+  Spec into_workspace;
+  into_workspace.argv = {"/bin/true"};
+  into_workspace.ro_binds = {{"/etc/hostname", "/workspace/evil/planted"}};
+  EXPECT_EQ(supervisor_->Run(into_workspace).error().code(), ErrorCode::kInvalidArgument);
 }
 
 INSTANTIATE_TEST_SUITE_P(ColdAndWarm, SupervisorTest, ::testing::Values(0, 2),
