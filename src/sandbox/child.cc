@@ -82,7 +82,10 @@ long SetIds(long call, unsigned id) {  // NOLINT(google-runtime-int)
 bool ExecuteOp(const MountOp& op) {
   switch (op.kind) {
     case MountOp::Kind::kMkdir:
-      return ::mkdir(op.target, op.mode) == 0 || errno == EEXIST;
+      if (::mkdir(op.target, op.mode) != 0 && errno != EEXIST) {
+        return false;
+      }
+      return op.owner == MountOp::kNoOwner || ::chown(op.target, op.owner, op.owner) == 0;
     case MountOp::Kind::kTouch: {
       int fd = ::open(op.target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, op.mode);
       if (fd < 0) {
@@ -138,6 +141,8 @@ bool ExecuteOp(const MountOp& op) {
     }
     case MountOp::Kind::kDetachOldRoot:
       return ::umount2("/.oldroot", MNT_DETACH) == 0 && ::rmdir("/.oldroot") == 0;
+    case MountOp::Kind::kDetach:
+      return ::umount2(op.target, MNT_DETACH) == 0 && ::rmdir(op.target) == 0;
   }
   errno = EINVAL;
   return false;
@@ -222,6 +227,7 @@ bool ClearCapabilitySets() {
       Fail(plan, StepId::kRlimits);
     }
   }
+  ::umask(022);
   if (::chdir(plan.workdir) != 0) {
     Fail(plan, StepId::kChdir);
   }
@@ -307,6 +313,7 @@ void RunInit(const ChildPlan& plan) {
     Fail(plan, StepId::kCloseFds);
   }
   ResetSignals();
+  ::umask(0);  // modes in the mount plan are meant as written
   char go = 0;
   ssize_t n;
   do {

@@ -15,6 +15,7 @@ namespace warden::sandbox {
 
 // One step of building the sandbox's file system, executed in order by the init process.
 struct MountOp {
+  static constexpr uint32_t kNoOwner = 0xffffffff;
   enum class Kind : uint8_t {
     kMkdir,          // mkdir(target, mode); an existing directory is fine
     kTouch,          // create an empty file at target (a mount point for a file bind)
@@ -24,6 +25,7 @@ struct MountOp {
                      // the inode (expect_dev, expect_ino): a path swapped meanwhile fails the run
     kPivotRoot,      // make target the root; the old root stays reachable at /.oldroot
     kDetachOldRoot,  // detach and remove /.oldroot
+    kDetach,         // detach target (its bind mounts elsewhere stay) and remove the directory
     kLockDown,       // mount_setattr(target, AT_RECURSIVE): set the MOUNT_ATTR_* bits in flags on
                      // the mount and every mount below it
   };
@@ -35,7 +37,8 @@ struct MountOp {
   const char* data = nullptr;
   size_t size = 0;
   unsigned mode = 0;
-  bool optional = false;  // failure is ignored (e.g. a host file that may be missing)
+  bool optional = false;      // failure is ignored (e.g. a host file that may be missing)
+  uint32_t owner = kNoOwner;  // kMkdir: uid and gid (inside the sandbox) of the new directory
   bool verify = false;
   dev_t expect_dev = 0;
   ino_t expect_ino = 0;

@@ -31,10 +31,11 @@ struct WireOp {
   uint32_t source, target, fstype, data;
   uint32_t size;
   uint32_t mode;
+  uint32_t owner;
   uint8_t kind;
   uint8_t optional;
   uint8_t verify;
-  uint8_t reserved[5];
+  uint8_t reserved;
 };
 
 struct WireRlimit {
@@ -120,6 +121,7 @@ std::optional<std::string> EncodeLateRequest(const ChildPlan& plan) {
     wire.data = op.kind == MountOp::Kind::kWriteFile ? w.Add(op.data, op.size) : w.Add(op.data);
     wire.size = static_cast<uint32_t>(op.size);
     wire.mode = op.mode;
+    wire.owner = op.owner;
     wire.kind = static_cast<uint8_t>(op.kind);
     wire.optional = op.optional ? 1 : 0;
     wire.verify = op.verify ? 1 : 0;
@@ -222,6 +224,7 @@ bool ReceiveLateRequest(int fd, ChildPlan* plan) {
     op.size = wire.size;
     op.flags = wire.flags;
     op.mode = wire.mode;
+    op.owner = wire.owner;
     op.optional = wire.optional != 0;
     op.verify = wire.verify != 0;
     op.expect_dev = static_cast<dev_t>(wire.dev);

@@ -18,6 +18,7 @@ namespace {
 // the host's tree is at kOldRoot, where bind sources are found by path.
 constexpr std::string_view kRoot = "/tmp";
 constexpr std::string_view kOldRoot = "/.oldroot";
+constexpr uint32_t kSandboxId = 1000;  // the program's uid and gid inside
 
 std::string Host(std::string_view path) {
   return fmt::format("{}{}", kOldRoot, path);
@@ -60,6 +61,21 @@ Result<HostPath> ResolveHostPath(const std::string& path) {
   return host;
 }
 
+Result<HostPath> HostPathOf(int fd) {
+  std::string link = fmt::format("/proc/self/fd/{}", fd);
+  char target[PATH_MAX];
+  ssize_t n = ::readlink(link.c_str(), target, sizeof(target) - 1);
+  if (n <= 0) {
+    return ErrnoError("readlink(" + link + ")");
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return ErrnoError("fstat(" + link + ")");
+  }
+  return HostPath{std::string(target, static_cast<size_t>(n)), st.st_dev, st.st_ino,
+                  S_ISDIR(st.st_mode)};
+}
+
 Result<HostLayout> ProbeHostLayout() {
   HostLayout layout;
   for (std::string_view name : kSystemDirs) {
@@ -99,8 +115,9 @@ const char* MountPlan::Keep(std::string s) {
   return strings_.emplace_back(std::move(s)).c_str();
 }
 
-void MountPlan::Mkdir(const std::string& path, unsigned mode) {
-  ops_.push_back({.kind = MountOp::Kind::kMkdir, .target = Keep(path), .mode = mode});
+void MountPlan::Mkdir(const std::string& path, unsigned mode, uint32_t owner) {
+  ops_.push_back(
+      {.kind = MountOp::Kind::kMkdir, .target = Keep(path), .mode = mode, .owner = owner});
 }
 
 void MountPlan::Touch(const std::string& path) {
@@ -231,14 +248,27 @@ Result<MountPlan> MountPlan::Build(const HostLayout& layout, const Spec& spec,
     plan.BindHost(*inputs.resolv_conf, "/etc/resolv.conf", /*writable=*/false);
   }
 
+  // Writable space, capped by the kernel at the disk limit: /tmp, and the workspace too when the
+  // caller has none (both on one tmpfs, so the limit covers what they hold together).
+  uint64_t inodes = std::max<uint64_t>(1024, spec.limits.disk_bytes / 4096);
+  std::string tmpfs_options =
+      fmt::format("mode=0755,size={},nr_inodes={}", spec.limits.disk_bytes, inodes);
   plan.Mkdir("/tmp");
-  uint64_t tmp_inodes = std::max<uint64_t>(1024, spec.limits.disk_bytes / 4096);
-  plan.Mount(
-      "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
-      plan.Keep(fmt::format("mode=1777,size={},nr_inodes={}", spec.limits.disk_bytes, tmp_inodes)));
-
   plan.Mkdir("/workspace");
-  plan.BindHost(inputs.workspace, "/workspace", /*writable=*/true);
+  if (!inputs.workspace) {
+    plan.Mkdir("/.scratch");
+    plan.Mount("tmpfs", "/.scratch", "tmpfs", MS_NOSUID | MS_NODEV, plan.Keep(tmpfs_options));
+    plan.Mkdir("/.scratch/tmp", 01777);
+    plan.Mkdir("/.scratch/workspace", 0755, kSandboxId);
+    plan.Bind("/.scratch/tmp", "/tmp", /*writable=*/true);
+    plan.Bind("/.scratch/workspace", "/workspace", /*writable=*/true);
+    plan.ops_.push_back({.kind = MountOp::Kind::kDetach, .target = plan.Keep("/.scratch")});
+  } else {
+    plan.Mount(
+        "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+        plan.Keep(fmt::format("mode=1777,size={},nr_inodes={}", spec.limits.disk_bytes, inodes)));
+    plan.BindHost(*inputs.workspace, "/workspace", /*writable=*/true);
+  }
 
   for (size_t i = 0; i < spec.ro_binds.size(); ++i) {
     const std::string& target = spec.ro_binds[i].target;
@@ -280,6 +310,8 @@ std::string MountPlan::Describe(size_t index) const {
       return "pivot_root into the new root";
     case MountOp::Kind::kDetachOldRoot:
       return "detach the host's root";
+    case MountOp::Kind::kDetach:
+      return fmt::format("detach {}", inside(op.target));
     case MountOp::Kind::kLockDown:
       return fmt::format("lock down {}", inside(op.target));
     case MountOp::Kind::kMount:

@@ -38,10 +38,13 @@ struct HostPath {
 
 // Resolves `path` (symlinks included) and records what the child must find there.
 Result<HostPath> ResolveHostPath(const std::string& path);
+// The same for a directory or file already open as `fd`: its inode, and the path it has now.
+Result<HostPath> HostPathOf(int fd);
 
 // Inputs of one plan that are not in the Spec.
 struct MountInputs {
-  HostPath workspace;
+  // The caller's workspace; none: the run gets a fresh one on the same tmpfs as /tmp.
+  std::optional<HostPath> workspace;
   std::vector<HostPath> ro_binds;       // parallel to spec.ro_binds
   std::optional<HostPath> resolv_conf;  // network == host: the host's resolv.conf
 };
@@ -61,7 +64,7 @@ class MountPlan {
 
  private:
   const char* Keep(std::string s);
-  void Mkdir(const std::string& path, unsigned mode = 0755);
+  void Mkdir(const std::string& path, unsigned mode = 0755, uint32_t owner = MountOp::kNoOwner);
   void Touch(const std::string& path);
   void Symlink(const std::string& target, const std::string& path);
   void WriteFile(const std::string& path, std::string contents, unsigned mode = 0644);

@@ -111,34 +111,6 @@ std::vector<std::string> ExecPaths(const std::string& program,
   return paths;
 }
 
-// Temporary workspaces are named warden-ws-<supervisor pid>-XXXXXX, so that the next supervisor
-// can remove those of one that died without cleaning up.
-constexpr std::string_view kWorkspacePrefix = "warden-ws-";
-
-void SweepStaleWorkspaces() {
-  const char* base = ::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): read-only use
-  std::string dir_path = (base != nullptr && base[0] == '/') ? base : "/tmp";
-  DIR* dir = ::opendir(dir_path.c_str());
-  if (dir == nullptr) {
-    return;
-  }
-  std::vector<std::string> stale;
-  while (struct dirent* entry = ::readdir(dir)) {
-    std::string_view name = entry->d_name;
-    if (name.rfind(kWorkspacePrefix, 0) != 0) {
-      continue;
-    }
-    long pid = std::strtol(entry->d_name + kWorkspacePrefix.size(), nullptr, 10);  // NOLINT
-    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
-      stale.push_back(dir_path + "/" + std::string(name));
-    }
-  }
-  ::closedir(dir);
-  for (const std::string& path : stale) {
-    (void)sys::RemoveTree(path);
-  }
-}
-
 // Where this process's argv strings are (fields 48 and 49 of /proc/self/stat).
 std::pair<char*, size_t> FindOwnCommandLine() {
   auto stat = sys::ReadFile("/proc/self/stat");
@@ -173,10 +145,10 @@ int ReadLastCapability() {
   return text.ok() ? std::atoi(text->c_str()) : 63;  // NOLINT: a number the kernel wrote
 }
 
-// The workspace of one run: the caller's directory or a temporary one, and who owns it.
+// The workspace of one run: the caller's directory (or none: the run gets a fresh one on its
+// /tmp file system), and who owns it.
 struct Workspace {
-  std::optional<sys::TempDir> temp;  // removed (with its contents) when the run ends
-  std::string path;
+  std::string path;  // empty: no caller's directory
   UniqueFd fd;
   uid_t host_uid = 0;  // the sandbox user's id on the host
   gid_t host_gid = 0;
@@ -384,9 +356,8 @@ Result<Workspace> Supervisor::Impl::PrepareWorkspace(const Spec& spec) const {
   Workspace ws;
   ws.path = spec.workspace;
   if (ws.path.empty()) {
-    ASSIGN_OR_RETURN(ws.temp,
-                     sys::TempDir::Create(fmt::format("{}{}-", kWorkspacePrefix, ::getpid())));
-    ws.path = ws.temp->path();
+    std::tie(ws.host_uid, ws.host_gid) = DefaultHostIds();
+    return ws;
   }
   ws.fd.reset(::open(ws.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!ws.fd) {
@@ -397,12 +368,7 @@ Result<Workspace> Supervisor::Impl::PrepareWorkspace(const Spec& spec) const {
     return ErrnoError("fstat(" + ws.path + ")");
   }
   std::tie(ws.host_uid, ws.host_gid) = SandboxHostIds(st);
-  if (ws.temp && running_as_root && ::fchown(ws.fd.get(), ws.host_uid, ws.host_gid) != 0) {
-    return ErrnoError("chown(" + ws.path + ")");
-  }
-  if (!ws.temp) {
-    ASSIGN_OR_RETURN(ws.baseline_bytes, sys::DiskUsage(ws.fd.get()));
-  }
+  ASSIGN_OR_RETURN(ws.baseline_bytes, sys::DiskUsage(ws.fd.get()));
   return ws;
 }
 
@@ -412,7 +378,10 @@ Result<std::optional<MountPlan>> Supervisor::Impl::PrepareMounts(const Spec& spe
     return std::optional<MountPlan>();
   }
   MountInputs inputs;
-  ASSIGN_OR_RETURN(inputs.workspace, ResolveHostPath(ws.path));
+  if (ws.fd) {
+    // The directory already opened (and measured): the child must bind this very inode.
+    ASSIGN_OR_RETURN(inputs.workspace, HostPathOf(ws.fd.get()));
+  }
   for (const BindMount& bind : spec.ro_binds) {
     auto source = ResolveHostPath(bind.source);
     if (!source.ok()) {
@@ -619,7 +588,6 @@ RunResult Supervisor::Impl::Finish(const Spec& spec, const MountPlan* mounts,
 Result<WarmSandbox> Supervisor::Impl::StartWarm() {
   Spec spec;  // the host-only part of the plan is the same for every spec
   MountInputs inputs;
-  inputs.workspace.path = "/";
   ASSIGN_OR_RETURN(MountPlan mounts, MountPlan::Build(layout, spec, inputs));
   RunPipes pipes;
   ASSIGN_OR_RETURN(pipes.sync, MakePipe());
@@ -739,7 +707,6 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Create(const SupervisorOptions& 
   impl->running_as_root = ::geteuid() == 0;
   impl->last_capability = ReadLastCapability();
   std::tie(impl->cmdline_begin, impl->cmdline_size) = FindOwnCommandLine();
-  SweepStaleWorkspaces();
   // A program that exits without reading its input must not kill the supervisor with SIGPIPE.
   ::signal(SIGPIPE, SIG_IGN);
   auto cgroups = CgroupManager::Detect();

@@ -7,7 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <vector>
+
+#include <fmt/format.h>
 
 namespace warden::sys {
 
@@ -92,48 +95,68 @@ Status RemoveTree(const std::string& path) {
   return OkStatus();
 }
 
+namespace {
+
+// Every inode costs at least one block, so that a flood of empty files counts too.
+constexpr uint64_t kMinimumInodeBytes = 4096;
+// Deeper than this, a tree is treated as over any limit: the walk keeps one descriptor per level.
+constexpr int kMaxDepth = 256;
+
+// Adds up `dir` (an open directory, consumed) depth-first. Returns false when the tree is too
+// deep to measure.
+bool AddUsage(int dir_fd, dev_t device, int depth, uint64_t* total) {
+  DIR* dir = ::fdopendir(dir_fd);
+  if (dir == nullptr) {
+    ::close(dir_fd);
+    return true;
+  }
+  bool ok = true;
+  while (struct dirent* entry = ::readdir(dir)) {
+    std::string_view name = entry->d_name;
+    if (name == "." || name == "..") {
+      continue;
+    }
+    struct stat st {};
+    if (::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      continue;  // removed meanwhile
+    }
+    *total += std::max<uint64_t>(static_cast<uint64_t>(st.st_blocks) * 512, kMinimumInodeBytes);
+    if (!S_ISDIR(st.st_mode) || st.st_dev != device) {
+      continue;
+    }
+    if (depth >= kMaxDepth) {
+      ok = false;
+      break;
+    }
+    int child =
+        ::openat(::dirfd(dir), entry->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (child >= 0 && !AddUsage(child, device, depth + 1, total)) {
+      ok = false;
+      break;
+    }
+  }
+  ::closedir(dir);
+  return ok;
+}
+
+}  // namespace
+
 Result<uint64_t> DiskUsage(int dir_fd) {
-  // Iterative walk by descriptor: no path is ever resolved twice, so a rename race inside the
-  // sandbox cannot redirect the walk outside the directory.
-  uint64_t total = 0;
-  std::vector<int> stack;
+  // By descriptor, one per level of depth (never one per pending directory, which a wide tree
+  // could exhaust): a rename race inside the tree cannot lead the walk outside it.
   int first = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (first < 0) {
     return ErrnoError("open(workspace)");
   }
-  struct stat root_st {};
-  if (::fstat(first, &root_st) != 0) {
+  struct stat root {};
+  if (::fstat(first, &root) != 0) {
     ::close(first);
     return ErrnoError("fstat(workspace)");
   }
-  stack.push_back(first);
-  while (!stack.empty()) {
-    int fd = stack.back();
-    stack.pop_back();
-    DIR* dir = ::fdopendir(fd);
-    if (dir == nullptr) {
-      ::close(fd);
-      continue;
-    }
-    while (struct dirent* entry = ::readdir(dir)) {
-      std::string_view name = entry->d_name;
-      if (name == "." || name == "..") {
-        continue;
-      }
-      struct stat st {};
-      if (::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        continue;  // removed meanwhile
-      }
-      total += static_cast<uint64_t>(st.st_blocks) * 512;
-      if (S_ISDIR(st.st_mode) && st.st_dev == root_st.st_dev && stack.size() < 4096) {
-        int child =
-            ::openat(::dirfd(dir), entry->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (child >= 0) {
-          stack.push_back(child);
-        }
-      }
-    }
-    ::closedir(dir);
+  uint64_t total = 0;
+  if (!AddUsage(first, root.st_dev, 0, &total)) {
+    return Error(ErrorCode::kResourceExhausted,
+                 fmt::format("the workspace is more than {} directories deep", kMaxDepth));
   }
   return total;
 }

@@ -22,8 +22,9 @@ Result<UniqueFd> OpenPath(const std::string& path);
 // Removes `path` and everything below it without following symlinks or crossing mount points.
 Status RemoveTree(const std::string& path);
 
-// Bytes allocated on disk by everything below the directory `dir_fd` (st_blocks, not following
-// symlinks, not crossing mounts). Counts each inode once per visit; hard links count twice.
+// Bytes allocated on disk by everything below the directory `dir_fd` (st_blocks, at least 4 KiB
+// per inode; not following symlinks, not crossing mounts; hard links count twice). Fails with
+// kResourceExhausted for a tree more than 256 directories deep.
 Result<uint64_t> DiskUsage(int dir_fd);
 
 // A directory created with mkdtemp() under $TMPDIR (or /tmp) and removed, with its contents, on
