@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <sstream>
@@ -127,6 +128,7 @@ Result<CgroupMounts> FindCgroupMounts() {
 
 CgroupManager::CgroupManager(CgroupManager&& other) noexcept
     : version_(other.version_),
+      cpu_with_cpuacct_(other.cpu_with_cpuacct_),
       description_(std::move(other.description_)),
       parents_(std::move(other.parents_)),
       counter_(other.counter_.load()) {}
@@ -189,6 +191,26 @@ Result<CgroupManager> CgroupManager::Detect() {
       fmt::format("no usable cgroup hierarchy: v2: {}; v1: {}", v2_problem, v1.error().message()));
 }
 
+namespace {
+
+// Enables the controllers the runs need in `dir`'s subtree, one at a time: cpu is optional (it
+// cannot be enabled while real-time tasks run, for example).
+Status EnableControllers(const std::string& dir, const std::string& available) {
+  for (const char* controller : {"memory", "pids", "cpu"}) {
+    if (!HasWord(available, controller)) {
+      continue;
+    }
+    Status enabled =
+        sys::WriteExistingFile(dir + "/cgroup.subtree_control", fmt::format("+{}", controller));
+    if (!enabled.ok() && std::string_view(controller) != "cpu") {
+      return enabled.error().WithContext(fmt::format("enabling the {} controller", controller));
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 Result<CgroupManager> CgroupManager::DetectV2(const std::string& mount) {
   ASSIGN_OR_RETURN(std::string self, sys::ReadFile("/proc/self/cgroup"));
   std::string path;
@@ -198,6 +220,10 @@ Result<CgroupManager> CgroupManager::DetectV2(const std::string& mount) {
     }
   }
   std::string base = mount + (path == "/" ? "" : path);
+  // Already in the leaf a previous supervisor of this cgroup made: the runs go beside it.
+  if (path.size() > 11 && path.compare(path.size() - 11, 11, "/supervisor") == 0) {
+    base.resize(base.size() - 11);
+  }
   std::string available = V2Controllers(base);
   if (!HasWord(available, "memory") || !HasWord(available, "pids")) {
     return Error(
@@ -205,26 +231,31 @@ Result<CgroupManager> CgroupManager::DetectV2(const std::string& mount) {
         fmt::format("{} lacks the memory and pids controllers (has: '{}')", base,
                     available.empty() ? "none" : available.substr(0, available.find('\n'))));
   }
-  std::string wanted = HasWord(available, "cpu") ? "+memory +pids +cpu" : "+memory +pids";
   std::string parent = base;
-  if (path == "/") {
+  // The true root has no cgroup.type; the root of a cgroup namespace (a container) has one and
+  // follows the same rules as any other cgroup.
+  if (path == "/" && !Exists(base + "/cgroup.type")) {
     // The root cgroup may hold processes and enable controllers at once.
     parent = base + "/warden";
+    RETURN_IF_ERROR(EnableControllers(base, available));
     RETURN_IF_ERROR(MakeDir(parent));
-    RETURN_IF_ERROR(sys::WriteExistingFile(base + "/cgroup.subtree_control", wanted));
   } else {
-    // No internal processes on v2: move everything in our cgroup into a leaf before enabling
-    // controllers for the runs' cgroups beside it.
+    // No internal processes on v2: Warden moves itself into a leaf before enabling controllers
+    // for the runs' cgroups beside it. Other processes in the cgroup (a login shell) are not
+    // Warden's to move.
     std::string leaf = base + "/supervisor";
     RETURN_IF_ERROR(MakeDir(leaf));
-    ASSIGN_OR_RETURN(std::string procs, sys::ReadFile(base + "/cgroup.procs"));
-    for (const std::string& pid : Split(procs, '\n')) {
-      if (!pid.empty()) {
-        (void)sys::WriteExistingFile(leaf + "/cgroup.procs", pid);  // may have exited meanwhile
-      }
+    RETURN_IF_ERROR(sys::WriteExistingFile(leaf + "/cgroup.procs", std::to_string(::getpid())));
+    ASSIGN_OR_RETURN(std::string others, sys::ReadFile(base + "/cgroup.procs"));
+    if (!others.empty()) {
+      return Error(ErrorCode::kFailedPrecondition,
+                   fmt::format("{} holds other processes besides Warden, so it cannot hand "
+                               "controllers to the runs; start Warden in a cgroup of its own, "
+                               "e.g. systemd-run --user --scope -p Delegate=yes warden ...",
+                               base));
     }
   }
-  RETURN_IF_ERROR(sys::WriteExistingFile(parent + "/cgroup.subtree_control", wanted));
+  RETURN_IF_ERROR(EnableControllers(parent, V2Controllers(parent)));
   SweepStale({parent});
   CgroupManager manager;
   manager.version_ = CgroupVersion::kV2;
@@ -251,10 +282,12 @@ Result<CgroupManager> CgroupManager::DetectV1(const CgroupMounts& mounts) {
   manager.parents_[kMemory] = mounts.v1_memory + "/warden";
   manager.parents_[kPids] = mounts.v1_pids + "/warden";
   manager.parents_[kCpuacct] = mounts.v1_cpuacct + "/warden";
-  // cpu is optional (only --cpus needs it) and may share a hierarchy with cpuacct.
+  // cpu is optional (only --cpus needs it) and often shares a hierarchy with cpuacct
+  // (systemd mounts cpu,cpuacct together): then the quota goes into the cpuacct directory.
   if (!mounts.v1_cpu.empty() && mounts.v1_cpu != mounts.v1_cpuacct) {
     manager.parents_[kCpu] = mounts.v1_cpu + "/warden";
   }
+  manager.cpu_with_cpuacct_ = !mounts.v1_cpu.empty() && mounts.v1_cpu == mounts.v1_cpuacct;
   for (const std::string& parent : manager.parents_) {
     if (parent.empty()) {
       continue;
@@ -311,6 +344,7 @@ Result<Cgroup> CgroupManager::Create(const CgroupLimits& limits) {
     }
   }
   cgroup.has_memsw_ = Exists(dirs[kMemory] + "/memory.memsw.limit_in_bytes");
+  cgroup.cpu_with_cpuacct_ = cpu_with_cpuacct_;
   RETURN_IF_ERROR(cgroup.SetLimits(limits));
   return cgroup;
 }
@@ -344,12 +378,13 @@ Status Cgroup::SetLimits(const CgroupLimits& limits) {
   RETURN_IF_ERROR(sys::WriteExistingFile(
       dirs_[kPids] + "/pids.max",
       limits.max_pids > 0 ? std::to_string(limits.max_pids) : std::string("max")));
-  if (!dirs_[kCpu].empty()) {
-    RETURN_IF_ERROR(sys::WriteExistingFile(dirs_[kCpu] + "/cpu.cfs_period_us", "100000"));
+  const std::string& cpu_dir = cpu_with_cpuacct_ ? dirs_[kCpuacct] : dirs_[kCpu];
+  if (!cpu_dir.empty()) {
+    RETURN_IF_ERROR(sys::WriteExistingFile(cpu_dir + "/cpu.cfs_period_us", "100000"));
     std::string quota =
         limits.cpus > 0 ? std::to_string(static_cast<uint64_t>(std::ceil(limits.cpus * 100'000)))
                         : "-1";
-    RETURN_IF_ERROR(sys::WriteExistingFile(dirs_[kCpu] + "/cpu.cfs_quota_us", quota));
+    RETURN_IF_ERROR(sys::WriteExistingFile(cpu_dir + "/cpu.cfs_quota_us", quota));
   }
   return OkStatus();
 }
@@ -360,6 +395,8 @@ Cgroup::Cgroup(CgroupVersion version, std::vector<std::string> dirs, UniqueFd di
 Cgroup::Cgroup(Cgroup&& other) noexcept
     : version_(other.version_),
       has_memsw_(other.has_memsw_),
+      cpu_with_cpuacct_(other.cpu_with_cpuacct_),
+      sampled_peak_(other.sampled_peak_),
       dirs_(std::move(other.dirs_)),
       dir_fd_(std::move(other.dir_fd_)) {
   other.dirs_.clear();
@@ -390,10 +427,18 @@ Result<uint64_t> Cgroup::CpuUsageMicros() const {
   return nanos / 1000;
 }
 
+void Cgroup::SampleMemory() {
+  if (version_ == CgroupVersion::kV2 && !Exists(dirs_[0] + "/memory.peak")) {
+    if (auto current = ReadNumber(dirs_[0] + "/memory.current"); current.ok()) {
+      sampled_peak_ = std::max(sampled_peak_, *current);
+    }
+  }
+}
+
 Result<uint64_t> Cgroup::PeakMemoryBytes() const {
   if (version_ == CgroupVersion::kV2) {
     auto peak = ReadNumber(dirs_[0] + "/memory.peak");  // Linux 5.19+
-    return peak.ok() ? peak : ReadNumber(dirs_[0] + "/memory.current");
+    return peak.ok() ? *peak : sampled_peak_;
   }
   return ReadNumber(dirs_[kMemory] + "/memory.max_usage_in_bytes");
 }

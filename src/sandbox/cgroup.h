@@ -43,6 +43,9 @@ class Cgroup {
   Status Attach(pid_t pid);
   // CPU time used by every process that ever ran in the cgroup, in microseconds.
   Result<uint64_t> CpuUsageMicros() const;
+  // Without memory.peak (cgroup v2 before Linux 5.19), records memory.current now and then, so
+  // that PeakMemoryBytes() has something better than the value after the run.
+  void SampleMemory();
   // Highest memory use (bytes) since creation.
   Result<uint64_t> PeakMemoryBytes() const;
   // How many processes the out-of-memory killer has killed in the cgroup.
@@ -56,7 +59,9 @@ class Cgroup {
   Status Remove();
 
   CgroupVersion version_;
-  bool has_memsw_ = false;  // v1 with swap accounting
+  bool has_memsw_ = false;         // v1 with swap accounting
+  bool cpu_with_cpuacct_ = false;  // v1 with cpu and cpuacct in one hierarchy
+  uint64_t sampled_peak_ = 0;
   // v2: {dir}. v1: {memory, pids, cpuacct[, cpu]} directories, in that order; "" if unused.
   std::vector<std::string> dirs_;
   UniqueFd dir_fd_;
@@ -84,6 +89,7 @@ class CgroupManager {
   static Result<CgroupManager> DetectV1(const struct CgroupMounts& mounts);
 
   CgroupVersion version_ = CgroupVersion::kNone;
+  bool cpu_with_cpuacct_ = false;
   std::string description_;
   // v2: {parent}. v1: parents in {memory, pids, cpuacct, cpu}; cpu may be "".
   std::vector<std::string> parents_;

@@ -188,6 +188,9 @@ bool Monitor::WorkspaceOverLimit() const {
 
 void Monitor::CheckLimits() {
   const Limits& limits = in_.spec->limits;
+  if (in_.cgroup != nullptr) {
+    in_.cgroup->SampleMemory();
+  }
   if (in_.cgroup != nullptr && limits.cpu_time.count() > 0) {
     auto usage = in_.cgroup->CpuUsageMicros();
     if (usage.ok() && microseconds(*usage) > limits.cpu_time) {
