@@ -2,10 +2,15 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <iostream>
 #include <iterator>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/commands.h"
@@ -84,6 +89,55 @@ std::string ToJson(const sandbox::RunResult& r) {
   }
   return json::serialize(out);
 }
+
+// Passes the program's output through on its own thread: a slow reader of warden's stdout (a
+// pager, a full pipe) must not stall the supervisor's monitor, which also enforces the limits.
+// What it buffers is bounded by the run's output limit.
+class OutputWriter {
+ public:
+  OutputWriter() : thread_([this](const std::stop_token& stop) { Loop(stop); }) {}
+  ~OutputWriter() { Finish(); }
+  OutputWriter(const OutputWriter&) = delete;
+  OutputWriter& operator=(const OutputWriter&) = delete;
+
+  void Write(int fd, std::string_view data) {
+    {
+      std::lock_guard lock(mutex_);
+      queue_.emplace_back(fd, std::string(data));
+    }
+    wake_.notify_one();
+  }
+
+  // Writes out what is queued, then stops.
+  void Finish() {
+    thread_.request_stop();
+    wake_.notify_one();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+
+ private:
+  void Loop(const std::stop_token& stop) {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return !queue_.empty() || stop.stop_requested(); });
+      if (queue_.empty()) {
+        return;  // stop requested and everything written
+      }
+      auto [fd, data] = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      WriteAll(fd, data);
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::pair<int, std::string>> queue_;  // guarded by mutex_
+  std::jthread thread_;                            // last: started after the members above
+};
 
 // Options as typed; converted to a Spec once parsing succeeded.
 struct ExecOptions {
@@ -256,9 +310,11 @@ int Exec(int argc, char** argv) {
     std::fprintf(stderr, "warden exec: %s\n", spec.error().message().c_str());
     return 125;
   }
+  std::optional<OutputWriter> writer;
   if (!o.json) {
-    spec->on_output = [](sandbox::Stream stream, std::string_view data) {
-      WriteAll(stream == sandbox::Stream::kStdout ? STDOUT_FILENO : STDERR_FILENO, data);
+    writer.emplace();
+    spec->on_output = [&writer](sandbox::Stream stream, std::string_view data) {
+      writer->Write(stream == sandbox::Stream::kStdout ? STDOUT_FILENO : STDERR_FILENO, data);
     };
   }
   sandbox::SupervisorOptions options;
@@ -274,6 +330,9 @@ int Exec(int argc, char** argv) {
   if (!result.ok()) {
     std::fprintf(stderr, "warden exec: %s\n", result.error().message().c_str());
     return 125;
+  }
+  if (writer) {
+    writer->Finish();
   }
   if (o.json) {
     std::string text = ToJson(*result);
