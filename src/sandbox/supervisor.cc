@@ -211,7 +211,8 @@ std::vector<ChildPlan::Rlimit> MakeRlimits(const Limits& limits) {
   return rlimits;
 }
 
-Result<RunPipes> MakePipes(const Spec& spec) {
+// `feeds_stdin`: the supervisor will write the program's input (else the program reads EOF).
+Result<RunPipes> MakePipes(bool feeds_stdin) {
   RunPipes pipes;
   ASSIGN_OR_RETURN(pipes.sync, MakePipe());
   ASSIGN_OR_RETURN(pipes.report, MakePipe());
@@ -219,14 +220,26 @@ Result<RunPipes> MakePipes(const Spec& spec) {
   ASSIGN_OR_RETURN(pipes.err, MakePipe());
   ASSIGN_OR_RETURN(pipes.in, MakePipe());
   pipes.child_stdin = pipes.in->read.get();
-  if (spec.stdin_data.empty() && spec.stdin_fd < 0) {
-    pipes.in->write.reset();  // the program reads EOF at once
-  } else {
+  if (feeds_stdin) {
     ::fcntl(pipes.in->write.get(), F_SETFL, O_NONBLOCK);
+  } else {
+    pipes.in->write.reset();  // the program reads EOF at once
   }
   ::fcntl(pipes.out.read.get(), F_SETFL, O_NONBLOCK);
   ::fcntl(pipes.err.read.get(), F_SETFL, O_NONBLOCK);
   return pipes;
+}
+
+bool FeedsStdin(const Spec& spec) {
+  return !spec.stdin_data.empty() || spec.stdin_fd >= 0;
+}
+
+// The descriptors the child keeps (its ends of the pipes), sorted.
+std::vector<int> ChildFds(const RunPipes& pipes) {
+  std::vector<int> keep = {pipes.sync.read.get(), pipes.report.write.get(), pipes.child_stdin,
+                           pipes.out.write.get(), pipes.err.write.get()};
+  std::sort(keep.begin(), keep.end());
+  return keep;
 }
 
 Status ValidateSpec(const Spec& spec) {
@@ -496,11 +509,8 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
   }
   CommandLine cmd = MakeCommandLine(spec);
   std::vector<ChildPlan::Rlimit> rlimits = MakeRlimits(spec.limits);
-  ASSIGN_OR_RETURN(RunPipes pipes, MakePipes(spec));
-  std::vector<int> keep = {pipes.sync.read.get(), pipes.report.write.get(), pipes.child_stdin,
-                           pipes.out.write.get(), pipes.err.write.get()};
-  std::sort(keep.begin(), keep.end());
-  keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+  ASSIGN_OR_RETURN(RunPipes pipes, MakePipes(FeedsStdin(spec)));
+  std::vector<int> keep = ChildFds(pipes);
   ChildPlan plan = MakeChildPlan(spec, pipes, keep, mounts, cmd, rlimits);
   if (!isolated()) {
     plan.workdir = ws.path.c_str();
@@ -589,18 +599,8 @@ Result<WarmSandbox> Supervisor::Impl::StartWarm() {
   Spec spec;  // the host-only part of the plan is the same for every spec
   MountInputs inputs;
   ASSIGN_OR_RETURN(MountPlan mounts, MountPlan::Build(layout, spec, inputs));
-  RunPipes pipes;
-  ASSIGN_OR_RETURN(pipes.sync, MakePipe());
-  ASSIGN_OR_RETURN(pipes.report, MakePipe());
-  ASSIGN_OR_RETURN(pipes.out, MakePipe());
-  ASSIGN_OR_RETURN(pipes.err, MakePipe());
-  ASSIGN_OR_RETURN(pipes.in, MakePipe());
-  pipes.child_stdin = pipes.in->read.get();
-  ::fcntl(pipes.out.read.get(), F_SETFL, O_NONBLOCK);
-  ::fcntl(pipes.err.read.get(), F_SETFL, O_NONBLOCK);
-  std::vector<int> keep = {pipes.sync.read.get(), pipes.report.write.get(), pipes.child_stdin,
-                           pipes.out.write.get(), pipes.err.write.get()};
-  std::sort(keep.begin(), keep.end());
+  ASSIGN_OR_RETURN(RunPipes pipes, MakePipes(/*feeds_stdin=*/true));
+  std::vector<int> keep = ChildFds(pipes);
   CommandLine no_command;
   std::vector<ChildPlan::Rlimit> no_rlimits;
   ChildPlan plan = MakeChildPlan(spec, pipes, keep, std::nullopt, no_command, no_rlimits);
@@ -682,11 +682,10 @@ std::optional<Result<RunResult>> Supervisor::Impl::RunWarm(const Spec& spec,
   monitor.stdout_fd = std::move(warm->out);
   monitor.stderr_fd = std::move(warm->err);
   monitor.report_fd = std::move(warm->report);
-  if (spec.stdin_data.empty() && spec.stdin_fd < 0) {
-    warm->in.reset();
-  } else {
-    ::fcntl(warm->in.get(), F_SETFL, O_NONBLOCK);
+  if (FeedsStdin(spec)) {
     monitor.stdin_fd = std::move(warm->in);
+  } else {
+    warm->in.reset();
   }
   monitor.cgroup = warm->cgroup ? &*warm->cgroup : nullptr;
   monitor.workspace_fd = ws.fd.get();
