@@ -475,6 +475,37 @@ void Cgroup::KillAll() {
   }
 }
 
+CgroupReaper::CgroupReaper()
+    : thread_([this](const std::stop_token& stop) {
+        std::unique_lock lock(mutex_);
+        for (;;) {
+          wake_.wait(lock, stop, [&] { return !queue_.empty(); });
+          if (queue_.empty()) {
+            return;  // stopping, and nothing left
+          }
+          Cgroup cgroup = std::move(queue_.front());
+          queue_.pop_front();
+          lock.unlock();
+          { Cgroup removed = std::move(cgroup); }  // its destructor removes it
+          lock.lock();
+        }
+      }) {}
+
+CgroupReaper::~CgroupReaper() {
+  thread_.request_stop();
+  thread_.join();
+  std::lock_guard lock(mutex_);
+  queue_.clear();  // what the thread did not get to: removed here
+}
+
+void CgroupReaper::Dispose(Cgroup cgroup) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(cgroup));
+  }
+  wake_.notify_one();
+}
+
 Status Cgroup::Remove() {
   Status result = OkStatus();
   for (const std::string& dir : dirs_) {

@@ -5,8 +5,12 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/result.h"
@@ -94,6 +98,26 @@ class CgroupManager {
   // v2: {parent}. v1: parents in {memory, pids, cpuacct, cpu}; cpu may be "".
   std::vector<std::string> parents_;
   std::atomic<uint64_t> counter_{0};
+};
+
+// Removes the cgroups of finished runs on a thread of its own: on cgroup v1 a memory cgroup can
+// refuse rmdir (EBUSY) for milliseconds after its last process was reaped, which a run's caller
+// should not wait for. The destructor removes whatever is still queued. Thread-safe.
+class CgroupReaper {
+ public:
+  CgroupReaper();
+  ~CgroupReaper();
+  CgroupReaper(const CgroupReaper&) = delete;
+  CgroupReaper& operator=(const CgroupReaper&) = delete;
+
+  // Takes a cgroup whose processes are all gone.
+  void Dispose(Cgroup cgroup);
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable_any wake_;
+  std::deque<Cgroup> queue_;  // guarded by mutex_
+  std::jthread thread_;       // last: started after the members above
 };
 
 // Where the cgroup file systems are mounted, from /proc/self/mountinfo.

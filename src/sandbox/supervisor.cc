@@ -299,7 +299,8 @@ class Supervisor::Impl {
   int last_capability = 40;
   char* cmdline_begin = nullptr;  // this process's argv strings, wiped in every init
   size_t cmdline_size = 0;
-  std::unique_ptr<WarmPool> warm_pool;  // last: its thread uses the members above
+  std::unique_ptr<CgroupReaper> reaper;  // removes finished runs' cgroups off the caller's path
+  std::unique_ptr<WarmPool> warm_pool;   // last: its thread uses the members above
 
   Result<RunResult> Run(const Spec& spec, const CancelToken* cancel);
   // Builds a sandbox up to the point where it waits for a run (WarmPool's factory).
@@ -561,7 +562,12 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
   monitor.workspace_baseline_bytes = ws.baseline_bytes;
   monitor.isolated = isolated();
   monitor.start = start;
-  return Finish(spec, mounts ? &*mounts : nullptr, MonitorRun(std::move(monitor)), released);
+  RunResult result =
+      Finish(spec, mounts ? &*mounts : nullptr, MonitorRun(std::move(monitor)), released);
+  if (cgroup) {
+    reaper->Dispose(std::move(*cgroup));
+  }
+  return result;
 }
 
 RunResult Supervisor::Impl::Finish(const Spec& spec, const MountPlan* mounts,
@@ -694,6 +700,10 @@ std::optional<Result<RunResult>> Supervisor::Impl::RunWarm(const Spec& spec,
   monitor.start = start;
   RunResult result = Finish(spec, &mounts, MonitorRun(std::move(monitor)), sent);
   warm->pidfd.reset();  // reaped by the monitor
+  if (warm->cgroup) {
+    reaper->Dispose(std::move(*warm->cgroup));
+    warm->cgroup.reset();
+  }
   return Result<RunResult>(std::move(result));
 }
 
@@ -720,6 +730,7 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Create(const SupervisorOptions& 
     ASSIGN_OR_RETURN(SeccompProgram program, SeccompProgram::Build());
     impl->seccomp.emplace(std::move(program));
   }
+  impl->reaper = std::make_unique<CgroupReaper>();
   if (options.warm_sandboxes > 0 && !options.unsandboxed) {
     Impl* raw = impl.get();
     impl->warm_pool =
