@@ -139,8 +139,8 @@ struct SupervisorOptions {
   uid_t root_sandbox_uid = 2'100'001'000;
   // Sandboxes built ahead of time by a background thread, so that a run skips most of its setup
   // (namespaces, cgroup, the host part of the root). Each costs one idle process and a cgroup.
-  // Used by runs with NetworkMode::kNone, no stdin_fd, and a workspace the supervisor creates or
-  // that maps to the default sandbox user. 0: every run is built from scratch.
+  // Used by runs with NetworkMode::kNone and either no workspace or one that maps to the default
+  // sandbox user (see SupervisorOptions::root_sandbox_uid). 0: every run is built from scratch.
   size_t warm_sandboxes = 0;
 };
 
