@@ -1,14 +1,18 @@
 #include "sandbox/seccomp_policy.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
+#include <cstdlib>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -126,6 +130,42 @@ Status AddRules(scmp_filter_ctx ctx) {
     RETURN_IF_ERROR(Add(ctx, deny, SCMP_SYS(ioctl), "ioctl",
                         {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, request)}));
   }
+  // No set-user-ID or set-group-ID bits, by chmod or at creation: inside, every mount is nosuid,
+  // but the workspace is a host directory, and a setuid file written there (owned by the
+  // workspace's owner) would give that owner's rights to whoever runs it on the host.
+  for (uint64_t bit : {static_cast<uint64_t>(S_ISUID), static_cast<uint64_t>(S_ISGID)}) {
+    RETURN_IF_ERROR(
+        Add(ctx, deny, SCMP_SYS(chmod), "chmod", {SCMP_A1(SCMP_CMP_MASKED_EQ, bit, bit)}));
+    RETURN_IF_ERROR(
+        Add(ctx, deny, SCMP_SYS(fchmod), "fchmod", {SCMP_A1(SCMP_CMP_MASKED_EQ, bit, bit)}));
+    RETURN_IF_ERROR(
+        Add(ctx, deny, SCMP_SYS(fchmodat), "fchmodat", {SCMP_A2(SCMP_CMP_MASKED_EQ, bit, bit)}));
+    RETURN_IF_ERROR(
+        Add(ctx, deny, SCMP_SYS(creat), "creat", {SCMP_A1(SCMP_CMP_MASKED_EQ, bit, bit)}));
+    RETURN_IF_ERROR(
+        Add(ctx, deny, SCMP_SYS(mknod), "mknod", {SCMP_A1(SCMP_CMP_MASKED_EQ, bit, bit)}));
+    RETURN_IF_ERROR(
+        Add(ctx, deny, SCMP_SYS(mknodat), "mknodat", {SCMP_A2(SCMP_CMP_MASKED_EQ, bit, bit)}));
+    RETURN_IF_ERROR(Add(
+        ctx, deny, SCMP_SYS(open), "open",
+        {SCMP_A1(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT), SCMP_A2(SCMP_CMP_MASKED_EQ, bit, bit)}));
+    RETURN_IF_ERROR(Add(
+        ctx, deny, SCMP_SYS(openat), "openat",
+        {SCMP_A2(SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT), SCMP_A3(SCMP_CMP_MASKED_EQ, bit, bit)}));
+  }
+  int fchmodat2 = seccomp_syscall_resolve_name("fchmodat2");
+  for (uint64_t bit : {static_cast<uint64_t>(S_ISUID), static_cast<uint64_t>(S_ISGID)}) {
+    if (fchmodat2 != __NR_SCMP_ERROR) {
+      RETURN_IF_ERROR(
+          Add(ctx, deny, fchmodat2, "fchmodat2", {SCMP_A2(SCMP_CMP_MASKED_EQ, bit, bit)}));
+    }
+  }
+  // openat2() passes its mode in memory that seccomp cannot read: ENOSYS, and the C library
+  // falls back to openat().
+  int openat2 = seccomp_syscall_resolve_name("openat2");
+  if (openat2 != __NR_SCMP_ERROR) {
+    RETURN_IF_ERROR(Add(ctx, SCMP_ACT_ERRNO(ENOSYS), openat2, "openat2"));
+  }
   // personality(): no persona that disables ASLR, maps page 0 or makes data executable, whatever
   // the upper 32 bits hold (the kernel truncates them). The 0xffffffff query sets every bit, so
   // it is refused too; programs rarely ask.
@@ -141,6 +181,43 @@ Status AddRules(scmp_filter_ctx ctx) {
 }
 
 }  // namespace
+
+// Adds "number above the highest this libseccomp knows -> ENOSYS" right after libseccomp's
+// architecture and x32 checks: system calls newer than the policy (fchmodat2, ...) are refused,
+// not allowed by default. The prologue's shape is checked; an unexpected one fails the build.
+Status GuardUnknownSyscalls(std::vector<struct sock_filter>* filter) {
+  int highest = 0;
+  for (int nr = 0; nr < 1024; ++nr) {
+    char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+    if (name != nullptr) {
+      highest = nr;
+      std::free(name);  // NOLINT: libseccomp's allocation
+    }
+  }
+  // Expected prologue: ld arch; jeq ARCH else kill; ld nr; jge X32 bit; jeq -1 else kill.
+  std::vector<struct sock_filter>& f = *filter;
+  constexpr size_t kPrologue = 5;
+  if (f.size() < kPrologue + 1 || f[0].code != (BPF_LD | BPF_W | BPF_ABS) ||
+      f[1].code != (BPF_JMP | BPF_JEQ | BPF_K) || f[2].code != (BPF_LD | BPF_W | BPF_ABS) ||
+      f[2].k != 0 || f[3].code != (BPF_JMP | BPF_JGE | BPF_K) || f[3].k != 0x40000000 ||
+      f[4].code != (BPF_JMP | BPF_JEQ | BPF_K)) {
+    return Error(ErrorCode::kInternal, "unexpected seccomp program prologue from libseccomp");
+  }
+  // The prologue's jumps past the insertion point move by two; those to it now reach the guard.
+  for (size_t i = 0; i < kPrologue; ++i) {
+    if (BPF_CLASS(f[i].code) == BPF_JMP) {
+      if (i + 1 + f[i].jt > kPrologue)
+        f[i].jt = static_cast<uint8_t>(f[i].jt + 2);
+      if (i + 1 + f[i].jf > kPrologue)
+        f[i].jf = static_cast<uint8_t>(f[i].jf + 2);
+    }
+  }
+  struct sock_filter above =
+      BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(highest), 0, 1);
+  struct sock_filter refuse = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
+  f.insert(f.begin() + kPrologue, {above, refuse});
+  return OkStatus();
+}
 
 Result<std::vector<struct sock_filter>> CompileSeccompPolicy() {
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -174,6 +251,7 @@ Result<std::vector<struct sock_filter>> CompileSeccompPolicy() {
   if (::pread(memfd.get(), filter.data(), static_cast<size_t>(size), 0) != size) {
     return ErrnoError("pread(seccomp)");
   }
+  RETURN_IF_ERROR(GuardUnknownSyscalls(&filter));
   return filter;
 }
 

@@ -382,6 +382,16 @@ Result<Workspace> Supervisor::Impl::PrepareWorkspace(const Spec& spec) const {
     return ErrnoError("fstat(" + ws.path + ")");
   }
   std::tie(ws.host_uid, ws.host_gid) = SandboxHostIds(st);
+  bool writable = st.st_uid == ws.host_uid || (st.st_mode & S_IWOTH) != 0 ||
+                  (st.st_gid == ws.host_gid && (st.st_mode & S_IWGRP) != 0);
+  if (!writable) {
+    // Root's own directory: the sandbox user is never root on the host, so it could not write.
+    return Error(ErrorCode::kFailedPrecondition,
+                 fmt::format("workspace {} belongs to uid {}, and the sandbox user (host uid {}) "
+                             "may not write there: give the directory to an ordinary user (the "
+                             "sandbox then runs as that user), or use --ro-bind to read it",
+                             ws.path, st.st_uid, ws.host_uid));
+  }
   ASSIGN_OR_RETURN(ws.baseline_bytes, sys::DiskUsage(ws.fd.get()));
   return ws;
 }

@@ -142,6 +142,25 @@ TEST_P(SupervisorTest, StdinDescriptorIsCopiedNeverHandedIn) {
   EXPECT_EQ(streamed.stdout_data, "20000\n") << streamed.stderr_data;
 }
 
+TEST_P(SupervisorTest, NoSetuidFilesReachTheHostWorkspace) {
+  // The workspace outlives the run on the host, where a setuid file would work.
+  auto dir = sys::TempDir::Create("warden-test-suidws-");
+  ASSERT_TRUE(dir.ok());
+  ASSERT_EQ(::chmod(dir->path().c_str(), 0777), 0);
+  Spec spec;
+  spec.workspace = dir->path();
+  spec.argv = {"/bin/sh", "-c",
+               "cp /bin/true tool && chmod u+s tool; echo u=$?; chmod g+s tool; echo g=$?; "
+               "chmod 755 tool; echo plain=$?"};
+  RunResult r = Run(spec);
+  ASSERT_EQ(r.outcome, Outcome::kExited) << r.message << r.stderr_data;
+  EXPECT_EQ(r.stdout_data, "u=1\ng=1\nplain=0\n") << r.stderr_data;
+  struct stat st {};
+  ASSERT_EQ(::stat((dir->path() + "/tool").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & (S_ISUID | S_ISGID), 0U);
+  EXPECT_NE(st.st_uid, 0U);  // written by the sandbox user's host id, never root
+}
+
 TEST_P(SupervisorTest, CommandNotFoundExits127WithAMessage) {
   Spec spec;
   spec.argv = {"no-such-program-anywhere"};
