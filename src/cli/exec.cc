@@ -95,12 +95,17 @@ std::string ToJson(const sandbox::RunResult& r) {
 // What it buffers is bounded by the run's output limit.
 class OutputWriter {
  public:
-  OutputWriter() : thread_([this](const std::stop_token& stop) { Loop(stop); }) {}
+  OutputWriter() = default;
   ~OutputWriter() { Finish(); }
   OutputWriter(const OutputWriter&) = delete;
   OutputWriter& operator=(const OutputWriter&) = delete;
 
+  // Called by the supervisor's monitor, on one thread.
   void Write(int fd, std::string_view data) {
+    if (!thread_.joinable()) {
+      // Started on the first output: a silent program costs no thread.
+      thread_ = std::jthread([this](const std::stop_token& stop) { Loop(stop); });
+    }
     {
       std::lock_guard lock(mutex_);
       queue_.emplace_back(fd, std::string(data));
@@ -110,9 +115,9 @@ class OutputWriter {
 
   // Writes out what is queued, then stops.
   void Finish() {
-    thread_.request_stop();
-    wake_.notify_one();
     if (thread_.joinable()) {
+      thread_.request_stop();
+      wake_.notify_one();
       thread_.join();
     }
   }
@@ -136,7 +141,7 @@ class OutputWriter {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::pair<int, std::string>> queue_;  // guarded by mutex_
-  std::jthread thread_;                            // last: started after the members above
+  std::jthread thread_;                            // started on the first Write
 };
 
 // Options as typed; converted to a Spec once parsing succeeded.
@@ -319,6 +324,7 @@ int Exec(int argc, char** argv) {
   }
   sandbox::SupervisorOptions options;
   options.unsandboxed = o.no_sandbox;
+  options.background_cleanup = false;  // one run, then exit
   auto supervisor = sandbox::Supervisor::Create(options);
   if (!supervisor.ok()) {
     std::fprintf(stderr, "warden exec: %s\n", supervisor.error().message().c_str());

@@ -142,6 +142,10 @@ struct SupervisorOptions {
   // Used by runs with NetworkMode::kNone and either no workspace or one that maps to the default
   // sandbox user (see SupervisorOptions::root_sandbox_uid). 0: every run is built from scratch.
   size_t warm_sandboxes = 0;
+  // Remove a finished run's cgroup on a background thread, so that Run() returns without waiting
+  // for the kernel to let go of it (milliseconds, now and then, on cgroup v1). A one-run program
+  // (warden exec) removes it inline instead: it would wait at exit anyway.
+  bool background_cleanup = true;
 };
 
 // Starts sandboxes. Owns the cgroup subtree of its runs and the precompiled seccomp program.

@@ -574,7 +574,7 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
   monitor.start = start;
   RunResult result =
       Finish(spec, mounts ? &*mounts : nullptr, MonitorRun(std::move(monitor)), released);
-  if (cgroup) {
+  if (cgroup && reaper) {
     reaper->Dispose(std::move(*cgroup));
   }
   return result;
@@ -710,7 +710,7 @@ std::optional<Result<RunResult>> Supervisor::Impl::RunWarm(const Spec& spec,
   monitor.start = start;
   RunResult result = Finish(spec, &mounts, MonitorRun(std::move(monitor)), sent);
   warm->pidfd.reset();  // reaped by the monitor
-  if (warm->cgroup) {
+  if (warm->cgroup && reaper) {
     reaper->Dispose(std::move(*warm->cgroup));
     warm->cgroup.reset();
   }
@@ -740,7 +740,9 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Create(const SupervisorOptions& 
     ASSIGN_OR_RETURN(SeccompProgram program, SeccompProgram::Build());
     impl->seccomp.emplace(std::move(program));
   }
-  impl->reaper = std::make_unique<CgroupReaper>();
+  if (options.background_cleanup) {
+    impl->reaper = std::make_unique<CgroupReaper>();
+  }
   if (options.warm_sandboxes > 0 && !options.unsandboxed) {
     Impl* raw = impl.get();
     impl->warm_pool =
