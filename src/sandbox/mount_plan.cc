@@ -240,34 +240,31 @@ Result<MountPlan> MountPlan::Build(const HostLayout& layout, const Spec& spec,
   // Sysctls: read-only even where the user namespace would allow writing (net.*).
   plan.Bind("/proc/sys", "/proc/sys", /*writable=*/false);
 
+  // Writable space, capped by the kernel at the disk limit: /tmp and the default workspace share
+  // one tmpfs, so the limit covers what they hold together. Its size is set per run, below.
+  plan.Mkdir("/tmp");
+  plan.Mkdir("/workspace");
+  plan.Mkdir("/.scratch");
+  plan.Mount("tmpfs", "/.scratch", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m");
+  plan.Mkdir("/.scratch/tmp", 01777);
+  plan.Mkdir("/.scratch/workspace", 0755, kSandboxId);
+  plan.Bind("/.scratch/tmp", "/tmp", /*writable=*/true);
+  plan.Bind("/.scratch/workspace", "/workspace", /*writable=*/true);
+  plan.ops_.push_back({.kind = MountOp::Kind::kDetach, .target = plan.Keep("/.scratch")});
+
   // Everything above depends only on the host; everything below on the run (warm sandboxes are
   // built up to here ahead of time).
   plan.late_begin_ = plan.ops_.size();
+  uint64_t inodes = std::max<uint64_t>(1024, spec.limits.disk_bytes / 4096);
+  plan.Mount(nullptr, "/tmp", nullptr, MS_REMOUNT | MS_NOSUID | MS_NODEV,
+             plan.Keep(fmt::format("size={},nr_inodes={}", spec.limits.disk_bytes, inodes)));
+  if (inputs.workspace) {
+    // The caller's directory goes on top of the default workspace.
+    plan.BindHost(*inputs.workspace, "/workspace", /*writable=*/true);
+  }
   if (inputs.resolv_conf) {
     plan.Touch("/etc/resolv.conf");
     plan.BindHost(*inputs.resolv_conf, "/etc/resolv.conf", /*writable=*/false);
-  }
-
-  // Writable space, capped by the kernel at the disk limit: /tmp, and the workspace too when the
-  // caller has none (both on one tmpfs, so the limit covers what they hold together).
-  uint64_t inodes = std::max<uint64_t>(1024, spec.limits.disk_bytes / 4096);
-  std::string tmpfs_options =
-      fmt::format("mode=0755,size={},nr_inodes={}", spec.limits.disk_bytes, inodes);
-  plan.Mkdir("/tmp");
-  plan.Mkdir("/workspace");
-  if (!inputs.workspace) {
-    plan.Mkdir("/.scratch");
-    plan.Mount("tmpfs", "/.scratch", "tmpfs", MS_NOSUID | MS_NODEV, plan.Keep(tmpfs_options));
-    plan.Mkdir("/.scratch/tmp", 01777);
-    plan.Mkdir("/.scratch/workspace", 0755, kSandboxId);
-    plan.Bind("/.scratch/tmp", "/tmp", /*writable=*/true);
-    plan.Bind("/.scratch/workspace", "/workspace", /*writable=*/true);
-    plan.ops_.push_back({.kind = MountOp::Kind::kDetach, .target = plan.Keep("/.scratch")});
-  } else {
-    plan.Mount(
-        "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
-        plan.Keep(fmt::format("mode=1777,size={},nr_inodes={}", spec.limits.disk_bytes, inodes)));
-    plan.BindHost(*inputs.workspace, "/workspace", /*writable=*/true);
   }
 
   for (size_t i = 0; i < spec.ro_binds.size(); ++i) {

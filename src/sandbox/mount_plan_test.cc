@@ -102,14 +102,27 @@ TEST(MountPlanTest, NeverBindsTheHostDevOrSecretDirectories) {
   }
 }
 
-TEST(MountPlanTest, TmpIsATmpfsCappedAtTheDiskLimit) {
+TEST(MountPlanTest, TmpAndDefaultWorkspaceShareATmpfsCappedAtTheDiskLimit) {
   Spec spec;
   spec.limits.disk_bytes = 64ULL << 20;
-  MountPlan plan = BuildPlan(spec);
+  HostLayout layout;
+  auto built = MountPlan::Build(layout, spec, MountInputs{});  // no caller's workspace
+  ASSERT_TRUE(built.ok());
+  const MountPlan& plan = *built;
+  const MountOp* scratch = FindMount(plan, "/.scratch", /*remount=*/false);
+  ASSERT_NE(scratch, nullptr);
+  EXPECT_EQ(std::string_view(scratch->fstype), "tmpfs");
   const MountOp* tmp = FindMount(plan, "/tmp", /*remount=*/false);
+  const MountOp* workspace = FindMount(plan, "/workspace", /*remount=*/false);
   ASSERT_NE(tmp, nullptr);
-  EXPECT_EQ(std::string_view(tmp->fstype), "tmpfs");
-  EXPECT_NE(std::string_view(tmp->data).find("size=67108864"), std::string_view::npos);
+  ASSERT_NE(workspace, nullptr);
+  EXPECT_EQ(std::string_view(tmp->source), "/.scratch/tmp");
+  EXPECT_EQ(std::string_view(workspace->source), "/.scratch/workspace");
+  // The size is the run's (set after the host-only part, which warm sandboxes build early).
+  const MountOp* size = FindMount(plan, "/tmp", /*remount=*/true);
+  ASSERT_NE(size, nullptr);
+  EXPECT_NE(std::string_view(size->data).find("size=67108864"), std::string_view::npos);
+  EXPECT_GE(static_cast<size_t>(size - plan.ops().data()), plan.late_begin());
 }
 
 TEST(MountPlanTest, ReadOnlyBindCreatesParentsAndPivotComesLast) {
