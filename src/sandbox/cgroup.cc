@@ -308,7 +308,7 @@ Result<CgroupManager> CgroupManager::DetectV1(const CgroupMounts& mounts) {
   return manager;
 }
 
-Result<Cgroup> CgroupManager::Create(const CgroupLimits& limits) {
+Result<Cgroup> CgroupManager::Create(const CgroupLimits& limits, bool with_cpu) {
   std::string name =
       fmt::format("run-{}-{}", ::getpid(), counter_.fetch_add(1, std::memory_order_relaxed));
   if (version_ == CgroupVersion::kV2) {
@@ -332,7 +332,8 @@ Result<Cgroup> CgroupManager::Create(const CgroupLimits& limits) {
   }
   std::vector<std::string> dirs(kV1Count);
   for (size_t i = 0; i < kV1Count; ++i) {
-    if (!parents_[i].empty()) {
+    // The cpu hierarchy only for a CPU cap (or a warm cgroup, whose run is not known yet).
+    if (!parents_[i].empty() && (i != kCpu || with_cpu)) {
       dirs[i] = parents_[i] + "/" + name;
     }
   }
@@ -379,6 +380,10 @@ Status Cgroup::SetLimits(const CgroupLimits& limits) {
       dirs_[kPids] + "/pids.max",
       limits.max_pids > 0 ? std::to_string(limits.max_pids) : std::string("max")));
   const std::string& cpu_dir = cpu_with_cpuacct_ ? dirs_[kCpuacct] : dirs_[kCpu];
+  if (limits.cpus > 0 && cpu_dir.empty()) {
+    return Error(ErrorCode::kFailedPrecondition,
+                 "--cpus needs the cpu cgroup controller, which this host does not offer");
+  }
   if (!cpu_dir.empty()) {
     RETURN_IF_ERROR(sys::WriteExistingFile(cpu_dir + "/cpu.cfs_period_us", "100000"));
     std::string quota =

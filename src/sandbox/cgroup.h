@@ -85,7 +85,8 @@ class CgroupManager {
   CgroupVersion version() const { return version_; }
   const std::string& description() const { return description_; }
 
-  Result<Cgroup> Create(const CgroupLimits& limits);
+  // `with_cpu`: also in the cpu hierarchy (v1), so that a CPU cap can be set later.
+  Result<Cgroup> Create(const CgroupLimits& limits, bool with_cpu = false);
 
  private:
   CgroupManager() = default;

@@ -73,6 +73,19 @@ void ResetSignals() {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
+// Waits for one byte from the supervisor. Without it (the supervisor gave up on the run, or
+// died) there is nobody to report to: exit.
+void WaitForSupervisor(int fd) {
+  char byte = 0;
+  ssize_t n;
+  do {
+    n = ::read(fd, &byte, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) {
+    ::_exit(125);
+  }
+}
+
 // The raw system call: glibc's setresuid() & co. believe the supervisor's other threads still
 // exist in this process and wait forever for them to change their credentials too.
 long SetIds(long call, unsigned id) {  // NOLINT(google-runtime-int)
@@ -314,14 +327,8 @@ void RunInit(const ChildPlan& plan) {
   }
   ResetSignals();
   ::umask(0);  // modes in the mount plan are meant as written
-  char go = 0;
-  ssize_t n;
-  do {
-    n = ::read(plan.sync_fd, &go, 1);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) {
-    ::_exit(125);  // the supervisor gave up on this run (or died): nothing to report to
-  }
+  // First byte: the id maps are written.
+  WaitForSupervisor(plan.sync_fd);
   // Keep the program (same uid as init when Warden is not root) out of init's memory and fds.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (!plan.isolated) {
@@ -375,6 +382,7 @@ void RunInit(const ChildPlan& plan) {
   static ChildPlan warm_plan;
   const ChildPlan* run = &plan;
   if (plan.warm) {
+    WaitForSupervisor(plan.sync_fd);  // second byte: in the cgroup (it comes before the request)
     warm_plan = plan;
     if (!ReceiveLateRequest(plan.sync_fd, &warm_plan)) {
       if (errno == EPIPE) {
@@ -384,7 +392,6 @@ void RunInit(const ChildPlan& plan) {
     }
     run = &warm_plan;
   }
-  ::close(plan.sync_fd);
   if (run->isolated) {
     for (size_t i = 0; i < run->late_op_count; ++i) {
       if (!ExecuteOp(run->late_ops[i]) && !run->late_ops[i].optional) {
@@ -397,6 +404,12 @@ void RunInit(const ChildPlan& plan) {
     }
   }
 
+  if (!plan.warm) {
+    // Second byte: init is in its cgroup (cgroup v1 moves it while the mounts above were made,
+    // which can take milliseconds), so the program starts inside it.
+    WaitForSupervisor(plan.sync_fd);
+  }
+  ::close(plan.sync_fd);
   // CLONE_VM | CLONE_VFORK: no copy of the address space; init sleeps until the program has
   // called execve (or failed), then resumes.
   pid_t program = ::clone(ExecProgramTrampoline, program_stack + sizeof(program_stack),

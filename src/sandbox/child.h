@@ -91,7 +91,8 @@ struct ChildPlan {
   const int* keep_fds = nullptr;
   size_t keep_fd_count = 0;
 
-  int sync_fd = -1;    // read end: the parent writes one byte when id maps and cgroups are set
+  int sync_fd = -1;    // read end: one byte when the id maps are written, one when init is in its
+                       // cgroup, then (warm) the run's request
   int report_fd = -1;  // write end of the report pipe (close-on-exec)
   int stdin_fd = -1;   // become the program's fds 0, 1, 2
   int stdout_fd = -1;

@@ -316,7 +316,8 @@ class Supervisor::Impl {
   // Clones the child into its namespaces (and, on cgroup v2, its cgroup). Returns its pid.
   Result<pid_t> Clone(const Spec& spec, const ChildPlan& plan, const Cgroup* cgroup,
                       int* pidfd) const;
-  // Id maps and (v1) cgroup membership, then the go byte on `sync_write`.
+  // Writes the id maps and a byte on `sync_write`, then (v1) moves the child into its cgroup and
+  // writes a second byte. Without both, the child exits before starting anything.
   Status Release(pid_t pid, uid_t host_uid, gid_t host_gid, Cgroup* cgroup, int sync_write) const;
   // Runs `spec` in a warm sandbox. Returns nothing when the run does not fit one (the caller
   // then runs it cold).
@@ -489,13 +490,17 @@ Result<pid_t> Supervisor::Impl::Clone(const Spec& spec, const ChildPlan& plan, c
 
 Status Supervisor::Impl::Release(pid_t pid, uid_t host_uid, gid_t host_gid, Cgroup* cgroup,
                                  int sync_write) const {
+  char go = 1;
   if (isolated()) {
     RETURN_IF_ERROR(WriteIdMaps(pid, host_uid, host_gid));
+  }
+  // The child builds its root meanwhile; it starts the program only after the second byte.
+  if (::write(sync_write, &go, 1) != 1) {
+    return ErrnoError("write(sync pipe)");
   }
   if (cgroup != nullptr && cgroup->version() == CgroupVersion::kV1) {
     RETURN_IF_ERROR(cgroup->Attach(pid));
   }
-  char go = 1;
   if (::write(sync_write, &go, 1) != 1) {
     return ErrnoError("write(sync pipe)");
   }
@@ -529,8 +534,8 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
 
   std::optional<Cgroup> cgroup;
   if (cgroups) {
-    auto created =
-        cgroups->Create({spec.limits.memory_bytes, spec.limits.max_pids, spec.limits.cpus});
+    auto created = cgroups->Create(
+        {spec.limits.memory_bytes, spec.limits.max_pids, spec.limits.cpus}, spec.limits.cpus > 0);
     if (!created.ok()) {
       return std::move(created).error().WithContext("creating the run's cgroup");
     }
@@ -627,7 +632,7 @@ Result<WarmSandbox> Supervisor::Impl::StartWarm() {
   WarmSandbox warm;
   std::tie(warm.host_uid, warm.host_gid) = DefaultHostIds();
   if (cgroups) {
-    ASSIGN_OR_RETURN(Cgroup cgroup, cgroups->Create({}));
+    ASSIGN_OR_RETURN(Cgroup cgroup, cgroups->Create({}, /*with_cpu=*/true));
     warm.cgroup.emplace(std::move(cgroup));
   }
   int pidfd = -1;

@@ -138,6 +138,7 @@ TEST_P(SupervisorTest, StdinDescriptorIsCopiedNeverHandedIn) {
   spec.argv = {"/bin/sh", "-c", "wc -l"};
   spec.stdin_fd = read_end.get();
   RunResult streamed = Run(spec);
+  read_end.reset();  // a run that stopped reading must not leave the writer blocked
   writer.join();
   EXPECT_EQ(streamed.stdout_data, "20000\n") << streamed.stderr_data;
 }
