@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <functional>
 #include <optional>
 #include <tuple>
 
@@ -316,9 +317,10 @@ class Supervisor::Impl {
   // Clones the child into its namespaces (and, on cgroup v2, its cgroup). Returns its pid.
   Result<pid_t> Clone(const Spec& spec, const ChildPlan& plan, const Cgroup* cgroup,
                       int* pidfd) const;
-  // Writes the id maps and a byte on `sync_write`, then (v1) moves the child into its cgroup and
-  // writes a second byte. Without both, the child exits before starting anything.
-  Status Release(pid_t pid, uid_t host_uid, gid_t host_gid, Cgroup* cgroup, int sync_write) const;
+  // Writes the id maps and a byte on `sync_write`, then runs `join_cgroup` (v1: put the child in
+  // its cgroup) and writes a second byte. Without both, the child exits before starting anything.
+  Status Release(pid_t pid, uid_t host_uid, gid_t host_gid, int sync_write,
+                 const std::function<Status()>& join_cgroup) const;
   // Runs `spec` in a warm sandbox. Returns nothing when the run does not fit one (the caller
   // then runs it cold).
   std::optional<Result<RunResult>> RunWarm(const Spec& spec, const CancelToken* cancel,
@@ -488,8 +490,8 @@ Result<pid_t> Supervisor::Impl::Clone(const Spec& spec, const ChildPlan& plan, c
   return static_cast<pid_t>(pid);
 }
 
-Status Supervisor::Impl::Release(pid_t pid, uid_t host_uid, gid_t host_gid, Cgroup* cgroup,
-                                 int sync_write) const {
+Status Supervisor::Impl::Release(pid_t pid, uid_t host_uid, gid_t host_gid, int sync_write,
+                                 const std::function<Status()>& join_cgroup) const {
   char go = 1;
   if (isolated()) {
     RETURN_IF_ERROR(WriteIdMaps(pid, host_uid, host_gid));
@@ -498,9 +500,7 @@ Status Supervisor::Impl::Release(pid_t pid, uid_t host_uid, gid_t host_gid, Cgro
   if (::write(sync_write, &go, 1) != 1) {
     return ErrnoError("write(sync pipe)");
   }
-  if (cgroup != nullptr && cgroup->version() == CgroupVersion::kV1) {
-    RETURN_IF_ERROR(cgroup->Attach(pid));
-  }
+  RETURN_IF_ERROR(join_cgroup());
   if (::write(sync_write, &go, 1) != 1) {
     return ErrnoError("write(sync pipe)");
   }
@@ -532,14 +532,22 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
     plan.workdir = ws.path.c_str();
   }
 
+  // cgroup v2: made before the clone, which starts the child inside it. v1: made while the
+  // child builds its root (mkdir in three hierarchies and moving the child in take hundreds of
+  // microseconds, and milliseconds now and then).
   std::optional<Cgroup> cgroup;
-  if (cgroups) {
-    auto created = cgroups->Create(
-        {spec.limits.memory_bytes, spec.limits.max_pids, spec.limits.cpus}, spec.limits.cpus > 0);
+  const CgroupLimits limits{spec.limits.memory_bytes, spec.limits.max_pids, spec.limits.cpus};
+  auto create_cgroup = [&]() -> Status {
+    auto created = cgroups->Create(limits, spec.limits.cpus > 0);
     if (!created.ok()) {
       return std::move(created).error().WithContext("creating the run's cgroup");
     }
     cgroup.emplace(std::move(created).value());
+    return OkStatus();
+  };
+  const bool cgroup_first = cgroups && cgroups->version() == CgroupVersion::kV2;
+  if (cgroup_first) {
+    RETURN_IF_ERROR(create_cgroup());
   }
 
   const Clock::time_point start = Clock::now();
@@ -558,8 +566,14 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
     pipes.in->read.reset();
   }
   Status released =
-      Release(*pid, ws.host_uid, ws.host_gid, cgroup ? &*cgroup : nullptr, pipes.sync.write.get());
-  pipes.sync.write.reset();  // without the go byte, the child reads EOF and exits
+      Release(*pid, ws.host_uid, ws.host_gid, pipes.sync.write.get(), [&]() -> Status {
+        if (!cgroups || cgroup_first) {
+          return OkStatus();
+        }
+        RETURN_IF_ERROR(create_cgroup());
+        return cgroup->Attach(*pid);
+      });
+  pipes.sync.write.reset();  // without both bytes, the child reads EOF and exits
 
   MonitorInputs monitor;
   monitor.spec = &spec;
@@ -645,8 +659,11 @@ Result<WarmSandbox> Supervisor::Impl::StartWarm() {
   warm.in = std::move(pipes.in->write);
   warm.early_op_count = mounts.late_begin();
   // The child's ends close here, when `pipes` goes out of scope.
-  RETURN_IF_ERROR(Release(warm.pid, warm.host_uid, warm.host_gid,
-                          warm.cgroup ? &*warm.cgroup : nullptr, warm.request.get()));
+  RETURN_IF_ERROR(Release(warm.pid, warm.host_uid, warm.host_gid, warm.request.get(), [&] {
+    return warm.cgroup && warm.cgroup->version() == CgroupVersion::kV1
+               ? warm.cgroup->Attach(warm.pid)
+               : OkStatus();
+  }));
   return warm;
 }
 
