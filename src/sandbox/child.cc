@@ -16,11 +16,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "sandbox/late_request.h"
@@ -179,6 +181,89 @@ bool BringUpLoopback() {
   return ok;
 }
 
+// Starts a process that creates a network namespace with loopback up and, when asked, sends it
+// (as a descriptor) on the socket whose other end this returns; then waits to be killed. Writes
+// its pid to *helper.
+int StartNetworkHelper(pid_t* helper) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) != 0) {
+    return -1;
+  }
+  long pid = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0);  // NOLINT: fork
+  if (pid == 0) {
+    unsigned char err = 0;
+    int ns = -1;
+    if (::unshare(CLONE_NEWNET) != 0 || !BringUpLoopback()) {
+      err = static_cast<unsigned char>(errno != 0 ? errno : EIO);
+    }
+    // Init is remaking the file system under us: open /proc/self only once it says it is done.
+    unsigned char go = 0;
+    while (::recv(pair[1], &go, 1, 0) < 0 && errno == EINTR) {
+    }
+    if (err == 0 && (ns = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) {
+      err = static_cast<unsigned char>(errno != 0 ? errno : EIO);
+    }
+    struct iovec iov = {&err, 1};
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr message {};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    if (ns >= 0) {
+      message.msg_control = control;
+      message.msg_controllen = sizeof(control);
+      struct cmsghdr* header = CMSG_FIRSTHDR(&message);
+      header->cmsg_level = SOL_SOCKET;
+      header->cmsg_type = SCM_RIGHTS;
+      header->cmsg_len = CMSG_LEN(sizeof(int));
+      std::memcpy(CMSG_DATA(header), &ns, sizeof(int));
+    }
+    (void)::sendmsg(pair[1], &message, 0);
+    for (;;) {
+      ::pause();
+    }
+  }
+  ::close(pair[1]);
+  if (pid < 0) {
+    ::close(pair[0]);
+    return -1;
+  }
+  *helper = static_cast<pid_t>(pid);
+  return pair[0];
+}
+
+// Joins the network namespace the helper sends, and ends the helper. Called once the run's /proc
+// is in place.
+bool JoinNetwork(pid_t helper, int socket_fd) {
+  unsigned char err = 0;
+  (void)::send(socket_fd, &err, 1, 0);
+  struct iovec iov = {&err, 1};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr message {};
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof(control);
+  ssize_t n;
+  do {
+    n = ::recvmsg(socket_fd, &message, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  ::close(socket_fd);
+  int ns = -1;
+  struct cmsghdr* header = n == 1 ? CMSG_FIRSTHDR(&message) : nullptr;
+  if (header != nullptr && header->cmsg_type == SCM_RIGHTS) {
+    std::memcpy(&ns, CMSG_DATA(header), sizeof(int));
+  }
+  bool ok = err == 0 && ns >= 0 && ::setns(ns, CLONE_NEWNET) == 0;
+  int saved = ok ? 0 : (err != 0 ? err : (errno != 0 ? errno : EIO));
+  if (ns >= 0) {
+    ::close(ns);
+  }
+  ::kill(helper, SIGKILL);
+  ::waitpid(helper, nullptr, 0);
+  errno = saved;
+  return ok;
+}
+
 // Drops every capability: bounding set, ambient set, and (after the uid change) the permitted,
 // effective and inheritable sets. Locks the securebits so that nothing can bring them back.
 bool DropBoundingSet(const ChildPlan& plan) {
@@ -317,6 +402,8 @@ const char* StepIdName(StepId step) {
       return "set init's uid and gid";
     case StepId::kReceiveRequest:
       return "receive the run from the supervisor";
+    case StepId::kNetwork:
+      return "create the network namespace";
   }
   return "unknown step";
 }
@@ -361,6 +448,14 @@ void RunInit(const ChildPlan& plan) {
     std::memcpy(plan.cmdline_begin, "warden-init", std::min<size_t>(plan.cmdline_size, 11));
   }
 
+  pid_t net_helper = -1;
+  int net_ready = -1;
+  if (plan.isolated && plan.make_netns) {
+    net_ready = StartNetworkHelper(&net_helper);
+    if (net_ready < 0) {
+      Fail(plan, StepId::kNetwork);
+    }
+  }
   if (plan.isolated) {
     if (::sethostname(plan.hostname, std::strlen(plan.hostname)) != 0) {
       Fail(plan, StepId::kHostname);
@@ -376,6 +471,9 @@ void RunInit(const ChildPlan& plan) {
     }
     if (plan.bring_up_loopback && !BringUpLoopback()) {
       Fail(plan, StepId::kLoopback);
+    }
+    if (net_ready >= 0 && !JoinNetwork(net_helper, net_ready)) {
+      Fail(plan, StepId::kNetwork);
     }
   }
   // A warm init stops here until a run is handed to it.

@@ -81,6 +81,7 @@ enum class StepId : int32_t {
   kParentDeathSignal = -18,
   kInitIds = -19,
   kReceiveRequest = -20,
+  kNetwork = -21,
 };
 
 const char* StepIdName(StepId step);
@@ -103,7 +104,10 @@ struct ChildPlan {
   size_t cmdline_size = 0;
 
   const char* hostname = nullptr;
-  bool bring_up_loopback = false;
+  bool bring_up_loopback = false;  // init was cloned into its own network namespace
+  // Make the network namespace (loopback only) on a helper process while init builds the root,
+  // then join it: creating one takes as long as all the mounts together.
+  bool make_netns = false;
   bool isolated = true;  // false: --no-sandbox, skip namespaces and mounts
 
   // Mount steps: `ops` depend only on the host; `late_ops` on the run. A warm init executes `ops`,

@@ -171,7 +171,7 @@ ChildPlan Supervisor::Impl::MakeChildPlan(const Spec& spec, const RunPipes& pipe
   plan.cmdline_begin = cmdline_begin;
   plan.cmdline_size = cmdline_size;
   plan.isolated = isolated();
-  plan.bring_up_loopback = isolated() && spec.network == NetworkMode::kNone;
+  plan.make_netns = isolated() && spec.network == NetworkMode::kNone;
   if (mounts) {
     plan.ops = mounts->ops().data();
     plan.op_count = mounts->ops().size();
@@ -199,7 +199,9 @@ Result<pid_t> Supervisor::Impl::Clone(const Spec& spec, const ChildPlan& plan, c
   if (isolated()) {
     args.flags |=
         CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
-    if (spec.network == NetworkMode::kNone) {
+    // A warm sandbox makes its network namespace here (off any run's path); a cold one on a
+    // helper, in parallel with building its root.
+    if (spec.network == NetworkMode::kNone && plan.warm) {
       args.flags |= CLONE_NEWNET;
     }
   }

@@ -27,6 +27,8 @@ Result<WarmSandbox> Supervisor::Impl::StartWarm() {
   plan.ops = mounts.ops().data();
   plan.op_count = mounts.late_begin();
   plan.warm = true;
+  plan.make_netns = false;  // cloned straight into one (no run is waiting), with loopback up
+  plan.bring_up_loopback = true;
 
   WarmSandbox warm;
   std::tie(warm.host_uid, warm.host_gid) = DefaultHostIds();
