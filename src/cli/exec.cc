@@ -288,11 +288,14 @@ int Exec(int argc, char** argv) {
       ->check(CLI::IsMember({"none", "host"}))
       ->capture_default_str();
   app.add_option("--workspace", o.workspace,
-                 "Directory mounted read-write at /workspace (default: a fresh temporary one, "
-                 "removed afterwards)");
-  app.add_option("--env", o.env, "Set KEY=VALUE in the program's environment (repeatable)");
+                 "Directory mounted read-write at /workspace (default: a fresh one on the run's "
+                 "capped tmpfs, gone afterwards)");
+  // One value per occurrence: `--env A=1 prog` must not swallow the program's name.
+  app.add_option("--env", o.env, "Set KEY=VALUE in the program's environment (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--ro-bind", o.ro_binds, "Make SRC visible read-only at DST (repeatable)")
-      ->type_name("SRC[:DST]");
+      ->type_name("SRC[:DST]")
+      ->allow_extra_args(false);
   app.add_flag("--json", o.json,
                "Print one JSON object with the result instead of passing output through");
   app.add_option("--lang", o.lang, "Run a snippet in this language")
@@ -300,8 +303,9 @@ int Exec(int argc, char** argv) {
   auto* code = app.add_option("--code", o.code, "The snippet (default: read from standard input)");
   app.add_flag("--no-sandbox", o.no_sandbox,
                "DANGEROUS: run without any isolation (rlimits and limits only)");
-  app.add_option("command", o.command, "PROGRAM [ARGS...]");
-  app.positionals_at_end(true);
+  // Everything from the first word that is not an option on is the program and its arguments,
+  // as with env(1) and sudo(8): `warden exec ls -l` runs `ls -l`.
+  app.prefix_command(true);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -309,6 +313,16 @@ int Exec(int argc, char** argv) {
     return rc == 0 ? 0 : 125;
   }
   o.code_given = code->count() > 0;
+  o.command = app.remaining();
+  if (!o.command.empty() && o.command.front() == "--") {
+    o.command.erase(o.command.begin());
+  } else if (!o.command.empty() && o.command.front().size() > 1 && o.command.front()[0] == '-') {
+    std::fprintf(stderr,
+                 "warden exec: unknown option %s (a program whose name starts with '-' goes "
+                 "after --; see warden exec --help)\n",
+                 o.command.front().c_str());
+    return 125;
+  }
 
   auto spec = ToSpec(o);
   if (!spec.ok()) {
