@@ -59,6 +59,19 @@ TEST(CliExecTest, BadInputIsAClearErrorAnd125) {
   EXPECT_NE(nothing.raw_stderr.find("nothing to run"), std::string::npos) << nothing.raw_stderr;
 }
 
+TEST(CliExecTest, CommandNotFoundSaysSo) {
+  WardenResult r = Exec({"--", "no-such-program"});
+  EXPECT_EQ(r.warden_exit, 127);
+  EXPECT_NE(r.raw_stderr.find("command not found"), std::string::npos) << r.raw_stderr;
+}
+
+TEST(CliExecTest, NoSandboxRunsOnTheHostAndWarnsEveryTime) {
+  WardenResult r = Exec({"--no-sandbox", "--", "/bin/sh", "-c", "test -d /sys/fs && echo host"});
+  EXPECT_EQ(r.warden_exit, 0) << r.raw_stderr;
+  EXPECT_EQ(r.raw_stdout, "host\n");  // no sandbox: the host's /sys is there
+  EXPECT_NE(r.raw_stderr.find("WITHOUT a sandbox"), std::string::npos) << r.raw_stderr;
+}
+
 TEST(CliExecTest, DoctorReportsFullIsolationHere) {
   WardenOptions options;
   options.args = {"doctor", "--json"};

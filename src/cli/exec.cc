@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -116,7 +117,12 @@ class OutputWriter {
   // Writes out what is queued, then stops.
   void Finish() {
     if (thread_.joinable()) {
-      thread_.request_stop();
+      {
+        // Under the lock: the writer checks for stop and sleeps under it, so the wake-up below
+        // cannot fall between the two.
+        std::lock_guard lock(mutex_);
+        thread_.request_stop();
+      }
       wake_.notify_one();
       thread_.join();
     }
@@ -239,13 +245,13 @@ Result<sandbox::Spec> ToSpec(const ExecOptions& o) {
 
 // Ctrl-C, SIGTERM and SIGHUP cancel the run (which kills the sandbox) instead of killing warden
 // and leaving the sandbox behind.
-sandbox::CancelToken* g_cancel = nullptr;
+std::atomic<sandbox::CancelToken*> g_cancel{nullptr};
 volatile sig_atomic_t g_signal = 0;
 
 void OnSignal(int sig) {
   g_signal = sig;
-  if (g_cancel != nullptr) {
-    g_cancel->Cancel();  // an eventfd write and an atomic store: async-signal-safe
+  if (sandbox::CancelToken* cancel = g_cancel.load()) {
+    cancel->Cancel();  // an eventfd write and an atomic store: async-signal-safe
   }
 }
 
@@ -347,6 +353,7 @@ int Exec(int argc, char** argv) {
   sandbox::CancelToken cancel;
   CancelOnSignals(&cancel);
   auto result = (*supervisor)->Run(*spec, &cancel);
+  g_cancel = nullptr;  // `cancel` ends with this scope; a late Ctrl-C now only sets g_signal
   if (!result.ok()) {
     std::fprintf(stderr, "warden exec: %s\n", result.error().message().c_str());
     return 125;
@@ -358,10 +365,8 @@ int Exec(int argc, char** argv) {
     std::string text = ToJson(*result);
     text += '\n';
     WriteAll(STDOUT_FILENO, text);
-  } else if (result->outcome != Outcome::kExited || !result->message.empty()) {
-    if (result->outcome != Outcome::kExited) {
-      std::fprintf(stderr, "warden: %s\n", result->message.c_str());
-    }
+  } else if (result->outcome != Outcome::kExited || result->exec_errno != 0) {
+    std::fprintf(stderr, "warden: %s\n", result->message.c_str());
   }
   if (result->outcome == Outcome::kCancelled && g_signal != 0) {
     return 128 + g_signal;  // 130 for Ctrl-C, 143 for SIGTERM, as a shell reports them

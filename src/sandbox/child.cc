@@ -186,7 +186,8 @@ bool BringUpLoopback() {
 // its pid to *helper.
 int StartNetworkHelper(pid_t* helper) {
   int pair[2];
-  if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) != 0) {
+  // SEQPACKET: a helper that dies reads as end-of-file, never as a wait for ever.
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
     return -1;
   }
   long pid = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0);  // NOLINT: fork
@@ -235,7 +236,9 @@ int StartNetworkHelper(pid_t* helper) {
 // is in place.
 bool JoinNetwork(pid_t helper, int socket_fd) {
   unsigned char err = 0;
-  (void)::send(socket_fd, &err, 1, 0);
+  if (::send(socket_fd, &err, 1, MSG_NOSIGNAL) != 1) {
+    err = EPIPE;  // the helper is gone
+  }
   struct iovec iov = {&err, 1};
   alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   struct msghdr message {};
@@ -362,8 +365,6 @@ alignas(64) char program_stack[64 * 1024];
 
 const char* StepIdName(StepId step) {
   switch (step) {
-    case StepId::kWaitForParent:
-      return "wait for the supervisor";
     case StepId::kCloseFds:
       return "close inherited descriptors";
     case StepId::kHostname:

@@ -61,7 +61,6 @@ struct ChildReport {
 
 // Setup steps outside the MountOp list, reported as negative step numbers.
 enum class StepId : int32_t {
-  kWaitForParent = -1,
   kCloseFds = -2,
   kHostname = -3,
   kMakePrivate = -4,

@@ -97,15 +97,12 @@ Result<Pipe> MakePipe() {
   return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
-CommandLine MakeCommandLine(const Spec& spec) {
-  CommandLine cmd;
-  cmd.env = BuildEnv(spec.env);
-  cmd.exec_paths = ExecPaths(spec.argv[0], cmd.env);
-  cmd.argv_ptrs = Pointers(spec.argv);
-  cmd.env_ptrs = Pointers(cmd.env);
-  cmd.exec_ptrs = Pointers(cmd.exec_paths);
-  return cmd;
-}
+CommandLine::CommandLine(const Spec& spec)
+    : env(BuildEnv(spec.env)),
+      exec_paths(ExecPaths(spec.argv[0], env)),
+      argv_ptrs(Pointers(spec.argv)),
+      env_ptrs(Pointers(env)),
+      exec_ptrs(Pointers(exec_paths)) {}
 
 std::vector<ChildPlan::Rlimit> MakeRlimits(const Limits& limits) {
   std::vector<ChildPlan::Rlimit> rlimits = {{RLIMIT_CORE, {0, 0}}};

@@ -13,6 +13,7 @@
 #include "base/unique_fd.h"
 #include "sandbox/child.h"
 #include "sandbox/sandbox.h"
+#include "sys/fs.h"
 
 namespace warden::sandbox {
 
@@ -30,7 +31,8 @@ Result<Pipe> MakePipe();
 // The workspace of one run: the caller's directory (or none: the run gets a fresh one on its
 // /tmp file system), and who owns it.
 struct Workspace {
-  std::string path;  // empty: no caller's directory
+  std::optional<sys::TempDir> temp;  // unsandboxed runs without one get a host temp directory
+  std::string path;                  // empty: no caller's directory
   UniqueFd fd;
   uid_t host_uid = 0;  // the sandbox user's id on the host
   gid_t host_gid = 0;
@@ -38,7 +40,13 @@ struct Workspace {
 };
 
 // The program's command line and environment as the child's pointer arrays need them.
+// Its pointer arrays point into its own strings: constructed in place, never moved.
 struct CommandLine {
+  CommandLine() = default;  // empty: a warm sandbox receives its command line later
+  explicit CommandLine(const Spec& spec);
+  CommandLine(const CommandLine&) = delete;
+  CommandLine& operator=(const CommandLine&) = delete;
+
   std::vector<std::string> env;
   std::vector<std::string> exec_paths;
   std::vector<const char*> argv_ptrs;
@@ -56,7 +64,6 @@ struct RunPipes {
   int child_stdin = -1;
 };
 
-CommandLine MakeCommandLine(const Spec& spec);
 std::vector<ChildPlan::Rlimit> MakeRlimits(const Limits& limits);
 // `feeds_stdin`: the supervisor will write the program's input (else the program reads EOF).
 Result<RunPipes> MakePipes(bool feeds_stdin);

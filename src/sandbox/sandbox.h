@@ -63,7 +63,7 @@ struct Spec {
   // LANG=C.UTF-8, TMPDIR=/tmp, USER=sandbox. Nothing of the caller's environment leaks in.
   std::vector<std::string> env;
   // Host directory mounted read-write at /workspace, the working directory. Empty: a fresh
-  // temporary directory, removed when the run ends.
+  // directory on the run's tmpfs (with /tmp, under the disk limit), gone when the run ends.
   std::string workspace;
   std::vector<BindMount> ro_binds;
   NetworkMode network = NetworkMode::kNone;
@@ -104,6 +104,7 @@ struct RunResult {
   std::string stderr_data;
   bool stdout_truncated = false;
   bool stderr_truncated = false;
+  int exec_errno = 0;      // the program could not be started (127: not found; 126: other)
   std::string setup_step;  // kSetupError: the step that failed, e.g. "mount /proc"
   int setup_errno = 0;     // kSetupError: its errno
   std::string message;     // a sentence on why the run ended, for humans

@@ -58,9 +58,6 @@ int ReadLastCapability() {
   return text.ok() ? std::atoi(text->c_str()) : 63;  // NOLINT: a number the kernel wrote
 }
 
-// The workspace of one run: the caller's directory (or none: the run gets a fresh one on its
-// /tmp file system), and who owns it.
-
 }  // namespace
 
 std::pair<uid_t, gid_t> Supervisor::Impl::DefaultHostIds() const {
@@ -101,9 +98,14 @@ Status Supervisor::Impl::WriteIdMaps(pid_t pid, uid_t uid, gid_t gid) const {
 Result<Workspace> Supervisor::Impl::PrepareWorkspace(const Spec& spec) const {
   Workspace ws;
   ws.path = spec.workspace;
-  if (ws.path.empty()) {
+  if (ws.path.empty() && isolated()) {
     std::tie(ws.host_uid, ws.host_gid) = DefaultHostIds();
     return ws;
+  }
+  if (ws.path.empty()) {
+    // No sandbox, so no tmpfs of its own: a host directory, removed when the run ends.
+    ASSIGN_OR_RETURN(ws.temp, sys::TempDir::Create("warden-unsandboxed-"));
+    ws.path = ws.temp->path();
   }
   ws.fd.reset(::open(ws.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!ws.fd) {
@@ -116,7 +118,7 @@ Result<Workspace> Supervisor::Impl::PrepareWorkspace(const Spec& spec) const {
   std::tie(ws.host_uid, ws.host_gid) = SandboxHostIds(st);
   bool writable = st.st_uid == ws.host_uid || (st.st_mode & S_IWOTH) != 0 ||
                   (st.st_gid == ws.host_gid && (st.st_mode & S_IWGRP) != 0);
-  if (!writable) {
+  if (isolated() && !writable) {
     // Root's own directory: the sandbox user is never root on the host, so it could not write.
     return Error(ErrorCode::kFailedPrecondition,
                  fmt::format("workspace {} belongs to uid {}, and the sandbox user (host uid {}) "
@@ -254,7 +256,7 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
       return std::move(*warm);
     }
   }
-  CommandLine cmd = MakeCommandLine(spec);
+  const CommandLine cmd(spec);
   std::vector<ChildPlan::Rlimit> rlimits = MakeRlimits(spec.limits);
   ASSIGN_OR_RETURN(RunPipes pipes, MakePipes(FeedsStdin(spec)));
   std::vector<int> keep = ChildFds(pipes);
@@ -350,6 +352,7 @@ RunResult Supervisor::Impl::Finish(const Spec& spec, const MountPlan* mounts,
     return failed;
   }
   if (monitored.exec_errno != 0) {
+    result.exec_errno = monitored.exec_errno;
     result.message =
         fmt::format("cannot run {}: {}", spec.argv[0],
                     monitored.exec_errno == ENOENT ? std::string("command not found in the sandbox")

@@ -1,5 +1,6 @@
 // Warm sandboxes: building one ahead of time (StartWarm), and running a spec in one (RunWarm).
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -62,7 +63,7 @@ std::optional<Result<RunResult>> Supervisor::Impl::RunWarm(const Spec& spec,
       std::make_pair(ws.host_uid, ws.host_gid) != DefaultHostIds()) {
     return std::nullopt;
   }
-  CommandLine cmd = MakeCommandLine(spec);
+  const CommandLine cmd(spec);
   std::vector<ChildPlan::Rlimit> rlimits = MakeRlimits(spec.limits);
   ChildPlan late;
   late.late_ops = mounts.ops().data() + mounts.late_begin();
@@ -86,19 +87,31 @@ std::optional<Result<RunResult>> Supervisor::Impl::RunWarm(const Spec& spec,
         {spec.limits.memory_bytes, spec.limits.max_pids, spec.limits.cpus}));
   }
   const Clock::time_point start = Clock::now();
-  Status sent = OkStatus();
+  // The warm init reads the request at once; one that died (EPIPE) or does not read within a
+  // second is dropped, and the run is built cold instead. A cancellation meanwhile still counts.
+  ::fcntl(warm->request.get(), F_SETFL, O_NONBLOCK);
   for (std::string_view rest = *request; !rest.empty();) {
     ssize_t n = ::write(warm->request.get(), rest.data(), rest.size());
+    if (n > 0) {
+      rest.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
     if (n < 0 && errno == EINTR) {
       continue;
     }
-    if (n <= 0) {
-      sent = ErrnoError("write(warm sandbox request)");
-      break;
+    struct pollfd fds[2] = {{warm->request.get(), POLLOUT, 0},
+                            {cancel != nullptr ? cancel->fd() : -1, POLLIN, 0}};
+    if (n < 0 && errno == EAGAIN && ::poll(fds, 2, 1000) > 0 && fds[1].revents == 0 &&
+        (fds[0].revents & POLLOUT) != 0) {
+      continue;
     }
-    rest.remove_prefix(static_cast<size_t>(n));
+    if (cancel != nullptr && cancel->cancelled()) {
+      break;  // the monitor reports the cancellation
+    }
+    return std::nullopt;
   }
   warm->request.reset();
+  const Status sent = OkStatus();
   MonitorInputs monitor;
   monitor.spec = &spec;
   monitor.cancel = cancel;
