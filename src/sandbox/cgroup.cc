@@ -173,7 +173,8 @@ Result<CgroupManager> CgroupManager::Detect() {
   ASSIGN_OR_RETURN(CgroupMounts mounts, FindCgroupMounts());
   std::string v2_problem;
   if (!mounts.v2.empty()) {
-    auto v2 = DetectV2(mounts.v2);
+    auto self = sys::ReadFile("/proc/self/cgroup");
+    auto v2 = self.ok() ? DetectV2(mounts.v2, *self) : Result<CgroupManager>(self.error());
     if (v2.ok()) {
       return v2;
     }
@@ -211,8 +212,8 @@ Status EnableControllers(const std::string& dir, const std::string& available) {
 
 }  // namespace
 
-Result<CgroupManager> CgroupManager::DetectV2(const std::string& mount) {
-  ASSIGN_OR_RETURN(std::string self, sys::ReadFile("/proc/self/cgroup"));
+Result<CgroupManager> CgroupManager::DetectV2(const std::string& mount,
+                                              std::string_view self) {
   std::string path;
   for (const std::string& line : Split(self, '\n')) {
     if (line.rfind("0::", 0) == 0) {

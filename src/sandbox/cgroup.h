@@ -88,9 +88,13 @@ class CgroupManager {
   // `with_cpu`: also in the cpu hierarchy (v1), so that a CPU cap can be set later.
   Result<Cgroup> Create(const CgroupLimits& limits, bool with_cpu = false);
 
+  // The cgroup v2 half of Detect(), on a hierarchy mounted at `mount`, for a process whose
+  // /proc/self/cgroup reads `self` (public for tests, which hand it a directory tree of files).
+  static Result<CgroupManager> DetectV2(const std::string& mount, std::string_view self);
+
  private:
   CgroupManager() = default;
-  static Result<CgroupManager> DetectV2(const std::string& mount);
+
   static Result<CgroupManager> DetectV1(const struct CgroupMounts& mounts);
 
   CgroupVersion version_ = CgroupVersion::kNone;

@@ -1,6 +1,13 @@
 #include "sandbox/cgroup.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
 #include <gtest/gtest.h>
+
+#include "sys/fs.h"
 
 namespace warden::sandbox {
 namespace {
@@ -35,6 +42,111 @@ TEST(CgroupTest, IgnoresGarbageLines) {
   CgroupMounts m = ParseCgroupMounts("garbage\n - \n\n1 2 3\n");
   EXPECT_TRUE(m.v2.empty());
   EXPECT_TRUE(m.v1_dirs.empty());
+}
+
+// A cgroup v2 hierarchy imitated with plain files: the delegation logic runs against it exactly
+// as against /sys/fs/cgroup (this project's machines have only cgroup v1).
+class CgroupV2Test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto dir = sys::TempDir::Create("warden-cgv2-");
+    ASSERT_TRUE(dir.ok());
+    root_ = std::move(dir).value();
+  }
+
+  std::string Path(const std::string& relative) const { return root_->path() + relative; }
+  void Dir(const std::string& relative) const {
+    ASSERT_EQ(::mkdir(Path(relative).c_str(), 0755), 0) << relative;
+  }
+  void File(const std::string& relative, const std::string& text) const {
+    ASSERT_TRUE(sys::WriteNewFile(Path(relative), text).ok()) << relative;
+  }
+  std::string Read(const std::string& relative) const {
+    auto text = sys::ReadFile(Path(relative));
+    return text.ok() ? *text : "<missing>";
+  }
+
+  std::optional<sys::TempDir> root_;
+};
+
+TEST_F(CgroupV2Test, TrueRootGetsAWardenSubtreeWithControllers) {
+  File("/cgroup.controllers", "cpuset cpu io memory pids\n");
+  File("/cgroup.subtree_control", "");
+  auto manager = CgroupManager::DetectV2(Path(""), "0::/\n");
+  ASSERT_TRUE(manager.ok()) << manager.error().ToString();
+  EXPECT_EQ(manager->version(), CgroupVersion::kV2);
+  EXPECT_NE(manager->description().find(Path("/warden")), std::string::npos);
+  struct stat st {};
+  EXPECT_EQ(::stat(Path("/warden").c_str(), &st), 0);
+  // The last controller written (one at a time, each "+name").
+  EXPECT_EQ(Read("/cgroup.subtree_control").substr(0, 4), "+cpu");
+}
+
+TEST_F(CgroupV2Test, DelegatedCgroupMovesOnlyWardenIntoALeaf) {
+  Dir("/system.slice");
+  Dir("/system.slice/warden.service");
+  Dir("/system.slice/warden.service/supervisor");
+  File("/system.slice/warden.service/cgroup.controllers", "memory pids\n");
+  File("/system.slice/warden.service/cgroup.subtree_control", "");
+  File("/system.slice/warden.service/cgroup.procs", "");  // the kernel would have moved us out
+  File("/system.slice/warden.service/supervisor/cgroup.procs", "");
+  auto manager = CgroupManager::DetectV2(Path(""), "0::/system.slice/warden.service\n");
+  ASSERT_TRUE(manager.ok()) << manager.error().ToString();
+  EXPECT_EQ(Read("/system.slice/warden.service/supervisor/cgroup.procs"),
+            std::to_string(::getpid()));
+  // Written one controller at a time; the file (unlike the kernel's) keeps the bytes of the last.
+  EXPECT_EQ(Read("/system.slice/warden.service/cgroup.subtree_control").substr(0, 5), "+pids");
+  EXPECT_NE(manager->description().find("warden.service"), std::string::npos);
+}
+
+TEST_F(CgroupV2Test, SharedCgroupIsRefusedWithWhatToDo) {
+  Dir("/user.slice");
+  Dir("/user.slice/session-1.scope");
+  Dir("/user.slice/session-1.scope/supervisor");
+  File("/user.slice/session-1.scope/cgroup.controllers", "memory pids\n");
+  File("/user.slice/session-1.scope/cgroup.procs", "4242\n");  // a login shell
+  File("/user.slice/session-1.scope/supervisor/cgroup.procs", "");
+  auto manager = CgroupManager::DetectV2(Path(""), "0::/user.slice/session-1.scope\n");
+  ASSERT_FALSE(manager.ok());
+  EXPECT_EQ(manager.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(manager.error().message().find("systemd-run"), std::string::npos)
+      << manager.error().message();
+}
+
+TEST_F(CgroupV2Test, ContainerNamespaceRootIsNotTreatedAsTheTrueRoot) {
+  // "0::/" inside a cgroup namespace: the directory has cgroup.type, and a process in it.
+  File("/cgroup.controllers", "memory pids\n");
+  File("/cgroup.type", "domain\n");
+  File("/cgroup.procs", "");
+  Dir("/supervisor");
+  File("/supervisor/cgroup.procs", "");
+  File("/cgroup.subtree_control", "");
+  auto manager = CgroupManager::DetectV2(Path(""), "0::/\n");
+  ASSERT_TRUE(manager.ok()) << manager.error().ToString();
+  EXPECT_EQ(Read("/supervisor/cgroup.procs"), std::to_string(::getpid()));
+  struct stat st {};
+  EXPECT_NE(::stat(Path("/warden").c_str(), &st), 0);  // no subtree for the true root
+}
+
+TEST_F(CgroupV2Test, SecondSupervisorInTheLeafUsesTheSameParent) {
+  Dir("/app.scope");
+  Dir("/app.scope/supervisor");
+  File("/app.scope/cgroup.controllers", "memory pids\n");
+  File("/app.scope/cgroup.subtree_control", "");
+  File("/app.scope/cgroup.procs", "");
+  File("/app.scope/supervisor/cgroup.procs", "");
+  auto manager = CgroupManager::DetectV2(Path(""), "0::/app.scope/supervisor\n");
+  ASSERT_TRUE(manager.ok()) << manager.error().ToString();
+  EXPECT_EQ(manager->description(), "cgroup v2 at " + Path("/app.scope"));
+}
+
+TEST_F(CgroupV2Test, MissingControllersAreNamed) {
+  File("/cgroup.controllers", "hugetlb\n");
+  auto manager = CgroupManager::DetectV2(Path(""), "0::/\n");
+  ASSERT_FALSE(manager.ok());
+  EXPECT_NE(manager.error().message().find("lacks the memory and pids controllers"),
+            std::string::npos)
+      << manager.error().message();
 }
 
 }  // namespace
