@@ -409,21 +409,16 @@ const char* StepIdName(StepId step) {
   return "unknown step";
 }
 
-void RunInit(const ChildPlan& plan) {
-  if (!CloseOtherFds(plan.keep_fds, plan.keep_fd_count)) {
-    Fail(plan, StepId::kCloseFds);
-  }
-  ResetSignals();
-  ::umask(0);  // modes in the mount plan are meant as written
-  // First byte: the id maps are written.
-  WaitForSupervisor(plan.sync_fd);
+namespace {
+
+// Init's own state before it builds anything: ids, the parent-death signal, the wiped command line.
+void PrepareInit(const ChildPlan& plan) {
   // Keep the program (same uid as init when Warden is not root) out of init's memory and fds.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (!plan.isolated) {
     // Without a PID namespace, orphans of the run must still come back to init to be reaped.
     ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   }
-
   if (plan.isolated) {
     // Until now init ran with the host ids it was cloned with, which its user namespace does not
     // map: become the mapped root (or the sandbox user) so that files it creates have an owner.
@@ -448,34 +443,93 @@ void RunInit(const ChildPlan& plan) {
     std::memset(plan.cmdline_begin, 0, plan.cmdline_size);
     std::memcpy(plan.cmdline_begin, "warden-init", std::min<size_t>(plan.cmdline_size, 11));
   }
+}
 
+// The host-only part of the root (plan.ops), and the network namespace.
+void BuildRoot(const ChildPlan& plan) {
   pid_t net_helper = -1;
   int net_ready = -1;
-  if (plan.isolated && plan.make_netns) {
+  if (plan.make_netns) {
     net_ready = StartNetworkHelper(&net_helper);
     if (net_ready < 0) {
       Fail(plan, StepId::kNetwork);
     }
   }
+  if (::sethostname(plan.hostname, std::strlen(plan.hostname)) != 0) {
+    Fail(plan, StepId::kHostname);
+  }
+  // Nothing mounted here may propagate back to the host.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    Fail(plan, StepId::kMakePrivate);
+  }
+  for (size_t i = 0; i < plan.op_count; ++i) {
+    if (!ExecuteOp(plan.ops[i]) && !plan.ops[i].optional) {
+      Fail(plan, static_cast<int32_t>(i));
+    }
+  }
+  if (plan.bring_up_loopback && !BringUpLoopback()) {
+    Fail(plan, StepId::kLoopback);
+  }
+  if (net_ready >= 0 && !JoinNetwork(net_helper, net_ready)) {
+    Fail(plan, StepId::kNetwork);
+  }
+}
+
+// The run's own part of the root (late_ops), then the root made read-only.
+void FinishRoot(const ChildPlan& run) {
+  for (size_t i = 0; i < run.late_op_count; ++i) {
+    if (!ExecuteOp(run.late_ops[i]) && !run.late_ops[i].optional) {
+      Fail(run, static_cast<int32_t>(run.op_count + i));
+    }
+  }
+  if (::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+              nullptr) != 0) {
+    Fail(run, StepId::kRemountRootReadOnly);
+  }
+}
+
+// Starts the program, then reaps every process of the run until the program ends.
+[[noreturn]] void StartAndReap(const ChildPlan& run) {
+  // CLONE_VM | CLONE_VFORK: no copy of the address space; init sleeps until the program has
+  // called execve (or failed), then resumes.
+  pid_t program = ::clone(ExecProgramTrampoline, program_stack + sizeof(program_stack),
+                          CLONE_VM | CLONE_VFORK | SIGCHLD,
+                          const_cast<ChildPlan*>(&run));  // NOLINT
+  if (program < 0) {
+    Fail(run, StepId::kStartProgram);
+  }
+  ::close(run.stdin_fd);
+  ::close(run.stdout_fd);
+  ::close(run.stderr_fd);
+  Report(run.report_fd, ChildReport::Kind::kReady, 0, 0, program);
+
+  // Orphans of the run are re-parented to init. When the program itself ends, report and exit;
+  // the kernel then kills whatever is left in the PID namespace.
+  for (;;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid == program) {
+      Report(run.report_fd, ChildReport::Kind::kExited, 0, 0, status);
+      ::_exit(0);
+    }
+    if (pid < 0 && errno != EINTR) {
+      ::_exit(125);
+    }
+  }
+}
+
+}  // namespace
+
+void RunInit(const ChildPlan& plan) {
+  if (!CloseOtherFds(plan.keep_fds, plan.keep_fd_count)) {
+    Fail(plan, StepId::kCloseFds);
+  }
+  ResetSignals();
+  ::umask(0);                       // modes in the mount plan are meant as written
+  WaitForSupervisor(plan.sync_fd);  // first byte: the id maps are written
+  PrepareInit(plan);
   if (plan.isolated) {
-    if (::sethostname(plan.hostname, std::strlen(plan.hostname)) != 0) {
-      Fail(plan, StepId::kHostname);
-    }
-    // Nothing mounted here may propagate back to the host.
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-      Fail(plan, StepId::kMakePrivate);
-    }
-    for (size_t i = 0; i < plan.op_count; ++i) {
-      if (!ExecuteOp(plan.ops[i]) && !plan.ops[i].optional) {
-        Fail(plan, static_cast<int32_t>(i));
-      }
-    }
-    if (plan.bring_up_loopback && !BringUpLoopback()) {
-      Fail(plan, StepId::kLoopback);
-    }
-    if (net_ready >= 0 && !JoinNetwork(net_helper, net_ready)) {
-      Fail(plan, StepId::kNetwork);
-    }
+    BuildRoot(plan);
   }
   // A warm init stops here until a run is handed to it.
   static ChildPlan warm_plan;
@@ -492,49 +546,15 @@ void RunInit(const ChildPlan& plan) {
     run = &warm_plan;
   }
   if (run->isolated) {
-    for (size_t i = 0; i < run->late_op_count; ++i) {
-      if (!ExecuteOp(run->late_ops[i]) && !run->late_ops[i].optional) {
-        Fail(*run, static_cast<int32_t>(run->op_count + i));
-      }
-    }
-    if (::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
-                nullptr) != 0) {
-      Fail(*run, StepId::kRemountRootReadOnly);
-    }
+    FinishRoot(*run);
   }
-
   if (!plan.warm) {
-    // Second byte: init is in its cgroup (cgroup v1 moves it while the mounts above were made,
-    // which can take milliseconds), so the program starts inside it.
+    // Second byte: init is in its cgroup (cgroup v1 moves it while the root was built, which can
+    // take milliseconds), so the program starts inside it.
     WaitForSupervisor(plan.sync_fd);
   }
   ::close(plan.sync_fd);
-  // CLONE_VM | CLONE_VFORK: no copy of the address space; init sleeps until the program has
-  // called execve (or failed), then resumes.
-  pid_t program = ::clone(ExecProgramTrampoline, program_stack + sizeof(program_stack),
-                          CLONE_VM | CLONE_VFORK | SIGCHLD,
-                          const_cast<ChildPlan*>(run));  // NOLINT
-  if (program < 0) {
-    Fail(plan, StepId::kStartProgram);
-  }
-  ::close(plan.stdin_fd);
-  ::close(plan.stdout_fd);
-  ::close(plan.stderr_fd);
-  Report(plan.report_fd, ChildReport::Kind::kReady, 0, 0, program);
-
-  // Reap everything: orphans of the run are re-parented to init. When the program itself ends,
-  // report and exit; the kernel then kills whatever is left in the PID namespace.
-  for (;;) {
-    int status = 0;
-    pid_t pid = ::waitpid(-1, &status, 0);
-    if (pid == program) {
-      Report(plan.report_fd, ChildReport::Kind::kExited, 0, 0, status);
-      ::_exit(0);
-    }
-    if (pid < 0 && errno != EINTR) {
-      ::_exit(125);
-    }
-  }
+  StartAndReap(*run);
 }
 
 }  // namespace warden::sandbox
