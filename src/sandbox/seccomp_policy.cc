@@ -233,6 +233,11 @@ Result<std::vector<struct sock_filter>> CompileSeccompPolicy() {
   if (int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS); rc != 0) {
     return Error::FromErrno("seccomp_attr_set(ACT_BADARCH)", -rc);
   }
+  // A binary tree of system call numbers instead of a linear chain: every system call of the
+  // program is checked in a few comparisons, not a hundred.
+  if (int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2); rc != 0) {
+    return Error::FromErrno("seccomp_attr_set(CTL_OPTIMIZE)", -rc);
+  }
   RETURN_IF_ERROR(AddRules(ctx));
 
   // libseccomp 2.5 exports BPF only to a descriptor: go through a memfd.
