@@ -212,8 +212,7 @@ Status EnableControllers(const std::string& dir, const std::string& available) {
 
 }  // namespace
 
-Result<CgroupManager> CgroupManager::DetectV2(const std::string& mount,
-                                              std::string_view self) {
+Result<CgroupManager> CgroupManager::DetectV2(const std::string& mount, std::string_view self) {
   std::string path;
   for (const std::string& line : Split(self, '\n')) {
     if (line.rfind("0::", 0) == 0) {
