@@ -24,7 +24,7 @@ struct MonitorInputs {
   UniqueFd stdout_fd;
   UniqueFd stderr_fd;
   UniqueFd report_fd;
-  UniqueFd stdin_fd;         // write end, when spec->stdin_data is fed by the monitor
+  UniqueFd stdin_fd;         // write end of the program's stdin, fed from stdin_data/stdin_fd
   Cgroup* cgroup = nullptr;  // may be null (unsandboxed without cgroups)
   int workspace_fd = -1;     // for the disk watcher
   uint64_t workspace_baseline_bytes = 0;

@@ -309,8 +309,6 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
   pipes.sync.write.reset();  // without both bytes, the child reads EOF and exits
 
   MonitorInputs monitor;
-  monitor.spec = &spec;
-  monitor.cancel = cancel;
   monitor.init_pid = *pid;
   monitor.pidfd = pidfd_owner.get();
   monitor.stdout_fd = std::move(pipes.out.read);
@@ -319,15 +317,24 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
   if (pipes.in) {
     monitor.stdin_fd = std::move(pipes.in->write);
   }
-  monitor.cgroup = cgroup ? &*cgroup : nullptr;
+  monitor.start = start;
+  return Watch(spec, cancel, ws, mounts ? &*mounts : nullptr, &cgroup, std::move(monitor),
+               released);
+}
+
+RunResult Supervisor::Impl::Watch(const Spec& spec, const CancelToken* cancel, const Workspace& ws,
+                                  const MountPlan* mounts, std::optional<Cgroup>* cgroup,
+                                  MonitorInputs monitor, const Status& released) {
+  monitor.spec = &spec;
+  monitor.cancel = cancel;
+  monitor.cgroup = cgroup->has_value() ? &**cgroup : nullptr;
   monitor.workspace_fd = ws.fd.get();
   monitor.workspace_baseline_bytes = ws.baseline_bytes;
   monitor.isolated = isolated();
-  monitor.start = start;
-  RunResult result =
-      Finish(spec, mounts ? &*mounts : nullptr, MonitorRun(std::move(monitor)), released);
-  if (cgroup && reaper) {
-    reaper->Dispose(std::move(*cgroup));
+  RunResult result = Finish(spec, mounts, MonitorRun(std::move(monitor)), released);
+  if (cgroup->has_value() && reaper) {
+    reaper->Dispose(std::move(**cgroup));
+    cgroup->reset();
   }
   return result;
 }

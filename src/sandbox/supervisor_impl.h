@@ -61,6 +61,11 @@ class Supervisor::Impl {
   // then runs it cold).
   std::optional<Result<RunResult>> RunWarm(const Spec& spec, const CancelToken* cancel,
                                            const Workspace& ws, const MountPlan& mounts);
+  // Watches a started run to its end (filling in `monitor`'s run-independent fields), then hands
+  // its cgroup to the reaper.
+  RunResult Watch(const Spec& spec, const CancelToken* cancel, const Workspace& ws,
+                  const MountPlan* mounts, std::optional<Cgroup>* cgroup, MonitorInputs monitor,
+                  const Status& released);
   // Turns what the monitor saw into the RunResult the caller gets.
   RunResult Finish(const Spec& spec, const MountPlan* mounts, MonitorResult monitored,
                    const Status& released) const;

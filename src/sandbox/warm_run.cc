@@ -111,10 +111,7 @@ std::optional<Result<RunResult>> Supervisor::Impl::RunWarm(const Spec& spec,
     return std::nullopt;
   }
   warm->request.reset();
-  const Status sent = OkStatus();
   MonitorInputs monitor;
-  monitor.spec = &spec;
-  monitor.cancel = cancel;
   monitor.init_pid = warm->pid;
   monitor.pidfd = warm->pidfd.get();
   monitor.stdout_fd = std::move(warm->out);
@@ -125,17 +122,10 @@ std::optional<Result<RunResult>> Supervisor::Impl::RunWarm(const Spec& spec,
   } else {
     warm->in.reset();
   }
-  monitor.cgroup = warm->cgroup ? &*warm->cgroup : nullptr;
-  monitor.workspace_fd = ws.fd.get();
-  monitor.workspace_baseline_bytes = ws.baseline_bytes;
-  monitor.isolated = true;
   monitor.start = start;
-  RunResult result = Finish(spec, &mounts, MonitorRun(std::move(monitor)), sent);
+  RunResult result =
+      Watch(spec, cancel, ws, &mounts, &warm->cgroup, std::move(monitor), OkStatus());
   warm->pidfd.reset();  // reaped by the monitor
-  if (warm->cgroup && reaper) {
-    reaper->Dispose(std::move(*warm->cgroup));
-    warm->cgroup.reset();
-  }
   return Result<RunResult>(std::move(result));
 }
 

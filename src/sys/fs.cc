@@ -71,14 +71,6 @@ Status WriteNewFile(const std::string& path, std::string_view data, int mode) {
   return WriteAll(fd.get(), data, path);
 }
 
-Result<UniqueFd> OpenPath(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
-  if (!fd) {
-    return ErrnoError("open(" + path + ")");
-  }
-  return fd;
-}
-
 Status RemoveTree(const std::string& path) {
   // FTW_PHYS: never follow symlinks (a sandbox may have planted one to /etc); FTW_MOUNT: stay on
   // one file system; FTW_DEPTH: children before their directory.

@@ -16,9 +16,6 @@ Status WriteExistingFile(const std::string& path, std::string_view data);
 // Creates or truncates `path` with `mode` and writes `data`.
 Status WriteNewFile(const std::string& path, std::string_view data, int mode = 0644);
 
-// Opens `path` with O_PATH|O_CLOEXEC (following symlinks), to refer to it later by descriptor.
-Result<UniqueFd> OpenPath(const std::string& path);
-
 // Removes `path` and everything below it without following symlinks or crossing mount points.
 Status RemoveTree(const std::string& path);
 
