@@ -455,6 +455,31 @@ Result<uint64_t> Cgroup::OomKills() const {
   return ReadKeyedValue(dirs_[kMemory] + "/memory.oom_control", "oom_kill");
 }
 
+bool Cgroup::SignalListed() {
+  const std::string& dir = version_ == CgroupVersion::kV2 ? dirs_[0] : dirs_[kPids];
+  if (dir.empty()) {
+    return false;
+  }
+  auto procs = sys::ReadFile(dir + "/cgroup.procs");
+  if (!procs.ok() || procs->empty()) {
+    return false;
+  }
+  for (const std::string& pid : Split(*procs, '\n')) {
+    if (!pid.empty()) {
+      ::kill(static_cast<pid_t>(std::strtol(pid.c_str(), nullptr, 10)), SIGKILL);
+    }
+  }
+  return true;
+}
+
+void Cgroup::KillListed() {
+  if (version_ == CgroupVersion::kV2 &&
+      sys::WriteExistingFile(dirs_[0] + "/cgroup.kill", "1").ok()) {
+    return;
+  }
+  (void)SignalListed();
+}
+
 void Cgroup::KillAll() {
   if (version_ == CgroupVersion::kV2 &&
       sys::WriteExistingFile(dirs_[0] + "/cgroup.kill", "1").ok()) {
@@ -462,20 +487,7 @@ void Cgroup::KillAll() {
   }
   // Without cgroup.kill: signal every listed process until the list stays empty, so that
   // processes forked while we read the list are caught on the next pass.
-  const std::string& dir = version_ == CgroupVersion::kV2 ? dirs_[0] : dirs_[kPids];
-  if (dir.empty()) {
-    return;
-  }
-  for (int pass = 0; pass < 100; ++pass) {
-    auto procs = sys::ReadFile(dir + "/cgroup.procs");
-    if (!procs.ok() || procs->empty()) {
-      return;
-    }
-    for (const std::string& pid : Split(*procs, '\n')) {
-      if (!pid.empty()) {
-        ::kill(static_cast<pid_t>(std::strtol(pid.c_str(), nullptr, 10)), SIGKILL);
-      }
-    }
+  for (int pass = 0; pass < 100 && SignalListed(); ++pass) {
     ::usleep(1000);
   }
 }

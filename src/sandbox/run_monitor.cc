@@ -45,7 +45,7 @@ class Monitor {
   void FillStdin();
   void FeedStdin();
   void CheckLimits();
-  bool WorkspaceOverLimit() const;
+  bool WorkspaceOverLimit();
   void Reap();
   int Timeout(Clock::time_point now) const;
 
@@ -63,6 +63,7 @@ class Monitor {
   Clock::time_point next_check_;
   milliseconds check_interval_ = kCheckInterval;
   Clock::time_point last_disk_check_;
+  bool disk_nearly_full_ = false;        // past half the budget: measure on every write
   UniqueFd tmp_fd_;                      // the run's /tmp, to tell afterwards whether it filled up
   std::optional<WorkspaceWatch> watch_;  // a caller's workspace: written to just now?
   Clock::time_point ready_at_;           // for the debug log: when the program had started
@@ -76,8 +77,12 @@ void Monitor::Kill(Outcome reason) {
   killed_for_ = reason;
   // Killing init tears down the PID namespace: the kernel kills every process of the run.
   ::syscall(SYS_pidfd_send_signal, in_.pidfd, SIGKILL, nullptr, 0);
-  if (!in_.isolated && in_.cgroup != nullptr) {
-    in_.cgroup->KillAll();
+  if (in_.cgroup != nullptr) {
+    if (in_.isolated) {
+      in_.cgroup->KillListed();  // sooner than the namespace's teardown reaches them
+    } else {
+      in_.cgroup->KillAll();
+    }
   }
 }
 
@@ -177,13 +182,14 @@ void Monitor::FeedStdin() {
   }
 }
 
-bool Monitor::WorkspaceOverLimit() const {
+bool Monitor::WorkspaceOverLimit() {
   auto usage = sys::DiskUsage(in_.workspace_fd);
   if (!usage.ok()) {
     return usage.error().code() == ErrorCode::kResourceExhausted;  // too deep to measure
   }
-  return *usage > in_.workspace_baseline_bytes &&
-         *usage - in_.workspace_baseline_bytes > in_.spec->limits.disk_bytes;
+  uint64_t used = *usage > in_.workspace_baseline_bytes ? *usage - in_.workspace_baseline_bytes : 0;
+  disk_nearly_full_ = used > in_.spec->limits.disk_bytes / 2;
+  return used > in_.spec->limits.disk_bytes;
 }
 
 void Monitor::CheckLimits() {
@@ -304,9 +310,10 @@ MonitorResult Monitor::Run() {
       } else if (fd == in_.spec->stdin_fd) {
         FillStdin();
       } else if (watch_ && fd == watch_->fd()) {
-        // Written to: measure now rather than at the next tick (at most every millisecond).
+        // Written to: measure now rather than at the next tick (at most every millisecond
+        // until half the budget is used, then on every write).
         if (watch_->Drain() && !killed_for_ && !init_exited_ &&
-            Clock::now() >= last_disk_check_ + milliseconds(1)) {
+            (disk_nearly_full_ || Clock::now() >= last_disk_check_ + milliseconds(1))) {
           if (WorkspaceOverLimit()) {
             Kill(Outcome::kDiskLimit);
           }
