@@ -15,6 +15,7 @@ constexpr const char* kUsage =
     "Usage: warden COMMAND [OPTIONS]\n"
     "\n"
     "Commands:\n"
+    "  run      carry out a task in plain language with an LLM, in sandboxes\n"
     "  exec     run a program or a code snippet in a fresh sandbox\n"
     "  doctor   check what this host allows and which isolation Warden will use\n"
     "\n"
@@ -31,6 +32,9 @@ int main(int argc, char** argv) {
   try {
     if (command == "exec") {
       return warden::cli::Exec(argc - 1, argv + 1);
+    }
+    if (command == "run") {
+      return warden::cli::Run(argc - 1, argv + 1);
     }
     if (command == "doctor") {
       return warden::cli::Doctor(argc - 1, argv + 1);

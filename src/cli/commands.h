@@ -6,5 +6,6 @@ namespace warden::cli {
 
 int Exec(int argc, char** argv);
 int Doctor(int argc, char** argv);
+int Run(int argc, char** argv);
 
 }  // namespace warden::cli

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/signals.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -243,28 +244,6 @@ Result<sandbox::Spec> ToSpec(const ExecOptions& o) {
   return spec;
 }
 
-// Ctrl-C, SIGTERM and SIGHUP cancel the run (which kills the sandbox) instead of killing warden
-// and leaving the sandbox behind.
-std::atomic<sandbox::CancelToken*> g_cancel{nullptr};
-volatile sig_atomic_t g_signal = 0;
-
-void OnSignal(int sig) {
-  g_signal = sig;
-  if (sandbox::CancelToken* cancel = g_cancel.load()) {
-    cancel->Cancel();  // an eventfd write and an atomic store: async-signal-safe
-  }
-}
-
-void CancelOnSignals(sandbox::CancelToken* cancel) {
-  g_cancel = cancel;
-  struct sigaction action {};
-  action.sa_handler = OnSignal;
-  sigemptyset(&action.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
-    ::sigaction(sig, &action, nullptr);
-  }
-}
-
 }  // namespace
 
 int Exec(int argc, char** argv) {
@@ -353,7 +332,7 @@ int Exec(int argc, char** argv) {
   sandbox::CancelToken cancel;
   CancelOnSignals(&cancel);
   auto result = (*supervisor)->Run(*spec, &cancel);
-  g_cancel = nullptr;  // `cancel` ends with this scope; a late Ctrl-C now only sets g_signal
+  CancelOnSignals(nullptr);  // `cancel` ends with this scope
   if (!result.ok()) {
     std::fprintf(stderr, "warden exec: %s\n", result.error().message().c_str());
     return 125;
@@ -368,8 +347,8 @@ int Exec(int argc, char** argv) {
   } else if (result->outcome != Outcome::kExited || result->exec_errno != 0) {
     std::fprintf(stderr, "warden: %s\n", result->message.c_str());
   }
-  if (result->outcome == Outcome::kCancelled && g_signal != 0) {
-    return 128 + g_signal;  // 130 for Ctrl-C, 143 for SIGTERM, as a shell reports them
+  if (result->outcome == Outcome::kCancelled && CaughtSignal() != 0) {
+    return 128 + CaughtSignal();  // 130 for Ctrl-C, 143 for SIGTERM, as a shell reports them
   }
   return ExitCodeFor(*result);
 }

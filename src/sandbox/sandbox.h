@@ -125,6 +125,8 @@ class CancelToken {
   void Cancel();
   bool cancelled() const;
   int fd() const { return fd_.get(); }  // readable once cancelled
+  // The flag itself, for code that polls (an HTTP transfer, a retry wait).
+  const std::atomic<bool>& flag() const { return cancelled_; }
 
  private:
   UniqueFd fd_;  // eventfd

@@ -1,0 +1,66 @@
+// The agent's tools, and how each action runs: every one in a fresh sandbox over the task's
+// workspace (mounted at /workspace), so files persist between steps and nothing else does.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "base/json.h"
+#include "llm/types.h"
+#include "sandbox/sandbox.h"
+
+namespace warden::agent {
+
+// run_shell, run_python, write_file, read_file, finish.
+const std::vector<llm::ToolSpec>& ToolSpecs();
+
+struct Observation {
+  bool ok = false;
+  std::string outcome;  // exited, timeout, memory_limit, ... (sandbox outcomes), or refused
+  int exit_code = -1;
+  std::chrono::milliseconds duration{0};
+  std::string text;     // what the model reads: status line and capped output
+  std::string summary;  // one line for people: "exit 0 in 0.2 s"
+  std::string failure;  // for the repetition guard: how it failed ("" when it did not)
+};
+
+struct ToolOptions {
+  std::string workspace;  // host directory
+  sandbox::Limits limits;
+  sandbox::NetworkMode network = sandbox::NetworkMode::kNone;
+  size_t observation_bytes = 8000;  // stdout and stderr shown to the model, each (head + tail)
+};
+
+class ToolRunner {
+ public:
+  ToolRunner(sandbox::Supervisor& supervisor, ToolOptions options);
+
+  // Runs one validated action (not finish). Output streams to `on_output` as it is produced.
+  Observation Run(const std::string& tool, const json::object& arguments,
+                  const sandbox::OutputCallback& on_output, const sandbox::CancelToken* cancel);
+
+  const ToolOptions& options() const { return options_; }
+
+ private:
+  sandbox::Spec BaseSpec() const;
+  Observation Finish(const std::string& tool, const Result<sandbox::RunResult>& result,
+                     const sandbox::Spec& spec) const;
+
+  sandbox::Supervisor& supervisor_;
+  ToolOptions options_;
+  std::string shell_;
+};
+
+// Keeps the head and the tail of `text` within `limit` bytes, with a marker saying how much of
+// the middle was left out.
+std::string HeadAndTail(std::string_view text, size_t limit);
+
+struct FileEntry {
+  std::string path;  // relative to the workspace
+  uint64_t size = 0;
+};
+// Regular files under `workspace` (not following symlinks), sorted by path; at most `limit`.
+std::vector<FileEntry> ListFiles(const std::string& workspace, size_t limit = 1000);
+
+}  // namespace warden::agent

@@ -1,0 +1,170 @@
+#include "base/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#define TOML_EXCEPTIONS 0
+#define TOML_HEADER_ONLY 1
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+namespace warden {
+namespace {
+
+json::value ToJson(const toml::node& node) {
+  if (const toml::table* table = node.as_table()) {
+    json::object out;
+    for (const auto& [key, value] : *table) {
+      out[std::string(key.str())] = ToJson(value);
+    }
+    return out;
+  }
+  if (const toml::array* array = node.as_array()) {
+    json::array out;
+    for (const toml::node& item : *array) {
+      out.push_back(ToJson(item));
+    }
+    return out;
+  }
+  if (auto s = node.value<std::string>(); s && node.is_string()) {
+    return json::value(*s);
+  }
+  if (node.is_integer()) {
+    return json::value(*node.value<int64_t>());
+  }
+  if (node.is_floating_point()) {
+    return json::value(*node.value<double>());
+  }
+  if (node.is_boolean()) {
+    return json::value(*node.value<bool>());
+  }
+  // Dates and times: as their TOML text.
+  std::ostringstream text;
+  node.visit([&](const auto& leaf) { text << leaf; });
+  return json::value(text.str());
+}
+
+bool ReadWhole(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return false;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  *out = text.str();
+  return true;
+}
+
+}  // namespace
+
+Result<Config> Config::Parse(std::string_view text, const std::string& origin) {
+  toml::parse_result parsed = toml::parse(text, origin);
+  if (!parsed) {
+    const toml::parse_error& error = parsed.error();
+    return Error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{}:{}:{}: {}", origin.empty() ? "config" : origin, error.source().begin.line,
+                    error.source().begin.column, error.description()));
+  }
+  Config config;
+  config.root_ = ToJson(parsed.table()).as_object();
+  config.origin_ = origin;
+  return config;
+}
+
+Result<Config> Config::Load(const std::string& path) {
+  std::string text;
+  if (!ReadWhole(path, &text)) {
+    return Error::FromErrno("reading the configuration file " + path, errno);
+  }
+  return Parse(text, path);
+}
+
+Result<Config> Config::LoadDefault() {
+  // NOLINTBEGIN(concurrency-mt-unsafe): read once at start-up
+  if (const char* explicit_path = std::getenv("WARDEN_CONFIG");
+      explicit_path != nullptr && explicit_path[0] != '\0') {
+    return Load(explicit_path);
+  }
+  std::string path;
+  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg != nullptr && xdg[0] == '/') {
+    path = std::string(xdg) + "/warden/config.toml";
+  } else if (const char* home = std::getenv("HOME"); home != nullptr && home[0] == '/') {
+    path = std::string(home) + "/.config/warden/config.toml";
+  }
+  // NOLINTEND(concurrency-mt-unsafe)
+  std::string text;
+  if (path.empty() || !ReadWhole(path, &text)) {
+    return Config();
+  }
+  return Parse(text, path);
+}
+
+const json::value* Config::Find(std::string_view key) const {
+  const json::object* table = &root_;
+  while (true) {
+    size_t dot = key.find('.');
+    const json::value* value = table->if_contains(key.substr(0, dot));
+    if (value == nullptr || dot == std::string_view::npos) {
+      return value;
+    }
+    if (!value->is_object()) {
+      return nullptr;
+    }
+    table = &value->get_object();
+    key.remove_prefix(dot + 1);
+  }
+}
+
+std::optional<std::string> Config::String(std::string_view key) const {
+  const json::value* value = Find(key);
+  if (value == nullptr || !value->is_string()) {
+    return std::nullopt;
+  }
+  return std::string(value->get_string());
+}
+
+std::optional<int64_t> Config::Int(std::string_view key) const {
+  const json::value* value = Find(key);
+  if (value == nullptr || !value->is_int64()) {
+    return std::nullopt;
+  }
+  return value->get_int64();
+}
+
+std::optional<double> Config::Number(std::string_view key) const {
+  const json::value* value = Find(key);
+  if (value == nullptr || !value->is_number()) {
+    return std::nullopt;
+  }
+  return value->to_number<double>();
+}
+
+std::optional<bool> Config::Bool(std::string_view key) const {
+  const json::value* value = Find(key);
+  if (value == nullptr || !value->is_bool()) {
+    return std::nullopt;
+  }
+  return value->get_bool();
+}
+
+std::vector<std::string> Config::Strings(std::string_view key) const {
+  const json::value* value = Find(key);
+  std::vector<std::string> out;
+  if (value == nullptr) {
+    return out;
+  }
+  if (value->is_string()) {
+    out.emplace_back(value->get_string());
+  } else if (value->is_array()) {
+    for (const json::value& item : value->get_array()) {
+      if (item.is_string()) {
+        out.emplace_back(item.get_string());
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace warden

@@ -1,0 +1,45 @@
+// Warden's configuration file (TOML), read once and queried by dotted keys ("llm.model").
+//
+// Where: $WARDEN_CONFIG when set, else $XDG_CONFIG_HOME/warden/config.toml, else
+// ~/.config/warden/config.toml. No file is an empty configuration, not an error.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/json.h"
+#include "base/result.h"
+
+namespace warden {
+
+class Config {
+ public:
+  Config() = default;
+
+  // Parses the file at `path`. Errors name the file, line and column.
+  static Result<Config> Load(const std::string& path);
+  // The file of the default location, or an empty configuration when there is none.
+  static Result<Config> LoadDefault();
+  // Parses TOML text (for tests, and for Load).
+  static Result<Config> Parse(std::string_view text, const std::string& origin);
+
+  std::optional<std::string> String(std::string_view key) const;
+  std::optional<int64_t> Int(std::string_view key) const;
+  std::optional<double> Number(std::string_view key) const;
+  std::optional<bool> Bool(std::string_view key) const;
+  // An array of strings; a lone string is a list of one.
+  std::vector<std::string> Strings(std::string_view key) const;
+
+  const std::string& origin() const { return origin_; }  // the file it came from, or ""
+
+ private:
+  const json::value* Find(std::string_view key) const;
+
+  json::object root_;
+  std::string origin_;
+};
+
+}  // namespace warden

@@ -1,0 +1,56 @@
+#include "base/config.h"
+
+#include <gtest/gtest.h>
+
+namespace warden {
+namespace {
+
+TEST(ConfigTest, ReadsDottedKeysOfEveryType) {
+  auto config = Config::Parse(R"(
+[llm]
+provider = "ollama"
+model = "qwen2.5-coder:7b"
+context_tokens = 16384
+temperature = 0.5
+stream = false
+
+[agent]
+deny = ["curl *", "wget *"]
+allow = "git status"
+)",
+                              "test.toml");
+  ASSERT_TRUE(config.ok()) << config.error().ToString();
+  EXPECT_EQ(config->String("llm.provider"), "ollama");
+  EXPECT_EQ(config->String("llm.model"), "qwen2.5-coder:7b");
+  EXPECT_EQ(config->Int("llm.context_tokens"), 16384);
+  EXPECT_DOUBLE_EQ(config->Number("llm.temperature").value_or(0), 0.5);
+  EXPECT_EQ(config->Bool("llm.stream"), false);
+  EXPECT_EQ(config->Strings("agent.deny"), (std::vector<std::string>{"curl *", "wget *"}));
+  EXPECT_EQ(config->Strings("agent.allow"), (std::vector<std::string>{"git status"}));
+}
+
+TEST(ConfigTest, MissingKeysAndWrongTypesAreAbsent) {
+  auto config = Config::Parse("[llm]\nmodel = 3\n", "test.toml");
+  ASSERT_TRUE(config.ok());
+  EXPECT_FALSE(config->String("llm.model").has_value());
+  EXPECT_FALSE(config->String("llm.provider").has_value());
+  EXPECT_FALSE(config->String("nothing.at.all").has_value());
+  EXPECT_FALSE(config->Int("llm.model.deeper").has_value());
+  EXPECT_TRUE(config->Strings("agent.deny").empty());
+}
+
+TEST(ConfigTest, SyntaxErrorsNameFileAndLine) {
+  auto config = Config::Parse("[llm]\nmodel = \"unterminated\n", "/etc/warden.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().message().find("/etc/warden.toml:2:"), std::string::npos)
+      << config.error().message();
+}
+
+TEST(ConfigTest, LoadOfAMissingFileIsAnError) {
+  auto config = Config::Load("/nonexistent/warden/config.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().message().find("/nonexistent/warden/config.toml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace warden

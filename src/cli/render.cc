@@ -1,0 +1,203 @@
+#include "cli/render.h"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "base/units.h"
+
+namespace warden::cli {
+namespace {
+
+void WriteAll(int fd, std::string_view text) {
+  while (!text.empty()) {
+    ssize_t n = ::write(fd, text.data(), text.size());
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      return;
+    }
+    text.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+std::string StringAt(const json::object& object, std::string_view key) {
+  const json::value* value = object.if_contains(key);
+  return value != nullptr && value->is_string() ? std::string(value->get_string()) : "";
+}
+
+int64_t IntAt(const json::object& object, std::string_view key) {
+  const json::value* value = object.if_contains(key);
+  return value != nullptr && value->is_number() ? value->to_number<int64_t>() : 0;
+}
+
+// The heart of an action, for a person: the command, the program, the path.
+std::string ActionText(const std::string& tool, const json::object& arguments) {
+  if (tool == "run_shell") {
+    return StringAt(arguments, "command");
+  }
+  if (tool == "run_python") {
+    return StringAt(arguments, "code");
+  }
+  if (tool == "write_file") {
+    return fmt::format("{} ({})", StringAt(arguments, "path"),
+                       FormatBytes(StringAt(arguments, "content").size()));
+  }
+  return StringAt(arguments, "path");
+}
+
+std::string Indent(std::string_view text, std::string_view prefix, size_t max_lines = 12) {
+  std::string out;
+  size_t lines = 0;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    std::string_view line =
+        text.substr(start, end == std::string_view::npos ? text.npos : end - start);
+    if (++lines > max_lines) {
+      out += fmt::format("{}…\n", prefix);
+      break;
+    }
+    out += fmt::format("{}{}\n", prefix, line);
+    start = end == std::string_view::npos ? text.size() : end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Renderer::Paint(std::string_view text, const char* code) const {
+  return color_ ? fmt::format("\033[{}m{}\033[0m", code, text) : std::string(text);
+}
+
+void Renderer::Print(const std::string& text) {
+  if (line_open_) {
+    WriteAll(STDOUT_FILENO, "\n");
+    line_open_ = false;
+  }
+  WriteAll(STDOUT_FILENO, text);
+}
+
+void Renderer::Start(const std::string& task, const std::string& provider,
+                     const std::string& workspace) {
+  if (json_) {
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  Print(fmt::format("{} {}\n{}\n", Paint("Task:", "1"), task,
+                    Paint(fmt::format("  model: {}\n  workspace: {}", provider, workspace), "2")));
+}
+
+void Renderer::Output(const std::string& stream, std::string_view text) {
+  // Live output, each line marked; stderr in red.
+  std::string out;
+  for (char c : text) {
+    if (!line_open_) {
+      out += Paint("  │ ", "2");
+      line_open_ = true;
+    }
+    out += c;
+    if (c == '\n') {
+      line_open_ = false;
+    }
+  }
+  WriteAll(STDOUT_FILENO, stream == "stderr" && color_ ? Paint(out, "31") : out);
+}
+
+void Renderer::Show(const agent::Event& event) {
+  std::lock_guard lock(mutex_);
+  if (json_) {
+    WriteAll(STDOUT_FILENO, json::serialize(event.ToJson()) + "\n");
+    return;
+  }
+  const json::object& d = event.data;
+  switch (event.type) {
+    case agent::EventType::kPlan: {
+      std::string text = Paint("Plan:", "1") + "\n";
+      int n = 0;
+      if (const json::value* steps = d.if_contains("steps");
+          steps != nullptr && steps->is_array()) {
+        for (const json::value& step : steps->get_array()) {
+          if (step.is_string()) {
+            text += fmt::format("  {}. {}\n", ++n, std::string_view(step.get_string()));
+          }
+        }
+      }
+      Print(text);
+      break;
+    }
+    case agent::EventType::kThought:
+      Print(Indent(StringAt(d, "text"), Paint("  ", "2"), 6));
+      break;
+    case agent::EventType::kAction: {
+      std::string tool = StringAt(d, "tool");
+      const json::value* arguments = d.if_contains("arguments");
+      std::string text = arguments != nullptr && arguments->is_object()
+                             ? ActionText(tool, arguments->get_object())
+                             : "";
+      Print(fmt::format("{} {}\n{}", Paint(fmt::format("▶ step {}", IntAt(d, "step")), "1;36"),
+                        tool, Indent(text, "    ", 8)));
+      break;
+    }
+    case agent::EventType::kOutput:
+      Output(StringAt(d, "stream"), StringAt(d, "text"));
+      break;
+    case agent::EventType::kObservation: {
+      const json::value* ok = d.if_contains("ok");
+      bool good = ok != nullptr && ok->is_bool() && ok->get_bool();
+      Print(fmt::format("  {} {}\n", good ? Paint("✓", "32") : Paint("✗", "31"),
+                        StringAt(d, "summary")));
+      break;
+    }
+    case agent::EventType::kApproval: {
+      std::string decision = StringAt(d, "decision");
+      if (decision != "approved") {
+        Print(fmt::format("  {} {}\n", Paint(fmt::format("⊘ {}:", decision), "33"),
+                          StringAt(d, "reason")));
+      }
+      break;
+    }
+    case agent::EventType::kError:
+      Print(fmt::format("  {} {}\n", Paint(fmt::format("! {}:", StringAt(d, "kind")), "33"),
+                        StringAt(d, "message")));
+      break;
+    case agent::EventType::kUsage:
+    case agent::EventType::kFinal:
+      break;
+  }
+}
+
+void Renderer::End(const agent::AgentResult& result, const std::string& workspace) {
+  std::lock_guard lock(mutex_);
+  if (json_) {
+    return;  // the final event said it all
+  }
+  bool ok = result.status == "succeeded";
+  std::string text =
+      fmt::format("\n{} {}\n",
+                  ok ? Paint("Done:", "1;32")
+                     : Paint(fmt::format("{} ({}):", result.status, result.reason), "1;31"),
+                  result.summary);
+  if (!result.files.empty()) {
+    text += fmt::format("Files in {}:\n", workspace);
+    for (const agent::FileEntry& file : result.files) {
+      text += fmt::format("  {:<40} {:>8}\n", file.path, FormatBytes(file.size));
+    }
+  } else {
+    text += fmt::format("No files in {}\n", workspace);
+  }
+  text +=
+      Paint(fmt::format("{} steps, {} tokens ({} in, {} out)\n", result.steps, result.usage.total(),
+                        result.usage.input_tokens, result.usage.output_tokens),
+            "2");
+  Print(text);
+}
+
+std::string Renderer::ApprovalQuestion(const std::string& tool, const json::object& arguments,
+                                       const std::string& reason) const {
+  return fmt::format("\n{} {} ({})\n{}Run it? [y/N] ", Paint("Approve", "1;33"), tool, reason,
+                     Indent(ActionText(tool, arguments), "    ", 20));
+}
+
+}  // namespace warden::cli

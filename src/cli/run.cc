@@ -1,0 +1,293 @@
+// `warden run "TASK"`: a task in plain language, carried out by an LLM in sandboxes, in the
+// foreground. Streams the plan, each step and its live output, then a summary with the files
+// produced and the tokens used (--json: the events as JSON lines).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/render.h"
+#include "cli/signals.h"
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "agent/agent.h"
+#include "base/config.h"
+#include "base/units.h"
+#include "llm/providers.h"
+
+namespace warden::cli {
+namespace {
+
+constexpr int kExitDone = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+struct RunOptions {
+  std::string provider, model, base_url;
+  std::string workspace;
+  std::string network = "none";
+  std::string approve;
+  int max_steps = 0;
+  std::string max_time;
+  std::string action_timeout;
+  std::string memory;
+  uint64_t token_budget = 0;
+  bool validate = false;
+  bool no_plan = false;
+  bool json = false;
+  std::string config;
+  std::vector<std::string> task;
+};
+
+// A fresh workspace for a run: ~/.local/share/warden/runs/DATE-TIME-XXXX (XDG_DATA_HOME first).
+Result<std::string> NewWorkspacePath() {
+  std::string base;
+  // NOLINTBEGIN(concurrency-mt-unsafe): read at start-up
+  if (const char* data = std::getenv("XDG_DATA_HOME"); data != nullptr && data[0] == '/') {
+    base = std::string(data) + "/warden/runs";
+  } else if (const char* home = std::getenv("HOME"); home != nullptr && home[0] == '/') {
+    base = std::string(home) + "/.local/share/warden/runs";
+  } else {
+    base = "/tmp/warden-runs";
+  }
+  // NOLINTEND(concurrency-mt-unsafe)
+  std::error_code ec;
+  std::filesystem::create_directories(base, ec);
+  if (ec) {
+    return Error(ErrorCode::kFailedPrecondition,
+                 fmt::format("cannot create {} ({}): pass --workspace DIR", base, ec.message()));
+  }
+  time_t now = ::time(nullptr);
+  struct tm local {};
+  ::localtime_r(&now, &local);
+  std::mt19937 random{std::random_device{}()};
+  return fmt::format("{}/{:04}{:02}{:02}-{:02}{:02}{:02}-{:04x}", base, local.tm_year + 1900,
+                     local.tm_mon + 1, local.tm_mday, local.tm_hour, local.tm_min, local.tm_sec,
+                     random() & 0xffff);
+}
+
+// Makes sure the workspace exists and the sandbox user may write to it. A directory Warden
+// creates as root is given to the sandbox's host uid; an existing one is never changed.
+Result<std::string> PrepareWorkspace(std::string path, uid_t sandbox_uid) {
+  bool created = false;
+  if (path.empty()) {
+    ASSIGN_OR_RETURN(path, NewWorkspacePath());
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+    if (ec) {
+      return Error(ErrorCode::kFailedPrecondition,
+                   fmt::format("cannot create the workspace {}: {}", path, ec.message()));
+    }
+    created = true;
+  } else if (!S_ISDIR(st.st_mode)) {
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("--workspace {} is not a directory", path));
+  }
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved) == nullptr) {
+    return Error::FromErrno("--workspace " + path, errno);
+  }
+  path = resolved;
+  if (::geteuid() == 0 && created && ::chown(path.c_str(), sandbox_uid, sandbox_uid) != 0) {
+    return Error::FromErrno("chown(" + path + ")", errno);
+  }
+  if (::geteuid() == 0 && !created && ::stat(path.c_str(), &st) == 0 && st.st_uid == 0 &&
+      (st.st_mode & S_IWOTH) == 0) {
+    return Error(ErrorCode::kFailedPrecondition,
+                 fmt::format("--workspace {} belongs to root, and sandboxes never run as root: "
+                             "give a new directory (Warden creates it), or give this one to an "
+                             "ordinary user (chown)",
+                             path));
+  }
+  return path;
+}
+
+// Asks on the terminal; without one, refuses.
+bool AskOnTerminal(Renderer& renderer, const std::string& tool, const json::object& arguments,
+                   const std::string& reason, std::string* why) {
+  int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+  if (tty < 0 || !::isatty(STDIN_FILENO)) {
+    if (tty >= 0) {
+      ::close(tty);
+    }
+    *why =
+        "there is no terminal to ask for approval (use --approve never, or allow the command "
+        "in the configuration's agent.allow)";
+    return false;
+  }
+  std::string question = renderer.ApprovalQuestion(tool, arguments, reason);
+  (void)::write(tty, question.data(), question.size());
+  std::string answer;
+  char c;
+  while (::read(tty, &c, 1) == 1 && c != '\n') {
+    answer += c;
+  }
+  ::close(tty);
+  bool yes = answer == "y" || answer == "Y" || answer == "yes";
+  if (!yes) {
+    *why = "the user said no";
+  }
+  return yes;
+}
+
+Result<std::chrono::milliseconds> DurationOr(const std::string& flag,
+                                             std::optional<std::string> config,
+                                             std::chrono::milliseconds fallback) {
+  std::string text = !flag.empty() ? flag : config.value_or("");
+  if (text.empty()) {
+    return fallback;
+  }
+  return ParseDuration(text);
+}
+
+}  // namespace
+
+int Run(int argc, char** argv) {
+  CLI::App app(
+      "Carry out a task written in plain language: an LLM plans it, then runs commands and\n"
+      "Python in fresh sandboxes over the task's workspace, reads what happened, and corrects\n"
+      "itself until the task is done or a bound is reached.\n"
+      "Exit code: 0 done; 1 the task failed or was stopped by a bound; 2 usage or configuration "
+      "error; 130 interrupted.",
+      "warden run");
+  app.footer(fmt::format(
+      "Providers: {}. Keys come from OPENAI_API_KEY, OPENROUTER_API_KEY, GEMINI_API_KEY,\n"
+      "ANTHROPIC_API_KEY; Ollama from OLLAMA_HOST. Settings: ~/.config/warden/config.toml.",
+      llm::ProviderNames()));
+  RunOptions o;
+  app.add_option("--provider", o.provider, "LLM provider (default: what is configured or found)");
+  app.add_option("--model", o.model, "Model name");
+  app.add_option("--base-url", o.base_url, "API base URL (any OpenAI-compatible server)");
+  app.add_option("--workspace", o.workspace,
+                 "Directory mounted at /workspace, where results stay (default: a new one under "
+                 "~/.local/share/warden/runs)");
+  app.add_option("--network", o.network, "none: no network; host: the host's network")
+      ->check(CLI::IsMember({"none", "host"}))
+      ->capture_default_str();
+  app.add_option("--approve", o.approve, "Ask before actions: never, risky (default) or always");
+  app.add_option("--max-steps", o.max_steps, "Model turns at most (default 30)");
+  app.add_option("--max-time", o.max_time, "Wall time for the whole task (default 30m)");
+  app.add_option("--action-timeout", o.action_timeout, "Wall time of one action (default 2m)");
+  app.add_option("--memory", o.memory, "Memory limit of one action (default 1G)");
+  app.add_option("--token-budget", o.token_budget, "Tokens at most, input and output (default 1M)");
+  app.add_flag("--validate", o.validate, "Have the model review each command before it runs");
+  app.add_flag("--no-plan", o.no_plan, "Act at once, without a plan first");
+  app.add_flag("--json", o.json, "Print the events as JSON lines");
+  app.add_option("--config", o.config, "Configuration file (default ~/.config/warden/config.toml)");
+  app.add_option("task", o.task, "The task, in plain language")->required();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kExitUsage;
+  }
+
+  auto fail = [](const std::string& message) {
+    std::fprintf(stderr, "warden run: %s\n", message.c_str());
+    return kExitUsage;
+  };
+  Result<Config> config = o.config.empty() ? Config::LoadDefault() : Config::Load(o.config);
+  if (!config.ok()) {
+    return fail(config.error().message());
+  }
+  std::string task;
+  for (const std::string& word : o.task) {
+    task += (task.empty() ? "" : " ") + word;
+  }
+  if (task.find_first_not_of(" \t\n") == std::string::npos) {
+    return fail(
+        "the task is empty: say what to do, e.g. warden run \"count the lines of "
+        "/etc/services\"");
+  }
+
+  agent::AgentOptions options;
+  options.max_steps =
+      o.max_steps > 0 ? o.max_steps : static_cast<int>(config->Int("agent.max_steps").value_or(30));
+  options.plan = !o.no_plan && config->Bool("agent.plan").value_or(true);
+  options.validate = o.validate || config->Bool("agent.validate").value_or(false);
+  options.token_budget =
+      o.token_budget > 0
+          ? o.token_budget
+          : static_cast<uint64_t>(config->Int("agent.token_budget").value_or(1'000'000));
+  auto max_time =
+      DurationOr(o.max_time, config->String("agent.max_time"), std::chrono::minutes(30));
+  auto action_timeout =
+      DurationOr(o.action_timeout, config->String("agent.action_timeout"), std::chrono::minutes(2));
+  if (!max_time.ok() || !action_timeout.ok()) {
+    return fail(!max_time.ok() ? max_time.error().message() : action_timeout.error().message());
+  }
+  options.wall_time = std::chrono::duration_cast<std::chrono::seconds>(*max_time);
+  auto mode = agent::ParseApprovalMode(
+      !o.approve.empty() ? o.approve : config->String("agent.approve").value_or("risky"));
+  if (!mode.ok()) {
+    return fail(mode.error().message());
+  }
+
+  agent::ToolOptions tools;
+  tools.network = o.network == "host" ? sandbox::NetworkMode::kHost : sandbox::NetworkMode::kNone;
+  tools.limits.wall_time = *action_timeout;
+  tools.limits.cpu_time = *action_timeout;
+  tools.limits.memory_bytes = 1ULL << 30;
+  tools.limits.disk_bytes = 1ULL << 30;
+  tools.limits.max_pids = 256;
+  std::string memory = !o.memory.empty() ? o.memory : config->String("sandbox.memory").value_or("");
+  if (!memory.empty()) {
+    auto bytes = ParseBytes(memory);
+    if (!bytes.ok()) {
+      return fail("--memory: " + bytes.error().message());
+    }
+    tools.limits.memory_bytes = *bytes;
+  }
+
+  auto provider = llm::ResolveProvider({o.provider, o.model, o.base_url}, *config,
+                                       [](const char* name) { return std::getenv(name); });
+  if (!provider.ok()) {
+    return fail(provider.error().message());
+  }
+  sandbox::SupervisorOptions supervisor_options;
+  auto workspace = PrepareWorkspace(o.workspace, supervisor_options.root_sandbox_uid);
+  if (!workspace.ok()) {
+    return fail(workspace.error().message());
+  }
+  tools.workspace = *workspace;
+  auto supervisor = sandbox::Supervisor::Create(supervisor_options);
+  if (!supervisor.ok()) {
+    return fail(supervisor.error().message() + " (`warden doctor` tells more)");
+  }
+
+  std::unique_ptr<llm::Client> client = llm::MakeClient(*provider);
+  agent::ToolRunner runner(**supervisor, tools);
+  agent::Policy policy(*mode, config->Strings("agent.allow"), config->Strings("agent.deny"),
+                       tools.network == sandbox::NetworkMode::kHost);
+  Renderer renderer(o.json, ::isatty(STDOUT_FILENO) != 0);
+  renderer.Start(task, provider->Describe(), *workspace);
+  agent::Agent agent(
+      *client, runner, std::move(policy), options,
+      [&](const agent::Event& event) { renderer.Show(event); },
+      [&](const std::string& tool, const json::object& arguments, const std::string& reason,
+          std::string* why) { return AskOnTerminal(renderer, tool, arguments, reason, why); });
+
+  sandbox::CancelToken cancel;
+  CancelOnSignals(&cancel);
+  agent::AgentResult result = agent.Run(task, &cancel);
+  CancelOnSignals(nullptr);
+  renderer.End(result, *workspace);
+  if (result.status == "cancelled") {
+    return CaughtSignal() != 0 ? 128 + CaughtSignal() : 130;
+  }
+  return result.status == "succeeded" ? kExitDone : kExitFailed;
+}
+
+}  // namespace warden::cli
