@@ -26,3 +26,17 @@ except OSError as e:
 echo
 echo "== a memory bomb, stopped by the 64M limit (the result as JSON)"
 "$warden" exec --json --memory 64M --lang python --code 'x = bytearray(1 << 30)' || true
+
+echo
+echo "== an agent task: warden run (needs an LLM: an API key in the environment, or a local Ollama)"
+task="Write a Python script primes.py that prints the prime numbers below 100, run it, and save its output to primes.txt"
+if "$warden" run --approve never "$task"; then
+  echo "(the files are in the workspace printed above)"
+else
+  code=$?
+  case "$code" in
+    1) echo "(the model did not finish the task: its steps and the reason are above)" ;;
+    2) echo "(no LLM here: the message above says how to configure one; everything else works without)" ;;
+    *) exit "$code" ;;
+  esac
+fi
