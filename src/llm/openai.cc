@@ -251,6 +251,9 @@ class OpenAiDecoder final : public Decoder {
         response.tool_calls.push_back(std::move(call));
       }
     }
+    if (sink_ && !response.reasoning.empty()) {
+      sink_(DeltaKind::kReasoning, response.reasoning);
+    }
     if (sink_ && !response.content.empty()) {
       sink_(DeltaKind::kText, response.content);
     }

@@ -34,7 +34,7 @@ std::string Join(const std::vector<std::string>& parts, std::string_view separat
 std::string_view Trim(std::string_view s) {
   size_t first = s.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) {
-    return {};
+    return s.substr(s.size());  // Empty, but still pointing into `s`: never a null data().
   }
   return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }

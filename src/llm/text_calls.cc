@@ -17,6 +17,8 @@ using text_scan::SpanKind;
 
 constexpr size_t kNpos = std::string_view::npos;
 constexpr size_t kMaxQuote = 200;
+// The re-prompt names this many failed calls; past it, only how many more there were.
+constexpr int kMaxReportedFailures = 5;
 
 // Most specific first: a format that contains another (DeepSeek's ```json, <tool_call> around
 // <function=...>) must claim its span before the detector of the inner one runs.
@@ -346,20 +348,30 @@ TextCallParse ParseTextCalls(std::string_view text, const std::vector<ToolSpec>&
   std::vector<Candidate> found = Detect(ctx);
   std::string_view visible_text = visible;
   TextCallParse result;
+  int failures = 0;
+  auto fail = [&](const Candidate& c, std::string_view reason) {
+    if (++failures <= kMaxReportedFailures) {
+      result.error += (result.error.empty() ? "" : "\n") + Failure(c, reason, visible_text);
+    }
+  };
   for (const Candidate& c : found) {
-    std::string_view raw = visible_text.substr(c.begin, c.end - c.begin);
     if (c.kind == SpanKind::kError) {
-      result.error += (result.error.empty() ? "" : "\n") + Failure(c, c.error, visible);
+      fail(c, c.error);
     }
     if (c.kind != SpanKind::kCall) {
       continue;
     }
     Resolved r = Resolve(c.name, c.arguments, c.positional, tools);
     if (!r.error.empty()) {
-      result.error += (result.error.empty() ? "" : "\n") + Failure(c, r.error, visible);
+      fail(c, r.error);
       continue;
     }
-    result.calls.push_back({r.tool->name, std::move(r.arguments), c.format, std::string(raw)});
+    std::string raw(visible_text.substr(c.begin, c.end - c.begin));
+    result.calls.push_back({r.tool->name, std::move(r.arguments), c.format, std::move(raw)});
+  }
+  if (failures > kMaxReportedFailures) {
+    result.error += "\n(and " + std::to_string(failures - kMaxReportedFailures) +
+                    " more calls that could not be used)";
   }
   result.prose = Prose(visible, found);
   return result;

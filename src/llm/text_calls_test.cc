@@ -204,6 +204,24 @@ TEST(TextCallsTest, ToolCallBlockWithProseInsideIsAnError) {
   EXPECT_THAT(p.error, HasSubstr("holds no JSON object"));
 }
 
+TEST(TextCallsTest, ManyFailuresAreSummarised) {
+  std::string text;
+  for (int i = 0; i < 8; ++i) {
+    text += "<tool_call>{\"name\": \"nope" + std::to_string(i) + "\"}</tool_call>\n";
+  }
+  TextCallParse p = Parse(text);
+  EXPECT_THAT(p.error, HasSubstr(R"(unknown tool "nope4")"));
+  EXPECT_THAT(p.error, Not(HasSubstr("nope5")));
+  EXPECT_THAT(p.error, HasSubstr("(and 3 more calls that could not be used)"));
+}
+
+TEST(TextCallsTest, GlmCallWithAnEmptyArgKeyIsAnError) {
+  TextCallParse p = Parse(
+      "<tool_call>read_file\n<arg_key></arg_key>\n<arg_value>a.txt</arg_value>\n</tool_call>");
+  EXPECT_TRUE(p.calls.empty());
+  EXPECT_THAT(p.error, HasSubstr("an <arg_key> is empty"));
+}
+
 TEST(TextCallsTest, PlainProseHasNoCallsAndNoError) {
   std::string text = "The tests pass. I changed a.py (the parser) and b.py; see [1] and {x}.";
   TextCallParse p = Parse(text);

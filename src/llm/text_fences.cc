@@ -15,7 +15,7 @@ constexpr size_t kNpos = std::string_view::npos;
 
 // Past this many '{' that open no call, the bare-JSON scan stops: each one may be measured to the
 // end of the text, and a reply full of braces is no call anyway.
-constexpr int kMaxBareJsonAttempts = 500;
+constexpr int kMaxBareJsonAttempts = 100;
 
 struct Fence {
   size_t begin = 0;  // start of the opening line
@@ -173,7 +173,7 @@ void ClassifyFence(const ScanContext& ctx, const Fence& f, std::vector<Candidate
   if (IsJsonLang(f.lang) && (t.starts_with('{') || t.starts_with('['))) {
     c.format = "fenced-json";
     Result<json::value> parsed = ParseLenientJson(t);
-    if (parsed.ok() && CallsFromJson(*parsed, c, ctx.tools(), out)) {
+    if (parsed.ok() && CallsFromJson(*parsed, c, ctx.tools(), JsonPlace::kProse, out)) {
       return;
     }
     if (!parsed.ok() && LooksLikeJsonCall(t)) {
@@ -225,7 +225,7 @@ size_t TryBareJson(const ScanContext& ctx, size_t pos, std::vector<Candidate>& o
   }
   bool llama = parsed->is_object() && parsed->get_object().contains("parameters");
   Candidate proto = Proto(pos, end, llama ? "llama-json" : "json");
-  if (CallsFromJson(*parsed, proto, ctx.tools(), out)) {
+  if (CallsFromJson(*parsed, proto, ctx.tools(), JsonPlace::kProse, out)) {
     return end;
   }
   // Data, not a call: skip all of it so that no object nested inside is taken for one.

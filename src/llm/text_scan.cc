@@ -115,7 +115,7 @@ Match FindAny(std::string_view text, size_t from, std::initializer_list<std::str
 std::string_view Trim(std::string_view s) {
   size_t first = s.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) {
-    return {};
+    return s.substr(s.size());  // Empty, but still pointing into `s`: never a null data().
   }
   return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }
@@ -235,11 +235,11 @@ Candidate JsonArgsCall(size_t begin, size_t end, std::string format, std::string
 }
 
 bool CallsFromJson(const json::value& v, const Candidate& proto, const std::vector<ToolSpec>& tools,
-                   std::vector<Candidate>& out) {
+                   JsonPlace place, std::vector<Candidate>& out) {
   if (v.is_array()) {
     std::vector<Candidate> calls;
     for (const json::value& item : v.get_array()) {
-      if (!CallsFromJson(item, proto, tools, calls)) {
+      if (!CallsFromJson(item, proto, tools, place, calls)) {
         return false;
       }
     }
@@ -254,7 +254,7 @@ bool CallsFromJson(const json::value& v, const Candidate& proto, const std::vect
   for (std::string_view key : {"tool_calls", "tool_call"}) {
     const json::value* inner = obj.if_contains(key);
     if (inner != nullptr && (inner->is_array() || inner->is_object())) {
-      return CallsFromJson(*inner, proto, tools, out);
+      return CallsFromJson(*inner, proto, tools, place, out);
     }
   }
   if (CommandsCall(obj, proto, out)) {
@@ -270,7 +270,8 @@ bool CallsFromJson(const json::value& v, const Candidate& proto, const std::vect
     return false;
   }
   const json::value* args = FirstOf(*holder, kArgumentKeys);
-  if (args == nullptr && FindTool(name->get_string(), tools) == nullptr) {
+  if (place == JsonPlace::kProse && args == nullptr &&
+      FindTool(name->get_string(), tools) == nullptr) {
     return false;  // {"name": "Alice"} is data, not a call.
   }
   Candidate c = proto;
@@ -314,7 +315,7 @@ std::string ReadCallList(std::string_view body, const Candidate& proto,
       return "the JSON is not valid (" + values.error().message() + ")";
     }
     for (const json::value& value : values->values) {
-      if (!CallsFromJson(value, proto, tools, calls)) {
+      if (!CallsFromJson(value, proto, tools, JsonPlace::kCallMarkup, calls)) {
         return "the JSON is not a tool call (it needs \"name\" and \"arguments\")";
       }
     }

@@ -118,13 +118,16 @@ Result<JsonValues> ParseJsonValues(std::string_view text, size_t from, size_t li
 Candidate JsonArgsCall(size_t begin, size_t end, std::string format, std::string_view name,
                        std::string_view args_text);
 
+// Where a JSON value was found: in prose, an object is a call only if it names an offered tool or
+// has an arguments key ({"name": "Alice"} is data); inside call markup, any named object is.
+enum class JsonPlace { kProse, kCallMarkup };
+
 // Appends the calls that the JSON value `v` spells: {"name", "arguments"|"parameters"|...},
-// {"tool", "args"|"input"}, {"function": {...}}, {"tool_calls": [...]}, {"commands": [...]}, or a
+// {"tool", "args"|"input"}, {"function": {...}}, {"tool_call(s)": ...}, {"commands": [...]}, or a
 // list of those. Each copies its span and format from `proto`. False (nothing appended) when `v`
-// is no call: an object naming a known tool counts even without arguments, any other name needs
-// an arguments key.
+// is no call.
 bool CallsFromJson(const json::value& v, const Candidate& proto, const std::vector<ToolSpec>& tools,
-                   std::vector<Candidate>& out);
+                   JsonPlace place, std::vector<Candidate>& out);
 
 // Reads the calls in the body of a wrapper (<|tool_call_start|>…, ```tool_code, <function_calls>):
 // JSON call objects (fenced or not) or Python-style calls. Appends them, copying span and format

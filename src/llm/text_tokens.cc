@@ -101,8 +101,8 @@ std::string GemmaArgsToJson(std::string_view args) {
 }
 
 // Mistral v11+: NAME[ARGS]{json}, the arguments starting at `args_begin`. Returns where it ended.
-size_t ReadMistralArgs(std::string_view text, size_t begin, std::string name, size_t args_begin,
-                       std::vector<Candidate>& out) {
+size_t ReadMistralArgs(std::string_view text, size_t begin, std::string_view name,
+                       size_t args_begin, std::vector<Candidate>& out) {
   size_t brace = SkipSpace(text, args_begin);
   if (brace >= text.size() || text[brace] != '{') {
     size_t end = LineEnd(text, args_begin);
@@ -125,20 +125,13 @@ size_t ReadAfterToolCalls(const ScanContext& ctx, const Match& m, std::vector<Ca
   size_t after = SkipSpace(text, m.end());
   if (after < text.size() && (text[after] == '[' || text[after] == '{')) {
     Match next = FindAny(text, after, {"[TOOL_CALLS]"});
-    Result<JsonValues> values = ParseJsonValues(text, after, next.found() ? next.pos : text.size());
-    size_t end = values.ok() ? values->end : LineEnd(text, after);
-    Candidate proto = Proto(m.pos, end, "mistral");
-    bool calls = values.ok();
-    for (size_t i = 0; calls && i < values->values.size(); ++i) {
-      calls = CallsFromJson(values->values[i], proto, ctx.tools(), out);
-    }
-    if (!calls) {
-      std::string why = values.ok() ? "it is not a list of {\"name\", \"arguments\"} objects"
-                                    : values.error().message();
-      out.push_back(ErrorCandidate(m.pos, end, "mistral",
-                                   "the JSON after [TOOL_CALLS] is not "
-                                   "usable: " +
-                                       why));
+    size_t limit = next.found() ? next.pos : text.size();
+    size_t json_end = FindJsonEnd(text.substr(0, limit), after);
+    size_t end = json_end == kNpos ? limit : json_end;
+    std::string error = ReadCallList(text.substr(after, end - after), Proto(m.pos, end, "mistral"),
+                                     ctx.tools(), out);
+    if (!error.empty()) {
+      out.push_back(ErrorCandidate(m.pos, end, "mistral", "after [TOOL_CALLS]: " + error));
     }
     return end;
   }
@@ -159,8 +152,7 @@ size_t ReadAfterToolCalls(const ScanContext& ctx, const Match& m, std::vector<Ca
                                  "NAME[ARGS]{...}"));
     return end;
   }
-  std::string name(text.substr(after, name_end - after));
-  return ReadMistralArgs(text, m.pos, std::move(name), p + 6, out);
+  return ReadMistralArgs(text, m.pos, text.substr(after, name_end - after), p + 6, out);
 }
 
 }  // namespace
@@ -322,8 +314,8 @@ void FindMistralCalls(const ScanContext& ctx, std::vector<Candidate>& out) {
       pos = m.end();
       continue;
     }
-    std::string name(text.substr(name_begin, m.pos - name_begin));
-    pos = ReadMistralArgs(text, name_begin, std::move(name), m.end(), out);
+    pos = ReadMistralArgs(text, name_begin, text.substr(name_begin, m.pos - name_begin), m.end(),
+                          out);
   }
 }
 

@@ -154,6 +154,9 @@ Candidate ReadGlmCall(std::string_view body, size_t begin, size_t end) {
     Match stop = FindAny(rest, value_begin, {"</arg_value>", "<arg_key>"});
     size_t value_end = stop.found() ? stop.pos : rest.size();
     std::string_view key = Trim(rest.substr(pos + 9, key_end - pos - 9));
+    if (key.empty()) {
+      return ErrorCandidate(begin, end, "glm", "an <arg_key> is empty");
+    }
     c.arguments[key] = TrimOneNewline(rest.substr(value_begin, value_end - value_begin));
     pos = value_end;
   }
