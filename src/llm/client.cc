@@ -71,6 +71,17 @@ class HttpClient final : public Client {
   uint64_t context_tokens() const override { return wire_->context_tokens(); }
 
  private:
+  // What one attempt came to: done (a response, or an error not worth retrying), again (at once,
+  // without tools), or a failure to retry.
+  struct Outcome {
+    std::optional<Result<ChatResponse>> done;
+    bool again = false;
+    std::string why;
+    std::optional<milliseconds> retry_after;
+    std::optional<Error> final_error;  // what to report when retries are spent
+  };
+  Outcome Attempt(const ChatRequest& request, const ChatObserver& observer,
+                  const std::atomic<bool>* cancel);
   Error StatusError(long status, const std::string& message) const;
   Status Wait(milliseconds wait, const std::atomic<bool>* cancel) const;
 
@@ -129,68 +140,47 @@ Status HttpClient::Wait(milliseconds wait, const std::atomic<bool>* cancel) cons
 
 Result<ChatResponse> HttpClient::Chat(const ChatRequest& request, const ChatObserver& observer,
                                       const std::atomic<bool>* cancel) {
-  if (!prepared_) {
-    RETURN_IF_ERROR(wire_->Prepare(config_, cancel));  // tried again next time when it failed
-    prepared_ = true;
-  }
   for (int attempt = 1;; ++attempt) {
-    HttpRequest http = wire_->BuildRequest(config_, request, native_tools());
-    http.connect_timeout = config_.connect_timeout;
-    http.idle_timeout = config_.idle_timeout;
-    std::unique_ptr<Decoder> decoder = wire_->NewDecoder(config_, observer.on_delta);
-    BodySink sink = [&](std::string_view bytes) {
-      return decoder->Feed(bytes);
-    };
-    Result<HttpResponse> response = PerformHttp(http, sink, cancel);
-
-    std::string why;
-    std::optional<milliseconds> retry_after;
-    if (!response.ok()) {
-      ErrorCode code = response.error().code();
-      if (code == ErrorCode::kCancelled || code == ErrorCode::kFailedPrecondition ||
-          code == ErrorCode::kInvalidArgument) {
-        return std::move(response).error();
+    Outcome outcome;
+    if (!prepared_) {
+      // Ollama asks the model's context first: an unreachable server is retried like a request.
+      Status prepared = wire_->Prepare(config_, cancel);
+      if (prepared.ok()) {
+        prepared_ = true;
+      } else if (prepared.error().code() != ErrorCode::kUnavailable &&
+                 prepared.error().code() != ErrorCode::kDeadlineExceeded) {
+        return std::move(prepared).error();
+      } else {
+        outcome.why = prepared.error().message();
+        outcome.final_error = std::move(prepared).error();
       }
-      why = response.error().message();
-    } else if (response->status >= 200 && response->status < 300) {
-      Result<ChatResponse> result = decoder->Finish();
-      if (result.ok()) {
-        return result;
+    }
+    if (prepared_) {
+      outcome = Attempt(request, observer, cancel);
+      if (outcome.done) {
+        return *std::move(outcome.done);
       }
-      why = result.error().message();
-    } else {
-      std::string message = wire_->ErrorMessage(response->body);
-      if (native_tools() && !request.tools.empty() && RejectsTools(response->status, message)) {
-        LOG_INFO("{} has no native tool calls ({}): describing tools in the prompt instead",
-                 config_.Describe(), message);
-        native_tools_ = false;
-        --attempt;  // not a failure of the server
+      if (outcome.again) {
+        --attempt;  // the model takes no tools: not a failure of the server
         continue;
-      }
-      if (!Retryable(response->status)) {
-        return StatusError(response->status, message);
-      }
-      why = fmt::format("HTTP {}: {}", response->status, message);
-      auto header = response->headers.find("retry-after");
-      if (header != response->headers.end()) {
-        retry_after = ParseRetryAfter(header->second);
-      }
-      if (attempt > config_.max_retries) {
-        return StatusError(response->status, message);
       }
     }
     if (attempt > config_.max_retries) {
+      if (outcome.final_error) {
+        return *std::move(outcome.final_error);
+      }
       return Error(ErrorCode::kUnavailable, fmt::format("{}: {} (gave up after {} attempts)",
-                                                        config_.Describe(), why, attempt));
+                                                        config_.Describe(), outcome.why, attempt));
     }
     milliseconds wait;
-    if (retry_after) {
-      if (*retry_after > config_.retry_cap) {
-        return Error(ErrorCode::kResourceExhausted,
-                     fmt::format("{}: {}; the server asks to wait {} s before trying again",
-                                 config_.Describe(), why, retry_after->count() / 1000));
+    if (outcome.retry_after) {
+      if (*outcome.retry_after > config_.retry_cap) {
+        return Error(
+            ErrorCode::kResourceExhausted,
+            fmt::format("{}: {}; the server asks to wait {} s before trying again",
+                        config_.Describe(), outcome.why, outcome.retry_after->count() / 1000));
       }
-      wait = *retry_after;
+      wait = *outcome.retry_after;
     } else {
       // Exponential backoff with jitter: a random wait in [half, all] of base * 2^(attempt-1).
       auto full = std::min<int64_t>(config_.retry_cap.count(), config_.retry_base.count()
@@ -198,12 +188,62 @@ Result<ChatResponse> HttpClient::Chat(const ChatRequest& request, const ChatObse
       std::uniform_int_distribution<int64_t> pick(full / 2, std::max<int64_t>(full / 2, full));
       wait = milliseconds(pick(Random()));
     }
-    LOG_DEBUG("LLM attempt {} failed ({}); retrying in {} ms", attempt, why, wait.count());
+    LOG_DEBUG("LLM attempt {} failed ({}); retrying in {} ms", attempt, outcome.why, wait.count());
     if (observer.on_retry) {
-      observer.on_retry(attempt, wait, why);
+      observer.on_retry(attempt, wait, outcome.why);
     }
     RETURN_IF_ERROR(Wait(wait, cancel));
   }
+}
+
+HttpClient::Outcome HttpClient::Attempt(const ChatRequest& request, const ChatObserver& observer,
+                                        const std::atomic<bool>* cancel) {
+  Outcome outcome;
+  HttpRequest http = wire_->BuildRequest(config_, request, native_tools());
+  http.connect_timeout = config_.connect_timeout;
+  http.idle_timeout = config_.idle_timeout;
+  std::unique_ptr<Decoder> decoder = wire_->NewDecoder(config_, observer.on_delta);
+  BodySink sink = [&](std::string_view bytes) {
+    return decoder->Feed(bytes);
+  };
+  Result<HttpResponse> response = PerformHttp(http, sink, cancel);
+  if (!response.ok()) {
+    ErrorCode code = response.error().code();
+    if (code == ErrorCode::kCancelled || code == ErrorCode::kFailedPrecondition ||
+        code == ErrorCode::kInvalidArgument) {
+      outcome.done = std::move(response).error();
+      return outcome;
+    }
+    outcome.why = response.error().message();
+    return outcome;
+  }
+  if (response->status >= 200 && response->status < 300) {
+    Result<ChatResponse> result = decoder->Finish();
+    if (result.ok()) {
+      outcome.done = std::move(result);
+      return outcome;
+    }
+    outcome.why = result.error().message();
+    return outcome;
+  }
+  std::string message = wire_->ErrorMessage(response->body);
+  if (native_tools() && !request.tools.empty() && RejectsTools(response->status, message)) {
+    LOG_INFO("{} has no native tool calls ({}): describing tools in the prompt instead",
+             config_.Describe(), message);
+    native_tools_ = false;
+    outcome.again = true;
+    return outcome;
+  }
+  if (!Retryable(response->status)) {
+    outcome.done = StatusError(response->status, message);
+    return outcome;
+  }
+  outcome.why = fmt::format("HTTP {}: {}", response->status, message);
+  outcome.final_error = StatusError(response->status, message);
+  if (auto header = response->headers.find("retry-after"); header != response->headers.end()) {
+    outcome.retry_after = ParseRetryAfter(header->second);
+  }
+  return outcome;
 }
 
 }  // namespace

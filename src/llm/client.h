@@ -37,7 +37,8 @@ struct ProviderConfig {
   std::string Describe() const;
 };
 
-// What happens while Chat() runs, for display: text as it streams, and retries.
+// What happens while Chat() runs, for display: text as it streams, and retries. After on_retry,
+// the next attempt streams its text from the start again: a display drops what it showed.
 struct ChatObserver {
   DeltaSink on_delta;
   std::function<void(int attempt, std::chrono::milliseconds wait, const std::string& why)> on_retry;

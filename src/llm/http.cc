@@ -71,10 +71,14 @@ struct Transfer {
   std::optional<Error> sink_error;
   CURL* handle = nullptr;
   const CurlApi* api = nullptr;
+  std::chrono::milliseconds idle_timeout{0};
+  std::chrono::steady_clock::time_point last_byte = std::chrono::steady_clock::now();
+  bool idle_expired = false;
 };
 
 size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
+  transfer->last_byte = std::chrono::steady_clock::now();
   std::string_view line(data, size * count);
   if (line.starts_with("HTTP/")) {
     transfer->response->headers.clear();  // a new response (after a 100 Continue, a redirect)
@@ -99,6 +103,7 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
 
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
+  transfer->last_byte = std::chrono::steady_clock::now();
   size_t bytes = size * count;
   if (transfer->status == 0) {
     transfer->api->easy_getinfo(transfer->handle, CURLINFO_RESPONSE_CODE, &transfer->status);
@@ -116,9 +121,19 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
   return bytes;
 }
 
+// Called by libcurl at least once a second, also while nothing arrives. libcurl's own low-speed
+// check averages over several seconds that include the upload, and notices silence ~6 s late.
 int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* transfer = static_cast<Transfer*>(user);
-  return transfer->cancel != nullptr && transfer->cancel->load() ? 1 : 0;
+  if (transfer->cancel != nullptr && transfer->cancel->load()) {
+    return 1;
+  }
+  if (transfer->idle_timeout.count() > 0 &&
+      std::chrono::steady_clock::now() - transfer->last_byte > transfer->idle_timeout) {
+    transfer->idle_expired = true;
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -156,10 +171,7 @@ Result<HttpResponse> PerformHttp(const HttpRequest& request, const BodySink& sin
   if (request.total_timeout.count() > 0) {
     api->easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(request.total_timeout.count()));
   }
-  // A stalled server: fewer than 1 byte a second for the idle timeout.
-  api->easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  api->easy_setopt(handle, CURLOPT_LOW_SPEED_TIME,
-                   std::max(1L, static_cast<long>(request.idle_timeout.count() / 1000)));
+  transfer.idle_timeout = request.idle_timeout;  // a stalled server: see OnProgress
   api->easy_setopt(handle, CURLOPT_HEADERFUNCTION, &OnHeader);
   api->easy_setopt(handle, CURLOPT_HEADERDATA, &transfer);
   api->easy_setopt(handle, CURLOPT_WRITEFUNCTION, &OnBody);
@@ -180,6 +192,11 @@ Result<HttpResponse> PerformHttp(const HttpRequest& request, const BodySink& sin
     case CURLE_OK:
       return response;
     case CURLE_ABORTED_BY_CALLBACK:
+      if (transfer.idle_expired) {
+        return Error(ErrorCode::kDeadlineExceeded,
+                     fmt::format("{} sent nothing for {:.1f} s", request.url,
+                                 request.idle_timeout.count() / 1000.0));
+      }
       return Error(ErrorCode::kCancelled, "cancelled");
     case CURLE_OPERATION_TIMEDOUT:
       return Error(ErrorCode::kDeadlineExceeded,

@@ -43,6 +43,13 @@ json::array EncodeMessages(const std::vector<Message>& messages) {
   return out;
 }
 
+// Ollama itself takes no key; a proxy in front of it may.
+void AddKey(const ProviderConfig& config, HttpRequest& http) {
+  if (!config.api_key.empty()) {
+    http.headers.emplace_back("Authorization", "Bearer " + config.api_key);
+  }
+}
+
 uint64_t NumberAt(const json::object& object, std::string_view key) {
   const json::value* value = object.if_contains(key);
   return value != nullptr && value->is_number() ? value->to_number<uint64_t>() : 0;
@@ -153,6 +160,7 @@ class OllamaWire final : public WireProtocol {
     http.url = config.base_url + "/api/show";
     http.headers = {{"Content-Type", "application/json"}};
     http.body = json::serialize(json::object{{"model", config.model}});
+    AddKey(config, http);
     http.connect_timeout = config.connect_timeout;
     http.idle_timeout = config.idle_timeout;
     Result<HttpResponse> response = PerformHttp(http, nullptr, cancel);
@@ -190,12 +198,16 @@ class OllamaWire final : public WireProtocol {
           native_tools_ = std::find(list.begin(), list.end(), json::value("tools")) != list.end();
         }
       }
+    } else if (response->status >= 500) {
+      return Error(ErrorCode::kUnavailable, fmt::format("Ollama at {} answered {} to /api/show",
+                                                        config.base_url, response->status));
     } else {
       LOG_WARN("Ollama /api/show answered {}: assuming a {}-token context", response->status,
                kDefaultContext);
     }
     uint64_t wanted = config.context_tokens > 0 ? config.context_tokens : kContextCeiling;
     num_ctx_ = std::min(wanted, model_context > 0 ? model_context : kDefaultContext);
+    prepared_ = true;
     LOG_DEBUG("Ollama model {}: context {} (model's own {}), native tools {}", config.model,
               num_ctx_, model_context, native_tools_);
     return OkStatus();
@@ -226,6 +238,7 @@ class OllamaWire final : public WireProtocol {
     HttpRequest http;
     http.url = config.base_url + "/api/chat";
     http.headers = {{"Content-Type", "application/json"}};
+    AddKey(config, http);
     http.body = json::serialize(body);
     // About four bytes a token: enough to notice a prompt far larger than the window.
     prompt_estimate_ = http.body.size() / 4;
@@ -249,9 +262,10 @@ class OllamaWire final : public WireProtocol {
   }
 
   bool native_tools() const override { return native_tools_; }
-  uint64_t context_tokens() const override { return num_ctx_; }
+  uint64_t context_tokens() const override { return prepared_ ? num_ctx_ : 0; }
 
  private:
+  bool prepared_ = false;
   uint64_t num_ctx_ = kDefaultContext;
   bool native_tools_ = true;
   mutable uint64_t prompt_estimate_ = 0;  // of the request last built, for its decoder
