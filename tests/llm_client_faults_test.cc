@@ -464,13 +464,18 @@ TEST_P(ToolsRejectedTest, ServerWithoutToolSupportSwitchesTheClientToText) {
                            json::object{{"type", "object"}, {"properties", json::object{}}}});
   ChatObserver observer;
 
+  // The refusal comes back as kAborted, so that the caller can describe the tools in its prompt
+  // before asking again; from then on requests carry no tools.
+  Result<ChatResponse> refused = client->Chat(request, observer, nullptr);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kAborted) << refused.error().ToString();
+  EXPECT_FALSE(client->native_tools());
   Result<ChatResponse> first = client->Chat(request, observer, nullptr);
   Result<ChatResponse> second = client->Chat(request, observer, nullptr);
 
   ASSERT_TRUE(first.ok()) << first.error().ToString();
   EXPECT_EQ(first->content, kText);
   ASSERT_TRUE(second.ok()) << second.error().ToString();
-  EXPECT_FALSE(client->native_tools());
   std::vector<json::value> bodies = fake_.ChatBodies();
   ASSERT_EQ(bodies.size(), 3u);
   EXPECT_TRUE(bodies[0].as_object().contains("tools"));

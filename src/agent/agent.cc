@@ -127,6 +127,7 @@ class Agent::Loop {
   uint64_t seq_ = 0;
   AgentResult result_;
   int consecutive_format_errors_ = 0;
+  bool tools_refused_ = false;
   std::map<std::string, int> failures_;  // action + how it failed -> times
   std::optional<AgentResult> ended_;
 };
@@ -274,6 +275,10 @@ bool Agent::Loop::Act(const Extracted& extracted, Turn& turn) {
       ended_ = End("succeeded", "finished", text);
       return true;
     }
+    Emit(EventType::kAction, json::object{{"step", step},
+                                          {"tool", action.tool},
+                                          {"arguments", action.arguments},
+                                          {"call_id", action.call_id}});
     Verdict verdict = agent_.policy_.Check(action.tool, action.arguments);
     std::string refusal;
     if (verdict.kind == Verdict::kDeny) {
@@ -307,10 +312,6 @@ bool Agent::Loop::Act(const Extracted& extracted, Turn& turn) {
                                                 {"reason", rejected}});
       }
     }
-    Emit(EventType::kAction, json::object{{"step", step},
-                                          {"tool", action.tool},
-                                          {"arguments", action.arguments},
-                                          {"call_id", action.call_id}});
     if (!refusal.empty()) {
       Emit(EventType::kError, json::object{{"kind", "policy"}, {"message", refusal}});
       reply("Not run: " + refusal +
@@ -353,6 +354,11 @@ bool Agent::Loop::Act(const Extracted& extracted, Turn& turn) {
 }
 
 AgentResult Agent::Loop::Run() {
+  // What the model can do decides the system prompt; a failure here shows again at the first
+  // request, which retries and reports it.
+  if (Status prepared = agent_.client_.Prepare(CancelFlag()); !prepared.ok()) {
+    LOG_DEBUG("preparing the model client: {}", prepared.error().message());
+  }
   history_.SetSystem(SystemPrompt(agent_.runner_.options().limits, agent_.runner_.options().network,
                                   agent_.client_.native_tools(), ToolSpecs()));
   if (agent_.options_.plan && !MakePlan()) {
@@ -375,6 +381,11 @@ AgentResult Agent::Loop::Run() {
     request.messages = history_.Messages();
     request.tools = ToolSpecs();
     Result<llm::ChatResponse> response = Ask(request);
+    if (!response.ok() && response.error().code() == ErrorCode::kAborted &&
+        !agent_.client_.native_tools() && !tools_refused_) {
+      tools_refused_ = true;  // once: the prompt now describes the tools and how to call them
+      continue;
+    }
     if (!response.ok()) {
       if (Cancelled()) {
         return End("cancelled", "cancelled", "cancelled");

@@ -20,7 +20,7 @@ enum class EventType {
   kObservation,  // data: step, tool, outcome, exit_code, ok, duration_ms, summary
   kApproval,     // data: step, tool, decision (approved|refused|denied), reason
   kUsage,        // data: input_tokens, output_tokens, total_tokens (running totals)
-  kError,        // data: kind (format|llm|execution|policy), message
+  kError,        // data: kind (format|llm|llm_retry|execution|policy|job), message
   kFinal,        // data: status, reason, summary, files [{path, size}], steps, usage
 };
 

@@ -68,6 +68,13 @@ class HttpClient final : public Client {
   Result<ChatResponse> Chat(const ChatRequest& request, const ChatObserver& observer,
                             const std::atomic<bool>* cancel) override;
   bool native_tools() const override { return native_tools_ && wire_->native_tools(); }
+  Status Prepare(const std::atomic<bool>* cancel) override {
+    if (!prepared_) {
+      RETURN_IF_ERROR(wire_->Prepare(config_, cancel));
+      prepared_ = true;
+    }
+    return OkStatus();
+  }
   uint64_t context_tokens() const override { return wire_->context_tokens(); }
 
  private:
@@ -161,8 +168,8 @@ Result<ChatResponse> HttpClient::Chat(const ChatRequest& request, const ChatObse
         return *std::move(outcome.done);
       }
       if (outcome.again) {
-        --attempt;  // the model takes no tools: not a failure of the server
-        continue;
+        return Error(ErrorCode::kAborted,
+                     fmt::format("{} takes no tools: ask again without them", config_.Describe()));
       }
     }
     if (attempt > config_.max_retries) {

@@ -53,8 +53,14 @@ class Client {
   // 401, 403 and 404. Error codes: kUnauthenticated, kPermissionDenied, kNotFound,
   // kInvalidArgument, kResourceExhausted (rate limit, retries spent), kUnavailable,
   // kDeadlineExceeded, kCancelled.
+  // kAborted: the server refused the tools parameter; the client now works without native tools
+  // (native_tools() is false), and the caller should rebuild its prompt and ask again.
   virtual Result<ChatResponse> Chat(const ChatRequest& request, const ChatObserver& observer,
                                     const std::atomic<bool>* cancel) = 0;
+
+  // Learns what the model can do before the first request (Ollama: context and tools), so that
+  // native_tools() and context_tokens() are right from the start. Chat() does it when not done.
+  virtual Status Prepare(const std::atomic<bool>* cancel) = 0;
 
   // False when the model cannot take tools natively (the agent then describes the tools in the
   // prompt and reads calls from the text). Decided on first use: an Ollama model without the
