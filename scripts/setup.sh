@@ -7,11 +7,14 @@ packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git
   # libraries
-  libseccomp-dev libcap-dev libfmt-dev libspdlog-dev libcli11-dev libboost-json1.81-dev libcurl4-openssl-dev libtomlplusplus-dev
+  libseccomp-dev libcap-dev libfmt-dev libspdlog-dev libcli11-dev libboost-json1.81-dev libboost1.81-dev libcurl4-openssl-dev libtomlplusplus-dev
+  libsqlite3-dev libarchive-dev nettle-dev liblzma-dev libbz2-dev zlib1g-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev bubblewrap hyperfine
   # tools the sandbox tests run inside the sandbox
   python3 iproute2 procps
+  # tests that unpack downloaded archives
+  unzip
 )
 
 if [ "$(id -u)" -ne 0 ]; then

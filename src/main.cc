@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <string>
 #include <string_view>
 
 #include "cli/commands.h"
@@ -16,7 +17,10 @@ constexpr const char* kUsage =
     "\n"
     "Commands:\n"
     "  run      carry out a task in plain language with an LLM, in sandboxes\n"
+    "  serve    run the job service: durable queue, workers, REST+SSE API\n"
     "  exec     run a program or a code snippet in a fresh sandbox\n"
+    "  submit, jobs, status, logs, cancel, retry, download\n"
+    "           clients of a running `warden serve`\n"
     "  doctor   check what this host allows and which isolation Warden will use\n"
     "\n"
     "Run 'warden COMMAND --help' for the options of a command.\n";
@@ -35,6 +39,13 @@ int main(int argc, char** argv) {
     }
     if (command == "run") {
       return warden::cli::Run(argc - 1, argv + 1);
+    }
+    if (command == "serve") {
+      return warden::cli::Serve(argc - 1, argv + 1);
+    }
+    if (command == "submit" || command == "jobs" || command == "status" || command == "logs" ||
+        command == "cancel" || command == "retry" || command == "download") {
+      return warden::cli::Client(std::string(command), argc - 1, argv + 1);
     }
     if (command == "doctor") {
       return warden::cli::Doctor(argc - 1, argv + 1);

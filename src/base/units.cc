@@ -70,9 +70,11 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     ms_per_unit = 60'000;
   } else if (suffix == "h") {
     ms_per_unit = 3'600'000;
+  } else if (suffix == "d") {
+    ms_per_unit = 86'400'000;
   } else {
     return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("invalid duration '{}': use ms, s, m or h (e.g. 10s)", text));
+                 fmt::format("invalid duration '{}': use ms, s, m, h or d (e.g. 10s)", text));
   }
   double ms = number * ms_per_unit;
   if (ms >= 9.2e15) {

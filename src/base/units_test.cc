@@ -31,6 +31,7 @@ TEST(UnitsTest, ParsesDurations) {
   EXPECT_EQ(*ParseDuration("500ms"), milliseconds(500));
   EXPECT_EQ(*ParseDuration("10s"), milliseconds(10'000));
   EXPECT_EQ(*ParseDuration("10"), milliseconds(10'000));
+  EXPECT_EQ(*ParseDuration("7d"), milliseconds(7LL * 24 * 3600 * 1000));
   EXPECT_EQ(*ParseDuration("1.5s"), milliseconds(1500));
   EXPECT_EQ(*ParseDuration("2m"), milliseconds(120'000));
   EXPECT_EQ(*ParseDuration("1h"), milliseconds(3'600'000));

@@ -2,10 +2,15 @@
 // process exit code. CLI11 stays inside the cli/*.cc files: it is slow to compile.
 #pragma once
 
+#include <string>
+
 namespace warden::cli {
 
 int Exec(int argc, char** argv);
 int Doctor(int argc, char** argv);
 int Run(int argc, char** argv);
+int Serve(int argc, char** argv);
+// submit, jobs, status, logs, cancel, retry, download: clients of `warden serve`.
+int Client(const std::string& verb, int argc, char** argv);
 
 }  // namespace warden::cli

@@ -1,0 +1,182 @@
+// The HTTP server as handlers see it: plain requests and responses, pulled bodies for big
+// downloads and server-pushed streams for SSE. Boost.Beast and Asio stay inside http_server.cc and
+// http_connection.cc, so including this header costs little to compile.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/json.h"
+#include "base/result.h"
+
+namespace warden::api {
+
+// Header fields in arrival order. Lookups ignore the case of names, as HTTP requires.
+// A plain value type; not thread-safe.
+class Headers {
+ public:
+  using Field = std::pair<std::string, std::string>;
+
+  // The value of the first field named `name`, or nullptr.
+  const std::string* Find(std::string_view name) const;
+  // The value of the first field named `name`, or "" when there is none.
+  std::string_view Get(std::string_view name) const;
+  bool Has(std::string_view name) const { return Find(name) != nullptr; }
+
+  // Replaces every field named `name` with a single one.
+  void Set(std::string_view name, std::string value);
+  // Appends a field, keeping any of the same name (Set-Cookie style).
+  void Add(std::string name, std::string value);
+  void Remove(std::string_view name);
+
+  std::vector<Field>::const_iterator begin() const { return fields_.begin(); }
+  std::vector<Field>::const_iterator end() const { return fields_.end(); }
+  size_t size() const { return fields_.size(); }
+  bool empty() const { return fields_.empty(); }
+
+ private:
+  std::vector<Field> fields_;
+};
+
+struct Request {
+  std::string method;      // as sent, case-sensitive: "GET"
+  std::string path;        // percent-decoded, without the query: "/v1/jobs/a b"
+  std::string raw_target;  // as sent: "/v1/jobs/a%20b?limit=10"
+  // Percent-decoded, '+' read as a space; of a repeated key the first value counts.
+  std::map<std::string, std::string> query;
+  Headers headers;
+  std::string body;
+  std::string remote;      // the peer: "127.0.0.1:52344"
+  std::string request_id;  // also sent back as X-Request-Id
+  // Path parameters, filled by the Router from patterns such as "/v1/jobs/{id}".
+  std::map<std::string, std::string> params;
+};
+
+// A server-pushed stream (SSE): the body of a response that the handler keeps writing to after it
+// returned. Thread-safe: any thread may call any method at any time, also after the server stopped.
+class Stream {
+ public:
+  virtual ~Stream() = default;
+
+  // Queues `data` to be sent as is (the handler formats SSE events: "data: ...\n\n"), in order.
+  // Never blocks. Returns false, dropping `data`, once the stream is closed: by Close(), because
+  // the client went away, because more than ServerOptions::max_stream_queue_bytes were waiting to
+  // be sent (a client that stopped reading, or a burst faster than the network), or because the
+  // server stopped.
+  virtual bool Write(std::string data) = 0;
+  // Ends the response after what is queued has been sent. Idempotent.
+  virtual void Close() = 0;
+  virtual bool closed() const = 0;
+  // Runs `callback` once when the stream closes, for whatever reason (the client left within
+  // moments, not at the next write); at once, on the calling thread, if it is already closed.
+  // Otherwise callbacks run on an I/O thread (or in Stop()), never inside Write() or Close(), so
+  // a callback may take a lock that a writer holds while it writes. They must be quick.
+  virtual void OnClose(std::function<void()> callback) = 0;
+};
+
+// Produces a download body piece by piece, on a handler thread (it may read files). Returns the
+// next piece, std::nullopt at the end, or an error, which cuts the response short: the client sees
+// a truncated chunked body. Never called again after the end or an error, nor concurrently.
+using BodyPuller = std::function<Result<std::optional<std::string>>()>;
+// Receives the stream of a pushed response once its headers are queued; runs on a handler thread.
+using StreamStarter = std::function<void(std::shared_ptr<Stream>)>;
+
+struct Response {
+  int status = 200;
+  // The server sets Server, X-Request-Id, Content-Length or Transfer-Encoding, and Connection,
+  // ignoring them here; Content-Type defaults to text/plain. Fields with CR, LF or NUL are dropped.
+  Headers headers;
+  std::string body;
+  // At most one of these: then `body` is ignored and the response is sent with chunked
+  // transfer-encoding (to HTTP/1.0 clients: until the connection closes), piece by piece, never
+  // all in memory. A pushed response ends its connection.
+  BodyPuller pull;
+  StreamStarter push;
+
+  static Response Json(int status, const json::value& value);
+  static Response Text(int status, std::string text);
+  // {"error": {"code": code, "message": message}}
+  static Response Error(int status, std::string_view code, std::string_view message);
+  // An Error as a JSON error, its code mapped to a status by HttpStatusFor().
+  static Response FromError(const warden::Error& error);
+  // A download: `content_type` (e.g. "application/octet-stream") and its pieces.
+  static Response Pull(std::string content_type, BodyPuller pull);
+  // An SSE stream: text/event-stream, not cached, not buffered by proxies.
+  static Response EventStream(StreamStarter push);
+};
+
+// The HTTP status for an error code: kNotFound → 404, kInvalidArgument → 400, ...
+int HttpStatusFor(ErrorCode code);
+
+// Percent-decoding of URL parts. kQuery also reads '+' as a space. std::nullopt when an escape is
+// malformed or decodes to a NUL byte.
+enum class DecodeMode { kPath, kQuery };
+std::optional<std::string> PercentDecode(std::string_view text, DecodeMode mode);
+
+// Splits an origin-form target ("/a%20b?x=1") into request->raw_target, path and query. Returns
+// false for anything else: absolute-form, "*", bad escapes.
+bool ParseTarget(std::string_view target, Request* request);
+
+// Handles one request. May block (handlers run on a pool of their own threads) and may throw:
+// an exception becomes a 500 JSON error.
+using Handler = std::function<Response(Request&)>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // an IPv4 or IPv6 address
+  uint16_t port = 8000;            // 0: any free port, see HttpServer::port()
+  size_t io_threads = 1;
+  size_t handler_threads = 4;
+  size_t max_body_bytes = 10 << 20;         // larger request bodies get 413
+  size_t max_header_bytes = 16 << 10;       // larger request headers get 431
+  size_t max_stream_queue_bytes = 1 << 20;  // per stream; beyond it the stream is closed
+  // A connection is closed when the next request does not arrive in full, or a write is not taken
+  // by the client, within this time.
+  std::chrono::seconds idle_timeout{60};
+  // An idle stream gets an SSE comment line (": ping") this often, so proxies keep it open.
+  std::chrono::seconds keepalive_ping{15};
+  // How long Stop() lets responses in progress finish writing before it cuts them off.
+  std::chrono::seconds stop_grace{5};
+  // Called once per request after the handler returned, with the handler's latency; also for
+  // requests the server refused itself (400, 413, 431; latency 0). Runs on a handler or I/O
+  // thread: must be quick and thread-safe. Optional.
+  std::function<void(const Request&, int status, std::chrono::microseconds latency)> on_request;
+};
+
+class ServerImpl;  // http_internal.h
+
+// An HTTP/1.1 server: keep-alive, limits, timeouts, streaming. The I/O threads only move bytes;
+// handlers, pulled bodies and stream starters run on the handler pool.
+// Thread-safe; Stop() and the destructor must not be called from a handler or a stream callback.
+class HttpServer {
+ public:
+  // Binds and starts serving. Errors: kInvalidArgument (bad host), or the failed bind()/listen().
+  static Result<std::unique_ptr<HttpServer>> Start(ServerOptions options, Handler handler);
+
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+  ~HttpServer();  // NOLINT(bugprone-exception-escape): see the definition. Stop()s.
+
+  // The bound port (useful with ServerOptions::port = 0).
+  uint16_t port() const;
+
+  // Graceful shutdown: stops accepting, closes idle connections and streams, waits for running
+  // handlers and lets their responses finish (up to stop_grace), then joins every thread.
+  // Idempotent.
+  void Stop();
+
+  explicit HttpServer(std::unique_ptr<ServerImpl> impl);  // for Start()
+
+ private:
+  std::unique_ptr<ServerImpl> impl_;
+};
+
+}  // namespace warden::api

@@ -1,0 +1,468 @@
+#include "api/jobs_api.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <list>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "artifacts/artifacts.h"
+#include "base/log.h"
+
+namespace warden::api {
+namespace {
+
+using std::chrono::milliseconds;
+
+bool WantsEventStream(const Request& request) {
+  return request.headers.Get("Accept").find("text/event-stream") != std::string_view::npos;
+}
+
+// "id: 7\nevent: output\ndata: {...}\n\n"
+std::string SseOf(const jobs::Event& event) {
+  return fmt::format("id: {}\nevent: {}\ndata: {}\n\n", event.seq, event.type,
+                     json::serialize(jobs::ToJson(event)));
+}
+
+bool IsFinalStateEvent(const jobs::Event& event) {
+  if (event.type != jobs::kStateEventType) {
+    return false;
+  }
+  const json::value* state = event.data.if_contains("state");
+  if (state == nullptr || !state->is_string()) {
+    return false;
+  }
+  auto parsed = jobs::ParseJobState(std::string_view(state->get_string()));
+  return parsed && jobs::IsFinal(*parsed);
+}
+
+Result<int64_t> IntParam(const Request& request, const std::string& name, int64_t fallback,
+                         int64_t low, int64_t high) {
+  auto it = request.query.find(name);
+  if (it == request.query.end() || it->second.empty()) {
+    return fallback;
+  }
+  char* end = nullptr;
+  long long value = std::strtoll(it->second.c_str(), &end, 10);
+  if (*end != '\0' || value < low || value > high) {
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("{} must be a number from {} to {}", name, low, high));
+  }
+  return static_cast<int64_t>(value);
+}
+
+}  // namespace
+
+// Feeds every SSE follower from one thread: each poll reads the new events of each followed job
+// once, however many follow it, and a follower costs only its stream and its position.
+class EventFollowers {
+ public:
+  explicit EventFollowers(jobs::JobStore& store) : store_(store) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~EventFollowers() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+    for (Follower& follower : followers_) {
+      follower.stream->Close();
+    }
+  }
+
+  void Add(std::shared_ptr<Stream> stream, std::string job_id, int64_t after) {
+    std::lock_guard lock(mutex_);
+    followers_.push_back({std::move(stream), std::move(job_id), after});
+    wake_.notify_all();
+  }
+
+ private:
+  struct Follower {
+    std::shared_ptr<Stream> stream;
+    std::string job_id;
+    int64_t after = 0;
+  };
+
+  void Run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      // Newest first would starve no one either; the list is short-lived per poll.
+      std::map<std::string, int64_t> wanted;  // job -> the lowest position followed
+      for (auto it = followers_.begin(); it != followers_.end();) {
+        if (it->stream->closed()) {
+          it = followers_.erase(it);
+          continue;
+        }
+        auto [entry, added] = wanted.emplace(it->job_id, it->after);
+        if (!added) {
+          entry->second = std::min(entry->second, it->after);
+        }
+        ++it;
+      }
+      lock.unlock();
+      std::map<std::string, std::vector<jobs::Event>> fresh;
+      for (const auto& [job_id, after] : wanted) {
+        auto events = store_.Events(job_id, after, jobs::kMaxPageLimit);
+        if (events.ok()) {
+          fresh[job_id] = std::move(*events);
+        }
+      }
+      lock.lock();
+      for (auto it = followers_.begin(); it != followers_.end();) {
+        bool done = false;
+        for (const jobs::Event& event : fresh[it->job_id]) {
+          if (event.seq <= it->after) {
+            continue;
+          }
+          if (!it->stream->Write(SseOf(event))) {
+            done = true;
+            break;
+          }
+          it->after = event.seq;
+          if (IsFinalStateEvent(event)) {
+            done = true;  // the job ended: so does its stream
+            break;
+          }
+        }
+        if (done) {
+          it->stream->Close();
+          it = followers_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      wake_.wait_for(lock, milliseconds(100));
+    }
+  }
+
+  jobs::JobStore& store_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::list<Follower> followers_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+std::string OwnerOf(const Request& request) {
+  auto it = request.params.find("owner");
+  return it == request.params.end() ? "" : it->second;
+}
+
+JobsApi::JobsApi(jobs::JobStore& store, jobs::WorkerPool* workers, JobsApiOptions options)
+    : store_(store),
+      workers_(workers),
+      options_(options),
+      followers_(std::make_unique<EventFollowers>(store)) {}
+
+JobsApi::~JobsApi() = default;
+
+void JobsApi::AddRoutes(Router& router) {
+  auto bind = [this](Response (JobsApi::*method)(Request&)) {
+    return [this, method](Request& request) {
+      return (this->*method)(request);
+    };
+  };
+  router.Add("GET", "/healthz", [](Request&) {
+    return Response::Json(200, json::object{{"status", "ok"}});
+  });
+  router.Add("GET", "/readyz", [this](Request&) {
+    auto counts = store_.CountByState();
+    if (!counts.ok()) {
+      return Response::Error(503, "unavailable", counts.error().message());
+    }
+    return Response::Json(200, json::object{{"status", "ready"}});
+  });
+  router.Add("POST", "/v1/jobs", bind(&JobsApi::Submit));
+  router.Add("GET", "/v1/jobs", bind(&JobsApi::List));
+  router.Add("GET", "/v1/jobs/{id}", bind(&JobsApi::Get));
+  router.Add("GET", "/v1/jobs/{id}/events", bind(&JobsApi::Events));
+  router.Add("GET", "/v1/jobs/{id}/logs", bind(&JobsApi::Logs));
+  router.Add("POST", "/v1/jobs/{id}/cancel", bind(&JobsApi::Cancel));
+  router.Add("POST", "/v1/jobs/{id}/retry", bind(&JobsApi::Retry));
+  router.Add("GET", "/v1/jobs/{id}/files", bind(&JobsApi::Files));
+  router.Add("GET", "/v1/jobs/{id}/files/{path...}", bind(&JobsApi::File));
+  router.Add("GET", "/v1/jobs/{id}/archive", bind(&JobsApi::Archive));
+}
+
+Result<jobs::Job> JobsApi::JobOf(const Request& request) {
+  const std::string& id = request.params.at("id");
+  if (!jobs::IsValidId(id, jobs::kJobIdPrefix)) {
+    return Error(ErrorCode::kNotFound, fmt::format("no job {}", id));
+  }
+  auto job = store_.Get(id, OwnerOf(request));
+  if (!job.ok() && job.error().code() == ErrorCode::kNotFound) {
+    return Error(ErrorCode::kNotFound, fmt::format("no job {}", id));
+  }
+  return job;
+}
+
+Response JobsApi::Submit(Request& request) {
+  if (request.body.size() > options_.max_task_bytes) {
+    return Response::Error(413, "too_large",
+                           fmt::format("a job may be at most {} bytes", options_.max_task_bytes));
+  }
+  boost::system::error_code ec;
+  json::value body = json::parse(request.body, ec);
+  if (ec || !body.is_object()) {
+    return Response::Error(400, "invalid_json",
+                           ec ? fmt::format("the body is not valid JSON: {}", ec.message())
+                              : std::string("the body must be a JSON object"));
+  }
+  auto kind = jobs::ValidateJobInput(body.get_object());
+  if (!kind.ok()) {
+    return Response::Error(400, "invalid_job", kind.error().message());
+  }
+  jobs::NewJob job;
+  job.owner = OwnerOf(request);
+  job.kind = *kind;
+  job.input = std::move(body.get_object());
+  if (const json::value* options = job.input.if_contains("options"); options != nullptr) {
+    const json::value* requeue = options->get_object().if_contains("requeue_on_crash");
+    job.requeue_on_crash = requeue != nullptr && requeue->is_bool() && requeue->get_bool();
+  }
+  auto created = store_.Create(std::move(job));
+  if (!created.ok()) {
+    if (created.error().code() == ErrorCode::kResourceExhausted) {
+      Response response = Response::Error(429, "queue_full", created.error().message());
+      response.headers.Set("Retry-After", "1");
+      return response;
+    }
+    return Response::FromError(created.error());
+  }
+  Response response = Response::Json(201, jobs::ToJson(*created));
+  response.headers.Set("Location", "/v1/jobs/" + created->id);
+  return response;
+}
+
+Response JobsApi::List(Request& request) {
+  jobs::JobFilter filter;
+  filter.owner = OwnerOf(request);
+  if (auto it = request.query.find("status"); it != request.query.end() && !it->second.empty()) {
+    filter.state = jobs::ParseJobState(it->second);
+    if (!filter.state) {
+      return Response::Error(400, "invalid_argument",
+                             "status must be queued, running, succeeded, failed or cancelled");
+    }
+  }
+  auto limit = IntParam(request, "limit", 50, 1, jobs::kMaxPageLimit);
+  if (!limit.ok()) {
+    return Response::FromError(limit.error());
+  }
+  jobs::PageRequest page{static_cast<int>(*limit), ""};
+  if (auto it = request.query.find("cursor"); it != request.query.end()) {
+    page.cursor = it->second;
+  }
+  auto result = store_.List(filter, page);
+  if (!result.ok()) {
+    return Response::FromError(result.error());
+  }
+  json::array items;
+  for (const jobs::Job& job : result->jobs) {
+    items.push_back(jobs::ToJson(job));
+  }
+  json::object out{{"jobs", std::move(items)}};
+  out["next_cursor"] =
+      result->next_cursor.empty() ? json::value(nullptr) : json::value(result->next_cursor);
+  return Response::Json(200, out);
+}
+
+Response JobsApi::Get(Request& request) {
+  auto job = JobOf(request);
+  return job.ok() ? Response::Json(200, jobs::ToJson(*job)) : Response::FromError(job.error());
+}
+
+Response JobsApi::Events(Request& request) {
+  auto job = JobOf(request);
+  if (!job.ok()) {
+    return Response::FromError(job.error());
+  }
+  int64_t after = 0;
+  if (std::string_view last = request.headers.Get("Last-Event-ID"); !last.empty()) {
+    after = std::strtoll(std::string(last).c_str(), nullptr, 10);
+  }
+  auto query_after = IntParam(request, "after", after, 0, INT64_MAX);
+  if (!query_after.ok()) {
+    return Response::FromError(query_after.error());
+  }
+  after = *query_after;
+  if (WantsEventStream(request)) {
+    std::string id = job->id;
+    return Response::EventStream([this, id, after](std::shared_ptr<Stream> stream) {
+      followers_->Add(std::move(stream), id, after);
+    });
+  }
+  auto limit = IntParam(request, "limit", jobs::kMaxPageLimit, 1, jobs::kMaxPageLimit);
+  if (!limit.ok()) {
+    return Response::FromError(limit.error());
+  }
+  auto events = store_.Events(job->id, after, static_cast<int>(*limit));
+  if (!events.ok()) {
+    return Response::FromError(events.error());
+  }
+  json::array items;
+  for (const jobs::Event& event : *events) {
+    items.push_back(jobs::ToJson(event));
+  }
+  return Response::Json(200, json::object{{"events", std::move(items)}});
+}
+
+Response JobsApi::Logs(Request& request) {
+  auto job = JobOf(request);
+  if (!job.ok()) {
+    return Response::FromError(job.error());
+  }
+  auto tail = IntParam(request, "tail", 0, 0, 1'000'000);
+  if (!tail.ok()) {
+    return Response::FromError(tail.error());
+  }
+  // The output of every step, in order; then the last `tail` lines of it.
+  std::string text;
+  for (int64_t after = 0;;) {
+    auto events = store_.Events(job->id, after, jobs::kMaxPageLimit);
+    if (!events.ok()) {
+      return Response::FromError(events.error());
+    }
+    for (const jobs::Event& event : *events) {
+      if (event.type == "output") {
+        if (const json::value* t = event.data.if_contains("text"); t != nullptr && t->is_string()) {
+          text.append(t->get_string().data(), t->get_string().size());
+        }
+      }
+      after = event.seq;
+    }
+    if (events->size() < static_cast<size_t>(jobs::kMaxPageLimit)) {
+      break;
+    }
+  }
+  if (*tail > 0) {
+    size_t at = text.size();
+    int64_t lines = 0;
+    if (!text.empty() && text.back() == '\n') {
+      --at;
+    }
+    while (at > 0 && lines < *tail) {
+      at = text.rfind('\n', at - 1);
+      if (at == std::string::npos) {
+        at = 0;
+        break;
+      }
+      ++lines;
+    }
+    text = text.substr(at == 0 ? 0 : at + 1);
+  }
+  Response response = Response::Text(200, std::move(text));
+  response.headers.Set("Content-Type", "text/plain; charset=utf-8");
+  return response;
+}
+
+Response JobsApi::Cancel(Request& request) {
+  auto job = JobOf(request);
+  if (!job.ok()) {
+    return Response::FromError(job.error());
+  }
+  auto cancelled = store_.RequestCancel(job->id, OwnerOf(request));
+  if (!cancelled.ok()) {
+    if (cancelled.error().code() == ErrorCode::kFailedPrecondition) {
+      return Response::Error(409, "already_finished", cancelled.error().message());
+    }
+    return Response::FromError(cancelled.error());
+  }
+  if (workers_ != nullptr) {
+    workers_->NotifyCancel(job->id);
+  }
+  return Response::Json(202, jobs::ToJson(*cancelled));
+}
+
+Response JobsApi::Retry(Request& request) {
+  auto job = JobOf(request);
+  if (!job.ok()) {
+    return Response::FromError(job.error());
+  }
+  jobs::NewJob retry;
+  retry.owner = job->owner;
+  retry.kind = job->kind;
+  retry.input = job->input;
+  retry.parent_id = job->id;
+  retry.session_id = job->session_id;
+  retry.requeue_on_crash = job->requeue_on_crash;
+  auto created = store_.Create(std::move(retry));
+  if (!created.ok()) {
+    if (created.error().code() == ErrorCode::kResourceExhausted) {
+      Response response = Response::Error(429, "queue_full", created.error().message());
+      response.headers.Set("Retry-After", "1");
+      return response;
+    }
+    return Response::FromError(created.error());
+  }
+  return Response::Json(201, jobs::ToJson(*created));
+}
+
+Response JobsApi::Files(Request& request) {
+  auto job = JobOf(request);
+  if (!job.ok()) {
+    return Response::FromError(job.error());
+  }
+  auto manifest = artifacts::Manifest(job->workspace);
+  if (!manifest.ok()) {
+    if (manifest.error().code() == ErrorCode::kNotFound) {
+      return Response::Json(200, json::object{{"files", json::array{}}});
+    }
+    return Response::FromError(manifest.error());
+  }
+  json::array files;
+  for (const artifacts::FileInfo& file : *manifest) {
+    files.push_back(json::object{{"path", file.path},
+                                 {"size", file.size},
+                                 {"sha256", file.sha256},
+                                 {"modified_at", file.mtime_ms}});
+  }
+  return Response::Json(200, json::object{{"files", std::move(files)}});
+}
+
+Response JobsApi::File(Request& request) {
+  auto job = JobOf(request);
+  if (!job.ok()) {
+    return Response::FromError(job.error());
+  }
+  auto file = artifacts::OpenInWorkspace(job->workspace, request.params.at("path"));
+  if (!file.ok()) {
+    return Response::FromError(file.error());
+  }
+  auto reader = std::make_shared<artifacts::FileReader>(std::move(*file));
+  Response response =
+      Response::Pull("application/octet-stream", [reader]() { return reader->Next(); });
+  return response;
+}
+
+Response JobsApi::Archive(Request& request) {
+  auto job = JobOf(request);
+  if (!job.ok()) {
+    return Response::FromError(job.error());
+  }
+  std::string format = "zip";
+  if (auto it = request.query.find("format"); it != request.query.end()) {
+    format = it->second;
+  }
+  auto parsed = artifacts::ParseArchiveFormat(format);
+  if (!parsed) {
+    return Response::Error(400, "invalid_argument", "format must be zip or tar.gz");
+  }
+  auto archive = artifacts::ArchiveStream::Open(job->workspace, *parsed);
+  if (!archive.ok()) {
+    return Response::FromError(archive.error());
+  }
+  std::shared_ptr<artifacts::ArchiveStream> stream = std::move(*archive);
+  bool zip = *parsed == artifacts::ArchiveFormat::kZip;
+  Response response = Response::Pull(zip ? "application/zip" : "application/gzip",
+                                     [stream]() { return stream->Next(); });
+  response.headers.Set("Content-Disposition", fmt::format("attachment; filename=\"{}.{}\"", job->id,
+                                                          zip ? "zip" : "tar.gz"));
+  return response;
+}
+
+}  // namespace warden::api

@@ -1,0 +1,52 @@
+// The REST API of jobs: submit, list, read, follow (JSON or SSE), cancel, retry, and download
+// what a job produced. A thin adapter: every decision is the store's or the workers'.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "api/router.h"
+#include "jobs/store.h"
+#include "jobs/worker.h"
+
+namespace warden::api {
+
+class EventFollowers;  // jobs_api.cc: one thread that feeds every SSE follower
+
+struct JobsApiOptions {
+  // Bodies of POST /v1/jobs above this are refused (the server's own limit also applies).
+  size_t max_task_bytes = 1 << 20;
+};
+
+class JobsApi {
+ public:
+  JobsApi(jobs::JobStore& store, jobs::WorkerPool* workers, JobsApiOptions options);
+  ~JobsApi();
+
+  // Adds the routes under /v1/jobs, and /healthz, /readyz.
+  void AddRoutes(Router& router);
+
+ private:
+  Response Submit(Request& request);
+  Response List(Request& request);
+  Response Get(Request& request);
+  Response Events(Request& request);
+  Response Logs(Request& request);
+  Response Cancel(Request& request);
+  Response Retry(Request& request);
+  Response Files(Request& request);
+  Response File(Request& request);
+  Response Archive(Request& request);
+  // The job named by the path, if the caller may see it.
+  Result<jobs::Job> JobOf(const Request& request);
+
+  jobs::JobStore& store_;
+  jobs::WorkerPool* workers_;
+  JobsApiOptions options_;
+  std::unique_ptr<EventFollowers> followers_;
+};
+
+// The owner a request acts as: the id of its API key, or "" when the server has no keys.
+std::string OwnerOf(const Request& request);
+
+}  // namespace warden::api

@@ -1,0 +1,151 @@
+#include "api/router.h"
+
+#include <cstdlib>
+#include <map>
+#include <utility>
+
+#include "base/log.h"
+
+namespace warden::api {
+namespace {
+
+// "/v1/jobs/" → {"v1", "jobs", ""}. `path` starts with '/'.
+std::vector<std::string_view> SplitSegments(std::string_view path) {
+  std::vector<std::string_view> segments;
+  path.remove_prefix(1);
+  while (true) {
+    size_t slash = path.find('/');
+    segments.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) {
+      return segments;
+    }
+    path.remove_prefix(slash + 1);
+  }
+}
+
+bool HasDotSegment(std::string_view value) {
+  while (true) {
+    size_t slash = value.find('/');
+    std::string_view piece = value.substr(0, slash);
+    if (piece == "." || piece == "..") {
+      return true;
+    }
+    if (slash == std::string_view::npos) {
+      return false;
+    }
+    value.remove_prefix(slash + 1);
+  }
+}
+
+}  // namespace
+
+void Router::Add(std::string method, std::string_view pattern, Handler handler) {
+  auto fail = [pattern](std::string_view why) {
+    LOG_ERROR("route pattern \"{}\": {}", pattern, why);
+    std::abort();
+  };
+  if (pattern.empty() || pattern.front() != '/') {
+    fail("does not start with '/'");
+  }
+  Route route{std::move(method), {}, std::move(handler)};
+  for (std::string_view piece : SplitSegments(pattern)) {
+    if (!route.segments.empty() && route.segments.back().kind == Segment::Kind::kTail) {
+      fail("a {name...} parameter must be the last segment");
+    }
+    if (!piece.starts_with('{')) {
+      if (piece.find_first_of("{}") != std::string_view::npos) {
+        fail("a parameter must be a whole segment");
+      }
+      route.segments.push_back({Segment::Kind::kLiteral, std::string(piece)});
+      continue;
+    }
+    if (!piece.ends_with('}')) {
+      fail("unterminated parameter");
+    }
+    std::string_view name = piece.substr(1, piece.size() - 2);
+    Segment::Kind kind = Segment::Kind::kParam;
+    if (name.ends_with("...")) {
+      name.remove_suffix(3);
+      kind = Segment::Kind::kTail;
+    }
+    if (name.empty() || name.find_first_of("{}/") != std::string_view::npos) {
+      fail("bad parameter name");
+    }
+    route.segments.push_back({kind, std::string(name)});
+  }
+  routes_.push_back(std::move(route));
+}
+
+Router::Match Router::MatchPath(const Route& route, std::string_view raw_path, Request* request) {
+  std::vector<std::string_view> pieces = SplitSegments(raw_path);
+  std::map<std::string, std::string> params;
+  size_t i = 0;
+  for (const Segment& segment : route.segments) {
+    if (i == pieces.size()) {
+      return Match::kNo;
+    }
+    // The tail is everything from this segment on, as sent, slashes included.
+    std::string_view raw = segment.kind == Segment::Kind::kTail
+                               ? raw_path.substr(pieces[i].data() - raw_path.data())
+                               : pieces[i];
+    std::optional<std::string> value = PercentDecode(raw, DecodeMode::kPath);
+    if (!value) {
+      return Match::kBadParam;
+    }
+    if (segment.kind == Segment::Kind::kLiteral) {
+      if (*value != segment.text) {
+        return Match::kNo;
+      }
+      ++i;
+      continue;
+    }
+    if (value->empty()) {
+      return Match::kNo;
+    }
+    if (HasDotSegment(*value)) {
+      return Match::kBadParam;
+    }
+    params[segment.text] = std::move(*value);
+    i = segment.kind == Segment::Kind::kTail ? pieces.size() : i + 1;
+  }
+  if (i != pieces.size()) {
+    return Match::kNo;
+  }
+  request->params = std::move(params);
+  return Match::kYes;
+}
+
+Response Router::Handle(Request& request) const {
+  std::string_view raw_path = request.raw_target.empty() ? request.path : request.raw_target;
+  raw_path = raw_path.substr(0, raw_path.find('?'));
+  if (raw_path.empty() || raw_path.front() != '/') {
+    return Response::Error(400, "invalid_argument", "the request target is not a path");
+  }
+  std::string allowed;
+  for (const Route& route : routes_) {
+    Match match = MatchPath(route, raw_path, &request);
+    if (match == Match::kNo) {
+      continue;
+    }
+    if (route.method != request.method) {
+      if (!allowed.empty()) {
+        allowed += ", ";
+      }
+      allowed += route.method;
+      continue;
+    }
+    if (match == Match::kBadParam) {
+      return Response::Error(400, "invalid_argument", "bad path parameter");
+    }
+    return route.handler(request);
+  }
+  if (allowed.empty()) {
+    return Response::Error(404, "not_found", "no such resource: " + std::string(raw_path));
+  }
+  Response response = Response::Error(405, "method_not_allowed",
+                                      request.method + " is not allowed here; allowed: " + allowed);
+  response.headers.Set("Allow", std::move(allowed));
+  return response;
+}
+
+}  // namespace warden::api

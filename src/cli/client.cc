@@ -1,0 +1,355 @@
+// The client verbs of `warden serve`'s API: submit, jobs, status, logs, cancel, retry, download.
+// Each takes --server (or WARDEN_SERVER), --api-key (or WARDEN_API_KEY) and --json.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "base/json.h"
+#include "llm/http.h"
+#include "llm/stream.h"
+
+namespace warden::cli {
+namespace {
+
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+struct Common {
+  std::string server;
+  std::string api_key;
+  bool json = false;
+};
+
+void AddCommon(CLI::App& app, Common& common) {
+  // NOLINTBEGIN(concurrency-mt-unsafe): read at start-up
+  const char* server = std::getenv("WARDEN_SERVER");
+  const char* key = std::getenv("WARDEN_API_KEY");
+  // NOLINTEND(concurrency-mt-unsafe)
+  common.server = server != nullptr && server[0] != '\0' ? server : "http://127.0.0.1:8000";
+  common.api_key = key != nullptr ? key : "";
+  app.add_option("--server", common.server,
+                 "The server (default $WARDEN_SERVER or 127.0.0.1:8000)");
+  app.add_option("--api-key", common.api_key, "API key (default $WARDEN_API_KEY)");
+  app.add_flag("--json", common.json, "Print JSON");
+}
+
+struct Reply {
+  long status = 0;
+  std::string body;
+  json::value value;  // the body as JSON, when it is
+};
+
+Result<Reply> Call(const Common& common, const std::string& method, const std::string& path,
+                   const std::string& body = "") {
+  llm::HttpRequest request;
+  request.method = method;
+  std::string base = common.server;
+  while (!base.empty() && base.back() == '/') {
+    base.pop_back();
+  }
+  request.url = base + path;
+  request.body = body;
+  request.connect_timeout = std::chrono::seconds(5);
+  request.idle_timeout = std::chrono::seconds(60);
+  request.headers = {{"Content-Type", "application/json"}};
+  if (!common.api_key.empty()) {
+    request.headers.emplace_back("Authorization", "Bearer " + common.api_key);
+  }
+  auto response = llm::PerformHttp(request, nullptr, nullptr);
+  if (!response.ok()) {
+    return Error(response.error().code(),
+                 fmt::format("cannot reach the server ({}): is `warden serve` running there? "
+                             "(--server or WARDEN_SERVER)",
+                             response.error().message()));
+  }
+  Reply reply{response->status, std::move(response->body), nullptr};
+  boost::system::error_code ec;
+  reply.value = json::parse(reply.body, ec);
+  if (ec) {
+    reply.value = nullptr;
+  }
+  return reply;
+}
+
+// Prints the API's error and returns the exit code for it.
+int Fail(const char* verb, const Result<Reply>& reply) {
+  if (!reply.ok()) {
+    std::fprintf(stderr, "warden %s: %s\n", verb, reply.error().message().c_str());
+    return kExitFailed;
+  }
+  std::string message = reply->body;
+  if (const json::object* object = reply->value.if_object()) {
+    if (const json::value* error = object->if_contains("error");
+        error != nullptr && error->is_object()) {
+      const json::value* text = error->get_object().if_contains("message");
+      if (text != nullptr && text->is_string()) {
+        message = std::string(text->get_string());
+      }
+    }
+  }
+  std::fprintf(stderr, "warden %s: %ld: %s\n", verb, reply->status, message.c_str());
+  return kExitFailed;
+}
+
+std::string Str(const json::object& object, std::string_view key) {
+  const json::value* value = object.if_contains(key);
+  return value != nullptr && value->is_string() ? std::string(value->get_string()) : "";
+}
+
+std::string Describe(const json::object& job) {
+  std::string what;
+  if (const json::value* input = job.if_contains("input"); input != nullptr && input->is_object()) {
+    what = Str(input->get_object(), "task");
+    if (what.empty()) {
+      what = "(steps)";
+    }
+  }
+  if (what.size() > 60) {
+    what = what.substr(0, 57) + "...";
+  }
+  return what;
+}
+
+void PrintJob(const json::object& job) {
+  std::printf("%s  %-9s  %s\n", Str(job, "id").c_str(), Str(job, "state").c_str(),
+              Describe(job).c_str());
+  if (std::string reason = Str(job, "reason"); !reason.empty()) {
+    std::printf("  reason: %s\n", reason.c_str());
+  }
+  if (std::string summary = Str(job, "summary"); !summary.empty()) {
+    std::printf("  summary: %s\n", summary.c_str());
+  }
+}
+
+// Follows a job's events over SSE until it ends; prints output as it comes (or every event as a
+// JSON line). Returns the final state.
+Result<std::string> Follow(const Common& common, const std::string& id, bool json_lines) {
+  std::string state;
+  llm::SseParser parser([&](const llm::SseEvent& event) -> Status {
+    boost::system::error_code ec;
+    json::value value = json::parse(event.data, ec);
+    if (ec || !value.is_object()) {
+      return OkStatus();
+    }
+    const json::object& e = value.get_object();
+    if (json_lines) {
+      std::printf("%s\n", event.data.c_str());
+      std::fflush(stdout);
+    }
+    const json::value* data = e.if_contains("data");
+    const json::object* d = data != nullptr ? data->if_object() : nullptr;
+    if (d == nullptr) {
+      return OkStatus();
+    }
+    if (!json_lines && event.event == "output") {
+      std::string text = Str(*d, "text");
+      (void)::write(Str(*d, "stream") == "stderr" ? STDERR_FILENO : STDOUT_FILENO, text.data(),
+                    text.size());
+    }
+    if (event.event == "state") {
+      state = Str(*d, "state");
+    }
+    return OkStatus();
+  });
+  llm::HttpRequest request;
+  request.method = "GET";
+  request.url = common.server + "/v1/jobs/" + id + "/events";
+  request.headers = {{"Accept", "text/event-stream"}};
+  if (!common.api_key.empty()) {
+    request.headers.emplace_back("Authorization", "Bearer " + common.api_key);
+  }
+  request.idle_timeout = std::chrono::seconds(90);  // the server pings every 15 s
+  auto response = llm::PerformHttp(
+      request, [&](std::string_view bytes) { return parser.Feed(bytes); }, nullptr);
+  if (!response.ok()) {
+    return response.error();
+  }
+  if (response->status != 200) {
+    return Error(ErrorCode::kUnavailable,
+                 fmt::format("following {}: {} {}", id, response->status, response->body));
+  }
+  return state;
+}
+
+int ExitForState(const std::string& state) {
+  return state == "succeeded" ? 0 : kExitFailed;
+}
+
+}  // namespace
+
+int Client(const std::string& verb, int argc, char** argv) {
+  CLI::App app("", "warden " + verb);
+  Common common;
+  AddCommon(app, common);
+  std::vector<std::string> task;
+  std::string id, output, format = "zip", status, model, provider;
+  int limit = 20;
+  bool wait = false, follow = false;
+  if (verb == "submit") {
+    app.description("Submit a task as a job; prints its id (--wait: follows it to its end).");
+    app.add_option("task", task, "The task, in plain language")->required();
+    app.add_flag("--wait", wait, "Follow the job's output until it ends; exit 0 if it succeeded");
+    app.add_option("--model", model, "Model for this job");
+    app.add_option("--provider", provider, "Provider for this job");
+  } else if (verb == "jobs") {
+    app.description("List jobs, newest first.");
+    app.add_option("--status", status, "Only jobs in this state");
+    app.add_option("--limit", limit, "How many")->capture_default_str();
+  } else {
+    app.add_option("id", id, "The job's id")->required();
+    if (verb == "logs") {
+      app.description("Print a job's output (--follow: as it comes, until the job ends).");
+      app.add_flag("-f,--follow", follow, "Follow");
+    } else if (verb == "download") {
+      app.description("Download a job's files as one archive.");
+      app.add_option("-o,--output", output, "Where to write (default ID.zip / ID.tar.gz)");
+      app.add_option("--format", format, "zip or tar.gz")->check(CLI::IsMember({"zip", "tar.gz"}));
+    } else {
+      app.description(verb == "status"   ? "Show a job."
+                      : verb == "cancel" ? "Cancel a job (its sandbox is killed)."
+                                         : "Run a job again, as a new job.");
+    }
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kExitUsage;
+  }
+
+  if (verb == "submit") {
+    std::string text;
+    for (const std::string& word : task) {
+      text += (text.empty() ? "" : " ") + word;
+    }
+    json::object body{{"task", text}};
+    json::object options;
+    if (!model.empty()) {
+      options["model"] = model;
+    }
+    if (!provider.empty()) {
+      options["provider"] = provider;
+    }
+    if (!options.empty()) {
+      body["options"] = std::move(options);
+    }
+    auto reply = Call(common, "POST", "/v1/jobs", json::serialize(body));
+    if (!reply.ok() || reply->status != 201) {
+      return Fail("submit", reply);
+    }
+    std::string job_id = Str(reply->value.as_object(), "id");
+    if (!wait) {
+      std::printf("%s\n", common.json ? reply->body.c_str() : job_id.c_str());
+      return 0;
+    }
+    if (!common.json) {
+      std::fprintf(stderr, "job %s submitted; following it (Ctrl-C stops following, not the job)\n",
+                   job_id.c_str());
+    }
+    auto state = Follow(common, job_id, common.json);
+    if (!state.ok()) {
+      std::fprintf(stderr, "warden submit: %s\n", state.error().message().c_str());
+      return kExitFailed;
+    }
+    auto final_job = Call(common, "GET", "/v1/jobs/" + job_id);
+    if (final_job.ok() && final_job->status == 200 && !common.json) {
+      PrintJob(final_job->value.as_object());
+    }
+    return ExitForState(*state);
+  }
+  if (verb == "jobs") {
+    std::string path = fmt::format("/v1/jobs?limit={}", limit);
+    if (!status.empty()) {
+      path += "&status=" + status;
+    }
+    auto reply = Call(common, "GET", path);
+    if (!reply.ok() || reply->status != 200) {
+      return Fail("jobs", reply);
+    }
+    if (common.json) {
+      std::printf("%s\n", reply->body.c_str());
+      return 0;
+    }
+    for (const json::value& job : reply->value.as_object()["jobs"].as_array()) {
+      PrintJob(job.as_object());
+    }
+    return 0;
+  }
+  if (verb == "logs" && follow) {
+    auto state = Follow(common, id, common.json);
+    if (!state.ok()) {
+      std::fprintf(stderr, "warden logs: %s\n", state.error().message().c_str());
+      return kExitFailed;
+    }
+    return 0;
+  }
+  std::string method = verb == "cancel" || verb == "retry" ? "POST" : "GET";
+  std::string path = "/v1/jobs/" + id;
+  if (verb == "logs") {
+    path += "/logs";
+  } else if (verb == "cancel" || verb == "retry") {
+    path += "/" + verb;
+  } else if (verb == "download") {
+    path += "/archive?format=" + format;
+  }
+  if (verb == "download") {
+    std::string file = output.empty() ? id + (format == "zip" ? ".zip" : ".tar.gz") : output;
+    // Streamed to the file as it arrives: an archive can be larger than memory.
+    FILE* out = std::fopen(file.c_str(), "wb");
+    if (out == nullptr) {
+      std::fprintf(stderr, "warden download: cannot write %s\n", file.c_str());
+      return kExitFailed;
+    }
+    llm::HttpRequest request;
+    request.method = "GET";
+    request.url = common.server + path;
+    if (!common.api_key.empty()) {
+      request.headers.emplace_back("Authorization", "Bearer " + common.api_key);
+    }
+    size_t written = 0;
+    auto response = llm::PerformHttp(
+        request,
+        [&](std::string_view bytes) -> Status {
+          if (std::fwrite(bytes.data(), 1, bytes.size(), out) != bytes.size()) {
+            return Error(ErrorCode::kResourceExhausted, "cannot write " + file);
+          }
+          written += bytes.size();
+          return OkStatus();
+        },
+        nullptr);
+    bool closed = std::fclose(out) == 0;
+    if (!response.ok() || response->status != 200 || !closed) {
+      ::unlink(file.c_str());
+      std::fprintf(stderr, "warden download: %s\n",
+                   !response.ok() ? response.error().message().c_str()
+                   : !closed      ? ("cannot write " + file).c_str()
+                             : fmt::format("{}: {}", response->status, response->body).c_str());
+      return kExitFailed;
+    }
+    std::printf("%s (%zu bytes)\n", file.c_str(), written);
+    return 0;
+  }
+  auto reply = Call(common, method, path);
+  if (!reply.ok() || reply->status >= 300) {
+    return Fail(verb.c_str(), reply);
+  }
+  if (verb == "logs") {
+    std::fwrite(reply->body.data(), 1, reply->body.size(), stdout);
+    return 0;
+  }
+  if (common.json || !reply->value.is_object()) {
+    std::printf("%s\n", reply->body.c_str());
+  } else {
+    PrintJob(reply->value.as_object());
+  }
+  return 0;
+}
+
+}  // namespace warden::cli

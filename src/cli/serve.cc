@@ -1,0 +1,259 @@
+// `warden serve`: the job service. A durable queue in SQLite, workers that run jobs in
+// sandboxes, and the REST+SSE API on 127.0.0.1:8000.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "cli/commands.h"
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "api/http.h"
+#include "api/jobs_api.h"
+#include "api/router.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "base/units.h"
+#include "jobs/sqlite_store.h"
+#include "jobs/worker.h"
+
+namespace warden::cli {
+namespace {
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:8000";
+  std::string data_dir;
+  size_t workers = 0;
+  int64_t max_queued = 10'000;
+  std::string retention = "7d";
+  std::string config;
+  bool allow_network = false;
+};
+
+std::string DefaultDataDir() {
+  // NOLINTBEGIN(concurrency-mt-unsafe): read at start-up
+  if (const char* data = std::getenv("XDG_DATA_HOME"); data != nullptr && data[0] == '/') {
+    return std::string(data) + "/warden";
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && home[0] == '/') {
+    return std::string(home) + "/.local/share/warden";
+  }
+  // NOLINTEND(concurrency-mt-unsafe)
+  return "/var/lib/warden";
+}
+
+bool IsLoopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "::1" || host == "localhost" || host.starts_with("127.");
+}
+
+// Waits for SIGINT or SIGTERM, blocked in every thread so that only this wait sees them.
+int WaitForStopSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+// Removes finished jobs older than the retention, with their workspaces, once an hour.
+class Sweeper {
+ public:
+  Sweeper(jobs::JobStore& store, std::chrono::milliseconds retention)
+      : store_(store), retention_(retention), thread_([this] { Run(); }) {}
+  ~Sweeper() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      Sweep();
+      lock.lock();
+      wake_.wait_for(lock, std::chrono::hours(1), [&] { return stopping_; });
+    }
+  }
+
+  void Sweep() {
+    int64_t cutoff = jobs::SystemClockMs() - retention_.count();
+    size_t removed = 0;
+    for (;;) {
+      auto deleted = store_.DeleteFinishedBefore(cutoff, 500);
+      if (!deleted.ok()) {
+        LOG_WARN("retention sweep: {}", deleted.error().message());
+        return;
+      }
+      for (const jobs::DeletedJob& job : *deleted) {
+        if (!job.workspace.empty()) {
+          std::error_code ec;
+          std::filesystem::remove_all(job.workspace, ec);
+        }
+      }
+      removed += deleted->size();
+      if (deleted->size() < 500) {
+        break;
+      }
+    }
+    if (removed > 0) {
+      LOG_INFO("retention: removed {} jobs finished more than {} ago", removed,
+               FormatDuration(retention_));
+    }
+  }
+
+  jobs::JobStore& store_;
+  std::chrono::milliseconds retention_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+int Serve(int argc, char** argv) {
+  CLI::App app(
+      "Run the job service: a durable queue (SQLite in the data directory), workers that run\n"
+      "jobs in sandboxes, and the REST+SSE API. Stops cleanly on SIGINT or SIGTERM.",
+      "warden serve");
+  ServeOptions o;
+  app.add_option("--listen", o.listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  app.add_option("--data-dir", o.data_dir,
+                 "Where jobs and workspaces live (default ~/.local/share/warden)");
+  app.add_option("--workers", o.workers, "Jobs run at once (default: the number of cores)");
+  app.add_option("--max-queued", o.max_queued, "Queued jobs at most; more get 429")
+      ->capture_default_str();
+  app.add_option("--retention", o.retention, "Remove finished jobs and their files after this")
+      ->capture_default_str();
+  app.add_option("--config", o.config, "Configuration file (default ~/.config/warden/config.toml)");
+  app.add_flag("--allow-network", o.allow_network, "Let jobs ask for the host's network");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  auto fail = [](const std::string& message) {
+    std::fprintf(stderr, "warden serve: %s\n", message.c_str());
+    return 2;
+  };
+
+  size_t colon = o.listen.rfind(':');
+  if (colon == std::string::npos) {
+    return fail(fmt::format("--listen {}: expected HOST:PORT", o.listen));
+  }
+  std::string host = o.listen.substr(0, colon);
+  if (host.starts_with('[') && host.ends_with(']')) {
+    host = host.substr(1, host.size() - 2);
+  }
+  char* end = nullptr;
+  long port = std::strtol(o.listen.c_str() + colon + 1, &end, 10);
+  if (*end != '\0' || port < 0 || port > 65535) {
+    return fail(fmt::format("--listen {}: bad port", o.listen));
+  }
+  if (!IsLoopback(host)) {
+    return fail(
+        fmt::format("refusing to listen on {}: only loopback addresses are served until "
+                    "API keys are supported; put a reverse proxy with authentication in "
+                    "front",
+                    host));
+  }
+  auto retention = ParseDuration(o.retention);
+  if (!retention.ok()) {
+    return fail("--retention: " + retention.error().message());
+  }
+  Result<Config> config = o.config.empty() ? Config::LoadDefault() : Config::Load(o.config);
+  if (!config.ok()) {
+    return fail(config.error().message());
+  }
+
+  std::string data_dir = o.data_dir.empty() ? DefaultDataDir() : o.data_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir + "/workspaces", ec);
+  if (ec) {
+    return fail(fmt::format("cannot create the data directory {}: {}", data_dir, ec.message()));
+  }
+  jobs::SqliteStoreOptions store_options;
+  store_options.path = data_dir + "/warden.db";
+  store_options.store.max_queued = o.max_queued;
+  store_options.store.workspace_root = data_dir + "/workspaces";
+  auto store = jobs::SqliteStore::Open(store_options);
+  if (!store.ok()) {
+    return fail(store.error().message());
+  }
+  auto recovered = (*store)->RecoverAfterCrash();
+  if (!recovered.ok()) {
+    return fail(recovered.error().message());
+  }
+  if (recovered->failed + recovered->requeued + recovered->cancelled > 0) {
+    LOG_WARN("jobs left running by a previous server: {} failed, {} queued again, {} cancelled",
+             recovered->failed, recovered->requeued, recovered->cancelled);
+  }
+
+  sandbox::SupervisorOptions supervisor_options;
+  auto supervisor = sandbox::Supervisor::Create(supervisor_options);
+  if (!supervisor.ok()) {
+    return fail(supervisor.error().message() + " (`warden doctor` tells more)");
+  }
+
+  // Only the main thread takes SIGINT and SIGTERM (in sigwait); every thread started from here on
+  // inherits the blocked mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  jobs::WorkerOptions worker_options;
+  worker_options.workers =
+      o.workers > 0 ? o.workers : std::max<size_t>(1, std::thread::hardware_concurrency());
+  worker_options.config = *config;
+  worker_options.allow_network = o.allow_network;
+  worker_options.sandbox_uid = supervisor_options.root_sandbox_uid;
+  jobs::WorkerPool workers(**store, **supervisor, worker_options);
+
+  api::Router router;
+  api::JobsApi jobs_api(**store, &workers, {});
+  jobs_api.AddRoutes(router);
+
+  api::ServerOptions server_options;
+  server_options.host = host;
+  server_options.port = static_cast<uint16_t>(port);
+  server_options.handler_threads = std::max<size_t>(4, worker_options.workers * 2);
+  auto server = api::HttpServer::Start(
+      server_options, [&router](api::Request& request) { return router.Handle(request); });
+  if (!server.ok()) {
+    return fail(fmt::format("cannot listen on {}: {}", o.listen, server.error().message()));
+  }
+  workers.Start();
+  Sweeper sweeper(**store, *retention);
+  // One line on stdout that scripts (and tests) can wait for.
+  std::printf("warden serve: listening on http://%s:%u (data in %s, %zu workers)\n",
+              host.find(':') != std::string::npos ? ("[" + host + "]").c_str() : host.c_str(),
+              static_cast<unsigned>((*server)->port()), data_dir.c_str(), worker_options.workers);
+  std::fflush(stdout);
+
+  int sig = WaitForStopSignal();
+  LOG_INFO("signal {}: stopping", sig);
+  (*server)->Stop();
+  workers.Stop();
+  return 0;
+}
+
+}  // namespace warden::cli

@@ -1,0 +1,165 @@
+// JobStore: the durable home of jobs, their event logs and sessions. The API, the workers and the
+// CLI program against this interface; SqliteStore implements it on one machine, a PostgreSQL store
+// across many. store_test.cc is the conformance suite every implementation must pass.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "jobs/job.h"
+
+namespace warden::jobs {
+
+// Settings every backend shares.
+struct StoreOptions {
+  // Create refuses with kResourceExhausted while this many jobs are queued; 0 = no limit.
+  int64_t max_queued = 0;
+  // Jobs work in <workspace_root>/<job id>, sessions (and their jobs) in <workspace_root>/<session
+  // id>. The store only records the paths; workers create and remove the directories. "" leaves
+  // every workspace "".
+  std::string workspace_root;
+  // Source of every time the store records; unset = SystemClockMs. Tests set a fake one.
+  Clock clock;
+};
+
+// Which jobs List returns. Empty strings match everything.
+struct JobFilter {
+  std::optional<JobState> state;
+  std::string owner{kAnyOwner};
+  std::string session_id;
+};
+
+inline constexpr int kMaxPageLimit = 1000;
+
+struct PageRequest {
+  int limit = 50;      // 1..kMaxPageLimit
+  std::string cursor;  // "" for the first page, then the previous page's next_cursor
+};
+
+struct JobPage {
+  std::vector<Job> jobs;    // newest first
+  std::string next_cursor;  // "" when there is nothing after this page
+};
+
+struct FinishRequest {
+  JobState state = JobState::kSucceeded;  // must be final
+  std::string reason;                     // kReasonFinished, kReasonTimeout, ...
+  std::string summary;
+  json::object result;
+  // When set, the job must be running on this worker: a worker that lost its job (it was recovered
+  // and claimed again) cannot finish someone else's run.
+  std::string worker;
+};
+
+struct RecoveryCounts {
+  int64_t failed = 0;     // ended failed, reason server_restart
+  int64_t requeued = 0;   // requeue_on_crash: queued again
+  int64_t cancelled = 0;  // cancellation had been requested: ended cancelled
+};
+
+struct DeletedJob {
+  std::string id;
+  // The directory the caller should now remove, or "" when there is none or it is a session's
+  // (shared with the session's other jobs, so it stays).
+  std::string workspace;
+};
+
+// Every method is thread-safe. A method returns only once its change is durable (it survives a
+// crash of the process or the machine), and a read that starts after a change returned sees it.
+//
+// Errors common to all methods: kNotFound for an unknown id (or one owned by someone else, when an
+// owner is given), kInvalidArgument for malformed arguments, kFailedPrecondition for a change the
+// job's state does not allow (the job is then unchanged), kUnavailable/kInternal/kDataLoss/
+// kResourceExhausted from the database itself.
+class JobStore {
+ public:
+  virtual ~JobStore() = default;
+
+  // --- Submitting and reading jobs ---
+
+  // Writes a queued job and its first "state" event (reason "submitted") in one transaction.
+  // kResourceExhausted when max_queued jobs are already queued (the API answers 429). A retry is
+  // a Create with parent_id set and the parent's input copied by the caller.
+  virtual Result<Job> Create(NewJob job) = 0;
+
+  // `owner` = kAnyOwner sees every job; otherwise another owner's job is kNotFound.
+  virtual Result<Job> Get(std::string_view id, std::string_view owner) = 0;
+
+  // Jobs matching `filter`, newest first, one page at a time. kInvalidArgument for a limit outside
+  // 1..kMaxPageLimit or a cursor that is not a job id.
+  virtual Result<JobPage> List(const JobFilter& filter, const PageRequest& page) = 0;
+
+  // Number of jobs in each state, every state present (zero if none): for metrics.
+  virtual Result<std::map<JobState, int64_t>> CountByState() = 0;
+
+  // --- Running jobs (workers) ---
+
+  // Moves the oldest queued job to running on `worker` (started_at, "state" event with reason
+  // "claimed") and returns it; nullopt when nothing is queued. Each job is claimed exactly once,
+  // however many callers race.
+  virtual Result<std::optional<Job>> ClaimNext(std::string_view worker) = 0;
+
+  // Blocks until a job may be queued (true) or `timeout` passes (false): a worker's idle wait.
+  // A true answer is a hint; ClaimNext decides.
+  virtual Result<bool> WaitForQueued(std::chrono::milliseconds timeout) = 0;
+
+  // Appends one event to a queued or running job; returns its seq. kFailedPrecondition for a
+  // finished job, kInvalidArgument for an empty type or the reserved type "state".
+  virtual Result<int64_t> AppendEvent(std::string_view job_id, std::string_view type,
+                                      json::object data) = 0;
+  // Appends a batch (for one or several jobs) in one transaction, all or nothing; returns the seqs
+  // in the batch's order. The cheap way to record many output lines.
+  virtual Result<std::vector<int64_t>> AppendEvents(std::vector<NewEvent> events) = 0;
+
+  // The job's events with seq > after_seq, in order, at most `limit` (1..kMaxPageLimit). Callers
+  // that serve an owner check it with Get first.
+  virtual Result<std::vector<Event>> Events(std::string_view job_id, int64_t after_seq,
+                                            int limit) = 0;
+
+  // Blocks until the job has an event with seq > after_seq (true) or `timeout` passes (false): how
+  // a live follower waits. A finished job's last event is its final "state" event, so a follower
+  // that has seen it can stop.
+  virtual Result<bool> WaitForEvents(std::string_view job_id, int64_t after_seq,
+                                     std::chrono::milliseconds timeout) = 0;
+
+  // Ends a running job (or a queued one, as cancelled only) and appends its final "state" event
+  // {state, reason, summary}. Returns the finished job. Finishing a finished job is
+  // kFailedPrecondition and changes nothing.
+  virtual Result<Job> Finish(std::string_view job_id, FinishRequest request) = 0;
+
+  // A queued job ends cancelled at once. A running job gets cancel_requested set and a
+  // "cancel_requested" event, and keeps running until its worker notices and calls Finish (asking
+  // twice is harmless). A finished job: kFailedPrecondition. Returns the job as it now is.
+  virtual Result<Job> RequestCancel(std::string_view job_id, std::string_view owner) = 0;
+  virtual Result<bool> IsCancelRequested(std::string_view job_id) = 0;
+
+  // At server start, before any worker runs: every job left running ends failed (reason
+  // server_restart, a summary saying so), or is queued again if requeue_on_crash, or ends
+  // cancelled if cancellation had been requested. Events already stored are kept. The caller
+  // must be the only one running jobs from this store.
+  virtual Result<RecoveryCounts> RecoverAfterCrash() = 0;
+
+  // Retention: deletes up to `limit` finished jobs (oldest finish first) that finished before
+  // `cutoff_ms`, with their events. Returns what was deleted; call again until it returns fewer
+  // than `limit`. Session turns keep naming deleted jobs.
+  virtual Result<std::vector<DeletedJob>> DeleteFinishedBefore(int64_t cutoff_ms, int limit) = 0;
+
+  // --- Sessions ---
+
+  virtual Result<Session> CreateSession(std::string_view owner) = 0;
+  virtual Result<Session> GetSession(std::string_view id, std::string_view owner) = 0;
+  // Records that `job_id` (a job of this session) answered `message`; returns the turn.
+  virtual Result<SessionTurn> AddSessionTurn(std::string_view session_id, std::string_view owner,
+                                             std::string_view job_id, std::string message) = 0;
+  // The session's turns, oldest first.
+  virtual Result<std::vector<SessionTurn>> ListSessionTurns(std::string_view session_id,
+                                                            std::string_view owner) = 0;
+};
+
+}  // namespace warden::jobs

@@ -1,0 +1,75 @@
+// Workers: threads that claim queued jobs from the store and run them — explicit steps in
+// sandboxes, or a task through the agent — recording every event under the job.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/agent.h"
+#include "base/config.h"
+#include "jobs/store.h"
+#include "sandbox/sandbox.h"
+
+namespace warden::jobs {
+
+struct WorkerOptions {
+  size_t workers = 2;
+  std::string name = "worker";  // prefix of each worker's name in the store
+  // Limits of each action, unless the job asks for less (or, up to max_*, more).
+  sandbox::Limits limits;
+  std::chrono::milliseconds max_action_time{10 * 60 * 1000};
+  uint64_t max_memory_bytes = 4ULL << 30;
+  // The whole job, unless the job asks for less.
+  std::chrono::milliseconds job_timeout{30 * 60 * 1000};
+  // Host uid that owns new workspaces when Warden runs as root (the sandbox user's).
+  uid_t sandbox_uid = 2'100'001'000;
+  // Server configuration: the LLM, the agent's policy. Tasks may name provider and model.
+  Config config;
+  bool allow_network = false;  // may a job ask for --network host?
+};
+
+class WorkerPool {
+ public:
+  WorkerPool(JobStore& store, sandbox::Supervisor& supervisor, WorkerOptions options);
+  ~WorkerPool();  // Stop()s
+
+  void Start();
+  // Stops claiming, cancels running jobs (they end failed, reason server_stopped, or queued again
+  // when they may be requeued), joins the threads.
+  void Stop();
+
+  // The API asked to cancel this job: kill its sandbox now rather than at the next poll.
+  void NotifyCancel(const std::string& job_id);
+
+  size_t running() const;
+
+ private:
+  void Loop(size_t index);
+  void RunJob(const Job& job, const std::string& worker);
+  void WatchCancels();
+
+  JobStore& store_;
+  sandbox::Supervisor& supervisor_;
+  WorkerOptions options_;
+  std::atomic<bool> stopping_{false};
+  std::vector<std::thread> threads_;
+  std::thread watcher_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::map<std::string, sandbox::CancelToken*> running_;  // job id -> its cancel token
+};
+
+// A job's input checked before it is stored: "task" (a non-empty string) or "steps" (a non-empty
+// array of {"shell": ...} | {"python": ...} | {"write_file": {"path", "content"}}), and options.
+// Returns the kind, or kInvalidArgument saying what is wrong.
+Result<JobKind> ValidateJobInput(const json::object& input);
+
+}  // namespace warden::jobs
