@@ -40,3 +40,9 @@ else
     *) exit "$code" ;;
   esac
 fi
+
+echo
+echo "== the job service: warden serve on http://127.0.0.1:8000 (Ctrl-C stops it)"
+echo "   try: curl -s -XPOST localhost:8000/v1/jobs -d '{\"steps\":[{\"python\":\"print(6*7)\"}]}'"
+echo "        $warden jobs; $warden logs --follow JOB_ID; $warden download JOB_ID"
+exec "$warden" serve
