@@ -27,6 +27,20 @@ namespace {
 
 constexpr size_t kBigFileBytes = size_t{20} * 1024 * 1024;
 
+// AddressSanitizer keeps freed memory in quarantine, so resident memory grows with every
+// allocation and says nothing about what is held at once.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kRssTellsWhatIsHeld = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kRssTellsWhatIsHeld = false;
+#else
+constexpr bool kRssTellsWhatIsHeld = true;
+#endif
+#else
+constexpr bool kRssTellsWhatIsHeld = true;
+#endif
+
 // Runs a tool to completion; returns its exit status (-1 if it could not run).
 int RunTool(const std::vector<std::string>& args) {
   std::vector<char*> argv;
@@ -196,7 +210,11 @@ TEST_P(ArchiveStreamTest, UnpacksToTheSameFilesWithoutSymlinksInBoundedMemory) {
 
   StreamStats stats = StreamToFile(ws_, GetParam(), archive_);
   EXPECT_LT(stats.largest_piece, 2U * 1024 * 1024);
-  EXPECT_LT(stats.rss_growth, 8U * 1024 * 1024) << "the 20 MB file must never be held whole";
+  if (kRssTellsWhatIsHeld) {
+    EXPECT_LT(stats.rss_growth, 8U * 1024 * 1024) << "the 20 MB file must never be held whole";
+  } else {
+    std::printf("memory bound not checked: AddressSanitizer's quarantine inflates RSS\n");
+  }
 
   // The archive's own entries: exactly the files, relative, nothing that climbs out.
   std::set<std::string> entries;

@@ -53,7 +53,9 @@ struct RunOptions {
 Result<std::string> NewWorkspacePath() {
   std::string base;
   // NOLINTBEGIN(concurrency-mt-unsafe): read at start-up
-  if (const char* data = std::getenv("XDG_DATA_HOME"); data != nullptr && data[0] == '/') {
+  if (::geteuid() == 0) {
+    base = "/var/lib/warden/runs";  // root's home is closed to the sandbox user
+  } else if (const char* data = std::getenv("XDG_DATA_HOME"); data != nullptr && data[0] == '/') {
     base = std::string(data) + "/warden/runs";
   } else if (const char* home = std::getenv("HOME"); home != nullptr && home[0] == '/') {
     base = std::string(home) + "/.local/share/warden/runs";
@@ -101,6 +103,19 @@ Result<std::string> PrepareWorkspace(std::string path, uid_t sandbox_uid) {
     return Error::FromErrno("--workspace " + path, errno);
   }
   path = resolved;
+  if (::geteuid() == 0) {
+    // The sandbox user must reach the workspace: every directory above it must let others in.
+    for (std::filesystem::path dir = std::filesystem::path(path).parent_path();
+         !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
+      struct stat parent {};
+      if (::stat(dir.c_str(), &parent) == 0 && (parent.st_mode & S_IXOTH) == 0) {
+        return Error(ErrorCode::kFailedPrecondition,
+                     fmt::format("the sandbox user cannot enter {} (mode {:o}), above the "
+                                 "workspace {}: use a workspace elsewhere, or chmod o+x {}",
+                                 dir.string(), parent.st_mode & 07777, path, dir.string()));
+      }
+    }
+  }
   if (::geteuid() == 0 && created && ::chown(path.c_str(), sandbox_uid, sandbox_uid) != 0) {
     return Error::FromErrno("chown(" + path + ")", errno);
   }

@@ -39,6 +39,9 @@ struct ServeOptions {
 };
 
 std::string DefaultDataDir() {
+  if (::geteuid() == 0) {
+    return "/var/lib/warden";  // root's home is closed to the sandbox user
+  }
   // NOLINTBEGIN(concurrency-mt-unsafe): read at start-up
   if (const char* data = std::getenv("XDG_DATA_HOME"); data != nullptr && data[0] == '/') {
     return std::string(data) + "/warden";
@@ -127,6 +130,15 @@ class Sweeper {
 }  // namespace
 
 int Serve(int argc, char** argv) {
+  // Only the main thread takes SIGINT and SIGTERM (in sigwait): blocked before any thread starts,
+  // so that every thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
   CLI::App app(
       "Run the job service: a durable queue (SQLite in the data directory), workers that run\n"
       "jobs in sandboxes, and the REST+SSE API. Stops cleanly on SIGINT or SIGTERM.",
@@ -188,6 +200,19 @@ int Serve(int argc, char** argv) {
   if (ec) {
     return fail(fmt::format("cannot create the data directory {}: {}", data_dir, ec.message()));
   }
+  if (::geteuid() == 0) {
+    // The sandbox user must reach its workspace: every directory above it must let others in.
+    std::filesystem::path dir = std::filesystem::absolute(data_dir + "/workspaces", ec);
+    for (; !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
+      struct stat st {};
+      if (::stat(dir.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) {
+        return fail(
+            fmt::format("the sandbox user cannot enter {} (mode {:o}), so no job could "
+                        "reach its workspace: pick a --data-dir outside it, or chmod o+x it",
+                        dir.string(), st.st_mode & 07777));
+      }
+    }
+  }
   jobs::SqliteStoreOptions store_options;
   store_options.path = data_dir + "/warden.db";
   store_options.store.max_queued = o.max_queued;
@@ -210,15 +235,6 @@ int Serve(int argc, char** argv) {
   if (!supervisor.ok()) {
     return fail(supervisor.error().message() + " (`warden doctor` tells more)");
   }
-
-  // Only the main thread takes SIGINT and SIGTERM (in sigwait); every thread started from here on
-  // inherits the blocked mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
 
   jobs::WorkerOptions worker_options;
   worker_options.workers =

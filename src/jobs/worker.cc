@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <stop_token>
 
 #include <fmt/format.h>
 
@@ -25,19 +26,30 @@ std::string StringAt(const json::object& object, std::string_view key) {
 }
 
 // Events go to the store in batches: output arrives in many small chunks, and each append is a
-// durable commit. Anything but output is written at once, with what was pending before it.
+// durable commit. Anything but output is written at once, with what was pending before it. Output
+// waits at most about kOutputDelay: a program that prints a line and then stays quiet for minutes
+// must not keep that line from followers (a thread of the log flushes it).
 class EventLog {
  public:
-  EventLog(JobStore& store, std::string job_id) : store_(store), job_id_(std::move(job_id)) {}
-  ~EventLog() { Flush(); }
+  static constexpr milliseconds kOutputDelay{100};
+
+  EventLog(JobStore& store, std::string job_id)
+      : store_(store),
+        job_id_(std::move(job_id)),
+        flusher_([this](const std::stop_token& stop) { FlushPeriodically(stop); }) {}
+  ~EventLog() {
+    flusher_.request_stop();
+    flusher_.join();
+    Flush();
+  }
 
   void Add(std::string type, json::object data) {
     std::lock_guard lock(mutex_);
     bool output = type == "output";
     pending_bytes_ += output ? StringAt(data, "text").size() : 0;
     pending_.push_back({job_id_, std::move(type), std::move(data)});
-    if (!output || pending_bytes_ > 16 * 1024 ||
-        SteadyClock::now() - last_flush_ > milliseconds(100)) {
+    if (!output || pending_bytes_ > size_t{16} * 1024 ||
+        SteadyClock::now() - last_flush_ > kOutputDelay) {
       FlushLocked();
     }
   }
@@ -48,6 +60,14 @@ class EventLog {
   }
 
  private:
+  void FlushPeriodically(const std::stop_token& stop) {
+    std::unique_lock lock(mutex_);
+    while (!stop.stop_requested()) {
+      tick_.wait_for(lock, stop, kOutputDelay, [] { return false; });
+      FlushLocked();
+    }
+  }
+
   void FlushLocked() {
     if (pending_.empty()) {
       return;
@@ -67,6 +87,8 @@ class EventLog {
   std::vector<NewEvent> pending_;
   size_t pending_bytes_ = 0;
   SteadyClock::time_point last_flush_ = SteadyClock::now();
+  std::condition_variable_any tick_;  // never notified: the flusher's stoppable sleep
+  std::jthread flusher_;              // last: starts after the members it uses, stops before them
 };
 
 Status PrepareWorkspace(const std::string& path, uid_t sandbox_uid) {

@@ -342,19 +342,21 @@ RunResult Supervisor::Impl::Watch(const Spec& spec, const CancelToken* cancel, c
 RunResult Supervisor::Impl::Finish(const Spec& spec, const MountPlan* mounts,
                                    MonitorResult monitored, const Status& released) const {
   RunResult result = std::move(monitored.result);
-  if (!released.ok()) {
-    RunResult failed =
-        SetupErrorResult("prepare the child (id maps, cgroup)", released.error().sys_errno());
-    failed.message = released.error().message();
-    failed.wall_time = result.wall_time;
-    return failed;
-  }
+  // The child's own report first: when its setup failed it exits, and the supervisor's next write
+  // to the sync pipe fails with EPIPE, which says nothing about the cause.
   if (monitored.setup_failure) {
     int32_t step = monitored.setup_failure->step;
     RunResult failed = SetupErrorResult(step >= 0 && mounts != nullptr
                                             ? mounts->Describe(static_cast<size_t>(step))
                                             : StepIdName(static_cast<StepId>(step)),
                                         monitored.setup_failure->err);
+    failed.wall_time = result.wall_time;
+    return failed;
+  }
+  if (!released.ok()) {
+    RunResult failed =
+        SetupErrorResult("prepare the child (id maps, cgroup)", released.error().sys_errno());
+    failed.message = released.error().message();
     failed.wall_time = result.wall_time;
     return failed;
   }
