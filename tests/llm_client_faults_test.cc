@@ -20,6 +20,7 @@
 #include "base/unique_fd.h"
 #include "fake_llm.h"
 #include "llm/client.h"
+#include "llm_wire_cases.h"
 
 namespace warden::llm {
 namespace {
@@ -29,36 +30,6 @@ using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kText = "All good: this answer arrives in several pieces.";
-
-struct WireCase {
-  fake::Wire fake_wire;
-  Wire wire;
-  bool stream;
-};
-
-std::string Name(const WireCase& c) {
-  std::string name = c.wire == Wire::kOpenAi   ? "OpenAi"
-                     : c.wire == Wire::kOllama ? "Ollama"
-                                               : "Anthropic";
-  return name + (c.stream ? "Streamed" : "Whole");
-}
-
-std::string CaseName(const ::testing::TestParamInfo<WireCase>& info) {
-  return Name(info.param);
-}
-
-void PrintTo(const WireCase& c, std::ostream* out) {
-  *out << Name(c);
-}
-
-constexpr WireCase kAllCases[] = {
-    {fake::Wire::kOpenAi, Wire::kOpenAi, true},
-    {fake::Wire::kOpenAi, Wire::kOpenAi, false},
-    {fake::Wire::kOllama, Wire::kOllama, true},
-    {fake::Wire::kOllama, Wire::kOllama, false},
-    {fake::Wire::kAnthropic, Wire::kAnthropic, true},
-    {fake::Wire::kAnthropic, Wire::kAnthropic, false},
-};
 
 bool Contains(std::string_view text, std::string_view part) {
   return text.find(part) != std::string_view::npos;

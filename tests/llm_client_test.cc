@@ -17,6 +17,7 @@
 #include "base/json.h"
 #include "fake_llm.h"
 #include "llm/client.h"
+#include "llm_wire_cases.h"
 
 namespace warden::llm {
 namespace {
@@ -27,35 +28,9 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kApiKey = "sk-test-SECRET";
 
-struct WireCase {
-  fake::Wire fake_wire;
-  Wire wire;
-  bool stream;
-};
-
-std::string Name(const WireCase& c) {
-  std::string name = c.wire == Wire::kOpenAi   ? "OpenAi"
-                     : c.wire == Wire::kOllama ? "Ollama"
-                                               : "Anthropic";
-  return name + (c.stream ? "Streamed" : "Whole");
-}
-
-std::string CaseName(const ::testing::TestParamInfo<WireCase>& info) {
-  return Name(info.param);
-}
-
-void PrintTo(const WireCase& c, std::ostream* out) {
-  *out << Name(c);
-}
-
-constexpr WireCase kOpenAiCases[] = {{fake::Wire::kOpenAi, Wire::kOpenAi, true},
-                                     {fake::Wire::kOpenAi, Wire::kOpenAi, false}};
-constexpr WireCase kOllamaCases[] = {{fake::Wire::kOllama, Wire::kOllama, true},
-                                     {fake::Wire::kOllama, Wire::kOllama, false}};
-constexpr WireCase kAnthropicCases[] = {{fake::Wire::kAnthropic, Wire::kAnthropic, true},
-                                        {fake::Wire::kAnthropic, Wire::kAnthropic, false}};
-constexpr WireCase kAllCases[] = {kOpenAiCases[0], kOpenAiCases[1],    kOllamaCases[0],
-                                  kOllamaCases[1], kAnthropicCases[0], kAnthropicCases[1]};
+constexpr WireCase kOpenAiCases[] = {kAllCases[0], kAllCases[1]};
+constexpr WireCase kOllamaCases[] = {kAllCases[2], kAllCases[3]};
+constexpr WireCase kAnthropicCases[] = {kAllCases[4], kAllCases[5]};
 
 json::value Json(std::string_view text) {
   boost::system::error_code ec;

@@ -14,10 +14,10 @@
 namespace warden::llm {
 
 struct TextCall {
-  std::string name;          // a tool's name (fenced bash maps to run_shell, python to run_python)
-  json::object arguments;    // repaired, validated and coerced to the schema
-  std::string format;        // which format it was found in: "hermes", "fenced-bash", ...
-  std::string raw;           // the span of the text it came from
+  std::string name;        // a tool's name (fenced bash maps to run_shell, python to run_python)
+  json::object arguments;  // repaired, validated and coerced to the schema
+  std::string format;      // which format it was found in: "hermes", "fenced-bash", ...
+  std::string raw;         // the span of the text it came from
 };
 
 struct TextCallParse {
