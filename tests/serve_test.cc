@@ -313,6 +313,47 @@ TEST_F(ServeTest, FailingStepFailsTheJobAndLaterStepsDoNotRun) {
   EXPECT_THAT(files.body, Not(HasSubstr("never.txt")));
 }
 
+// POST /v1/exec runs code now and answers with its result; nothing is stored as a job.
+TEST_F(ServeTest, ExecRunsCodeAtOnceAndReportsItsResult) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  HttpClient& http = client();
+
+  HttpResponse python = http.PostJson(
+      "/v1/exec", json::object{{"language", "python"},
+                               {"code", "import sys\nprint(sys.stdin.read().upper())\nsys.exit(4)"},
+                               {"stdin", "from stdin"}});
+  ASSERT_EQ(python.status, 200) << python.Describe();
+  json::object result = python.Json();
+  EXPECT_EQ(Str(result, "status"), "exited");
+  EXPECT_EQ(Int(result, "exit_code"), 4);
+  EXPECT_EQ(Str(result, "stdout"), "FROM STDIN\n");
+
+  HttpResponse slow =
+      http.PostJson("/v1/exec", json::object{{"language", "bash"},
+                                             {"code", "echo started; sleep 5"},
+                                             {"limits", json::object{{"timeout", "300ms"}}}});
+  ASSERT_EQ(slow.status, 200) << slow.Describe();
+  EXPECT_EQ(Str(slow.Json(), "status"), "timeout");
+  EXPECT_EQ(Str(slow.Json(), "stdout"), "started\n");
+
+  HttpResponse bomb =
+      http.PostJson("/v1/exec", json::object{{"code", "x = bytearray(1 << 30)"},
+                                             {"limits", json::object{{"memory", "64M"}}}});
+  ASSERT_EQ(bomb.status, 200) << bomb.Describe();
+  EXPECT_EQ(Str(bomb.Json(), "status"), "memory_limit");
+
+  EXPECT_EQ(http.PostJson("/v1/exec", json::object{{"language", "cobol"}, {"code", "x"}}).status,
+            400);
+  EXPECT_EQ(http.PostJson("/v1/exec", json::object{{"code", ""}}).status, 400);
+  EXPECT_EQ(http.PostJson("/v1/exec",
+                          json::object{{"code", "1"}, {"limits", json::object{{"cpus", "2"}}}})
+                .ErrorCode(),
+            "invalid_argument");
+  EXPECT_EQ(http.Post("/v1/exec", "{not json").ErrorCode(), "invalid_json");
+  HttpResponse jobs = http.Get("/v1/jobs");
+  EXPECT_EQ(jobs.Json().at("jobs").as_array().size(), 0u) << jobs.body;
+}
+
 // The job prints a line, then waits for the test to answer it (a file in the workspace) before
 // the next: a follower must see each line while the job is still running.
 TEST_F(ServeTest, EventStreamFollowsAJobLiveAndResumesAfterLastEventId) {

@@ -21,6 +21,7 @@
 
 #include "base/json.h"
 #include "base/units.h"
+#include "sandbox/result_json.h"
 #include "sandbox/sandbox.h"
 
 namespace warden::cli {
@@ -69,27 +70,7 @@ void WriteAll(int fd, std::string_view data) {
 }
 
 std::string ToJson(const sandbox::RunResult& r) {
-  json::object out{
-      {"status", sandbox::OutcomeName(r.outcome)},
-      {"exit_code", r.exit_code},
-      {"signal", r.signal},
-      {"wall_ms", (r.wall_time.count() + 500) / 1000},
-      {"cpu_ms", (r.cpu_time.count() + 500) / 1000},
-      {"wall_us", r.wall_time.count()},
-      {"cpu_us", r.cpu_time.count()},
-      {"peak_memory_bytes", r.peak_memory_bytes},
-      {"stdout", r.stdout_data},
-      {"stderr", r.stderr_data},
-      {"stdout_truncated", r.stdout_truncated},
-      {"stderr_truncated", r.stderr_truncated},
-      {"message", r.message},
-  };
-  if (r.outcome == Outcome::kSetupError) {
-    out["setup_step"] = r.setup_step;
-    out["setup_errno"] = r.setup_errno;
-    out["setup_errno_name"] = r.setup_errno != 0 ? ErrnoName(r.setup_errno) : "";
-  }
-  return json::serialize(out);
+  return json::serialize(sandbox::ResultToJson(r));
 }
 
 // Passes the program's output through on its own thread: a slow reader of warden's stdout (a

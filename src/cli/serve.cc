@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "api/exec_api.h"
 #include "api/http.h"
 #include "api/jobs_api.h"
 #include "api/router.h"
@@ -247,6 +248,15 @@ int Serve(int argc, char** argv) {
   api::Router router;
   api::JobsApi jobs_api(**store, &workers, {});
   jobs_api.AddRoutes(router);
+  api::ExecApiOptions exec_options;
+  exec_options.defaults.wall_time = std::chrono::seconds(30);
+  exec_options.ceiling.wall_time = std::chrono::minutes(10);
+  exec_options.ceiling.cpu_time = std::chrono::minutes(10);
+  exec_options.ceiling.memory_bytes = 4ULL << 30;
+  exec_options.ceiling.output_bytes = 64ULL << 20;
+  exec_options.ceiling.disk_bytes = 4ULL << 30;
+  api::ExecApi exec_api(**supervisor, exec_options);
+  exec_api.AddRoutes(router);
 
   api::ServerOptions server_options;
   server_options.host = host;
