@@ -39,6 +39,21 @@ bool IsFinalStateEvent(const jobs::Event& event) {
   return parsed && jobs::IsFinal(*parsed);
 }
 
+// 201 with the new job, or 429 when the queue is full, or the store's error.
+Response Created(const Result<jobs::Job>& created) {
+  if (!created.ok()) {
+    if (created.error().code() == ErrorCode::kResourceExhausted) {
+      Response response = Response::Error(429, "queue_full", created.error().message());
+      response.headers.Set("Retry-After", "1");
+      return response;
+    }
+    return Response::FromError(created.error());
+  }
+  Response response = Response::Json(201, jobs::ToJson(*created));
+  response.headers.Set("Location", "/v1/jobs/" + created->id);
+  return response;
+}
+
 Result<int64_t> IntParam(const Request& request, const std::string& name, int64_t fallback,
                          int64_t low, int64_t high) {
   auto it = request.query.find(name);
@@ -225,18 +240,7 @@ Response JobsApi::Submit(Request& request) {
     const json::value* requeue = options->get_object().if_contains("requeue_on_crash");
     job.requeue_on_crash = requeue != nullptr && requeue->is_bool() && requeue->get_bool();
   }
-  auto created = store_.Create(std::move(job));
-  if (!created.ok()) {
-    if (created.error().code() == ErrorCode::kResourceExhausted) {
-      Response response = Response::Error(429, "queue_full", created.error().message());
-      response.headers.Set("Retry-After", "1");
-      return response;
-    }
-    return Response::FromError(created.error());
-  }
-  Response response = Response::Json(201, jobs::ToJson(*created));
-  response.headers.Set("Location", "/v1/jobs/" + created->id);
-  return response;
+  return Created(store_.Create(std::move(job)));
 }
 
 Response JobsApi::List(Request& request) {
@@ -390,16 +394,7 @@ Response JobsApi::Retry(Request& request) {
   retry.parent_id = job->id;
   retry.session_id = job->session_id;
   retry.requeue_on_crash = job->requeue_on_crash;
-  auto created = store_.Create(std::move(retry));
-  if (!created.ok()) {
-    if (created.error().code() == ErrorCode::kResourceExhausted) {
-      Response response = Response::Error(429, "queue_full", created.error().message());
-      response.headers.Set("Retry-After", "1");
-      return response;
-    }
-    return Response::FromError(created.error());
-  }
-  return Response::Json(201, jobs::ToJson(*created));
+  return Created(store_.Create(std::move(retry)));
 }
 
 Response JobsApi::Files(Request& request) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/reachable.h"
 #include "cli/render.h"
 #include "cli/signals.h"
 #include <CLI/CLI.hpp>
@@ -103,19 +104,7 @@ Result<std::string> PrepareWorkspace(std::string path, uid_t sandbox_uid) {
     return Error::FromErrno("--workspace " + path, errno);
   }
   path = resolved;
-  if (::geteuid() == 0) {
-    // The sandbox user must reach the workspace: every directory above it must let others in.
-    for (std::filesystem::path dir = std::filesystem::path(path).parent_path();
-         !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
-      struct stat parent {};
-      if (::stat(dir.c_str(), &parent) == 0 && (parent.st_mode & S_IXOTH) == 0) {
-        return Error(ErrorCode::kFailedPrecondition,
-                     fmt::format("the sandbox user cannot enter {} (mode {:o}), above the "
-                                 "workspace {}: use a workspace elsewhere, or chmod o+x {}",
-                                 dir.string(), parent.st_mode & 07777, path, dir.string()));
-      }
-    }
-  }
+  RETURN_IF_ERROR(CheckSandboxCanReach(path));
   if (::geteuid() == 0 && created && ::chown(path.c_str(), sandbox_uid, sandbox_uid) != 0) {
     return Error::FromErrno("chown(" + path + ")", errno);
   }

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/reachable.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -201,18 +202,8 @@ int Serve(int argc, char** argv) {
   if (ec) {
     return fail(fmt::format("cannot create the data directory {}: {}", data_dir, ec.message()));
   }
-  if (::geteuid() == 0) {
-    // The sandbox user must reach its workspace: every directory above it must let others in.
-    std::filesystem::path dir = std::filesystem::absolute(data_dir + "/workspaces", ec);
-    for (; !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
-      struct stat st {};
-      if (::stat(dir.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) {
-        return fail(
-            fmt::format("the sandbox user cannot enter {} (mode {:o}), so no job could "
-                        "reach its workspace: pick a --data-dir outside it, or chmod o+x it",
-                        dir.string(), st.st_mode & 07777));
-      }
-    }
+  if (Status reachable = CheckSandboxCanReach(data_dir + "/workspaces/job"); !reachable.ok()) {
+    return fail(reachable.error().message() + " (no job could reach its workspace)");
   }
   jobs::SqliteStoreOptions store_options;
   store_options.path = data_dir + "/warden.db";

@@ -97,20 +97,9 @@ void ReadUsage(const json::value* usage, Usage& out) {
   }
 }
 
-class AnthropicDecoder final : public Decoder {
+class AnthropicDecoder final : public SseOrWholeDecoder {
  public:
-  AnthropicDecoder(bool stream, DeltaSink sink)
-      : stream_(stream),
-        sink_(std::move(sink)),
-        sse_([this](const SseEvent& e) { return Event(e); }) {}
-
-  Status Feed(std::string_view bytes) override {
-    if (!stream_) {
-      body_.append(bytes);
-      return OkStatus();
-    }
-    return sse_.Feed(bytes);
-  }
+  using SseOrWholeDecoder::SseOrWholeDecoder;
 
   Result<ChatResponse> Finish() override {
     if (!stream_) {
@@ -144,7 +133,7 @@ class AnthropicDecoder final : public Decoder {
     }
   }
 
-  Status Event(const SseEvent& event) {
+  Status Event(const SseEvent& event) override {
     ASSIGN_OR_RETURN(json::value value, ParseJson(event.data, "a streamed event"));
     if (!value.is_object()) {
       return Error(ErrorCode::kDataLoss, "a streamed event is not a JSON object");
@@ -234,10 +223,6 @@ class AnthropicDecoder final : public Decoder {
     return response_;
   }
 
-  bool stream_;
-  DeltaSink sink_;
-  SseParser sse_;
-  std::string body_;
   ChatResponse response_;
   std::map<int64_t, Block> blocks_;
   bool done_ = false;

@@ -316,6 +316,49 @@ std::vector<Message> WithoutNativeTools(const std::vector<Message>& messages) {
   return out;
 }
 
+namespace {
+
+// Gemini's endpoint rejects some JSON Schema keywords that everyone else accepts.
+json::value SanitizedSchema(const json::value& schema, bool gemini) {
+  if (!gemini) {
+    return schema;
+  }
+  if (schema.is_object()) {
+    json::object out;
+    for (const auto& [key, value] : schema.get_object()) {
+      if (key == "additionalProperties" || key == "$schema" || key == "const" ||
+          key == "propertyNames") {
+        continue;
+      }
+      out[key] = SanitizedSchema(value, gemini);
+    }
+    return out;
+  }
+  if (schema.is_array()) {
+    json::array out;
+    for (const json::value& item : schema.get_array()) {
+      out.push_back(SanitizedSchema(item, gemini));
+    }
+    return out;
+  }
+  return schema;
+}
+
+}  // namespace
+
+json::array FunctionTools(const std::vector<ToolSpec>& tools, bool gemini_schema) {
+  json::array out;
+  for (const ToolSpec& tool : tools) {
+    out.push_back(json::object{
+        {"type", "function"},
+        {"function", json::object{{"name", tool.name},
+                                  {"description", tool.description},
+                                  {"parameters", SanitizedSchema(tool.parameters, gemini_schema)}}},
+    });
+  }
+  return out;
+}
+
 Result<json::value> ParseJson(std::string_view text, std::string_view what) {
   boost::system::error_code ec;
   json::value value = json::parse(text, ec);

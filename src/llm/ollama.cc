@@ -220,16 +220,7 @@ class OllamaWire final : public WireProtocol {
     body["messages"] =
         EncodeMessages(native_tools ? request.messages : WithoutNativeTools(request.messages));
     if (native_tools && !request.tools.empty()) {
-      json::array tools;
-      for (const ToolSpec& tool : request.tools) {
-        tools.push_back(json::object{
-            {"type", "function"},
-            {"function", json::object{{"name", tool.name},
-                                      {"description", tool.description},
-                                      {"parameters", tool.parameters}}},
-        });
-      }
-      body["tools"] = std::move(tools);
+      body["tools"] = FunctionTools(request.tools, false);
     }
     body["stream"] = config.stream;
     body["options"] = json::object{{"num_ctx", num_ctx_},

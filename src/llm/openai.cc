@@ -10,32 +10,6 @@
 namespace warden::llm {
 namespace {
 
-// Gemini's endpoint rejects some JSON Schema keywords that everyone else accepts.
-json::value SanitizedSchema(const json::value& schema, bool gemini) {
-  if (!gemini) {
-    return schema;
-  }
-  if (schema.is_object()) {
-    json::object out;
-    for (const auto& [key, value] : schema.get_object()) {
-      if (key == "additionalProperties" || key == "$schema" || key == "const" ||
-          key == "propertyNames") {
-        continue;
-      }
-      out[key] = SanitizedSchema(value, gemini);
-    }
-    return out;
-  }
-  if (schema.is_array()) {
-    json::array out;
-    for (const json::value& item : schema.get_array()) {
-      out.push_back(SanitizedSchema(item, gemini));
-    }
-    return out;
-  }
-  return schema;
-}
-
 json::array EncodeMessages(const std::vector<Message>& messages) {
   json::array out;
   for (const Message& message : messages) {
@@ -104,20 +78,9 @@ std::string ErrorIn(const json::object& object) {
   return json::serialize(*error);
 }
 
-class OpenAiDecoder final : public Decoder {
+class OpenAiDecoder final : public SseOrWholeDecoder {
  public:
-  OpenAiDecoder(bool stream, DeltaSink sink)
-      : stream_(stream),
-        sink_(std::move(sink)),
-        sse_([this](const SseEvent& e) { return Event(e); }) {}
-
-  Status Feed(std::string_view bytes) override {
-    if (!stream_) {
-      body_.append(bytes);
-      return OkStatus();
-    }
-    return sse_.Feed(bytes);
-  }
+  using SseOrWholeDecoder::SseOrWholeDecoder;
 
   Result<ChatResponse> Finish() override {
     if (!stream_) {
@@ -136,7 +99,7 @@ class OpenAiDecoder final : public Decoder {
   }
 
  private:
-  Status Event(const SseEvent& event) {
+  Status Event(const SseEvent& event) override {
     if (event.data == "[DONE]") {
       done_ = true;
       return OkStatus();
@@ -260,10 +223,6 @@ class OpenAiDecoder final : public Decoder {
     return response;
   }
 
-  bool stream_;
-  DeltaSink sink_;
-  SseParser sse_;
-  std::string body_;
   ChatResponse response_;
   std::map<int64_t, ToolCall> calls_;  // by the stream's index
   bool done_ = false;
@@ -273,22 +232,12 @@ class OpenAiWire final : public WireProtocol {
  public:
   HttpRequest BuildRequest(const ProviderConfig& config, const ChatRequest& request,
                            bool native_tools) const override {
-    bool gemini = config.provider == "gemini";
     json::object body;
     body["model"] = config.model;
     body["messages"] =
         EncodeMessages(native_tools ? request.messages : WithoutNativeTools(request.messages));
     if (native_tools && !request.tools.empty()) {
-      json::array tools;
-      for (const ToolSpec& tool : request.tools) {
-        tools.push_back(json::object{
-            {"type", "function"},
-            {"function", json::object{{"name", tool.name},
-                                      {"description", tool.description},
-                                      {"parameters", SanitizedSchema(tool.parameters, gemini)}}},
-        });
-      }
-      body["tools"] = std::move(tools);
+      body["tools"] = FunctionTools(request.tools, config.provider == "gemini");
     }
     // OpenAI's own newer models take max_completion_tokens and only the default temperature.
     if (config.provider == "openai") {

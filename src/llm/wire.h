@@ -9,6 +9,7 @@
 #include "base/result.h"
 #include "llm/client.h"
 #include "llm/http.h"
+#include "llm/stream.h"
 
 namespace warden::llm {
 
@@ -19,6 +20,34 @@ class Decoder {
   virtual Status Feed(std::string_view bytes) = 0;
   // The body is complete. kUnavailable when a stream ended before its end marker.
   virtual Result<ChatResponse> Finish() = 0;
+};
+
+// A response that is either streamed as Server-Sent Events (each handed to Event()) or whole
+// (kept in body_ for Finish()): OpenAI's and Anthropic's decoders.
+class SseOrWholeDecoder : public Decoder {
+ public:
+  SseOrWholeDecoder(bool stream, DeltaSink sink)
+      : stream_(stream),
+        sink_(std::move(sink)),
+        sse_([this](const SseEvent& e) { return Event(e); }) {}
+
+  Status Feed(std::string_view bytes) final {
+    if (!stream_) {
+      body_.append(bytes);
+      return OkStatus();
+    }
+    return sse_.Feed(bytes);
+  }
+
+ protected:
+  virtual Status Event(const SseEvent& event) = 0;
+
+  bool stream_;
+  DeltaSink sink_;
+  std::string body_;
+
+ private:
+  SseParser sse_;
 };
 
 class WireProtocol {
@@ -46,6 +75,9 @@ std::unique_ptr<WireProtocol> NewAnthropicWire();
 // Messages for a model without native tools: tool results become user messages, and the calls
 // an assistant made stay in its text, where the model wrote them.
 std::vector<Message> WithoutNativeTools(const std::vector<Message>& messages);
+// Tools in the {"type": "function", "function": {name, description, parameters}} shape of OpenAI
+// and Ollama; for Gemini without the JSON Schema keywords its endpoint rejects.
+json::array FunctionTools(const std::vector<ToolSpec>& tools, bool gemini_schema);
 // Parses JSON, or returns kDataLoss naming what was being parsed.
 Result<json::value> ParseJson(std::string_view text, std::string_view what);
 // A string member of an object, or "".
