@@ -17,12 +17,17 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "api/auth.h"
+#include "api/docs_api.h"
 #include "api/exec_api.h"
 #include "api/http.h"
 #include "api/jobs_api.h"
+#include "api/metrics_api.h"
 #include "api/router.h"
+#include "api/sessions_api.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/units.h"
 #include "jobs/sqlite_store.h"
 #include "jobs/worker.h"
@@ -248,13 +253,28 @@ int Serve(int argc, char** argv) {
   exec_options.ceiling.disk_bytes = 4ULL << 30;
   api::ExecApi exec_api(**supervisor, exec_options);
   exec_api.AddRoutes(router);
+  api::SessionsApi sessions_api(**store);
+  sessions_api.AddRoutes(router);
+  api::MetricsApi metrics_api(**store, &workers);
+  metrics_api.AddRoutes(router);
+  api::AddDocsRoutes(router);
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read at start-up
+  auto auth = api::Auth::Create(*config, std::getenv("WARDEN_API_KEYS"));
+  if (!auth.ok()) {
+    return fail(auth.error().message());
+  }
+  api::Handler handler =
+      (*auth)->Wrap([&router](api::Request& request) { return router.Handle(request); });
 
   api::ServerOptions server_options;
   server_options.host = host;
   server_options.port = static_cast<uint16_t>(port);
   server_options.handler_threads = std::max<size_t>(4, worker_options.workers * 2);
-  auto server = api::HttpServer::Start(
-      server_options, [&router](api::Request& request) { return router.Handle(request); });
+  server_options.on_request = [](const api::Request& request, int status,
+                                 std::chrono::microseconds latency) {
+    metrics::RecordRequest(request.method, request.path, status, latency);
+  };
+  auto server = api::HttpServer::Start(server_options, handler);
   if (!server.ok()) {
     return fail(fmt::format("cannot listen on {}: {}", o.listen, server.error().message()));
   }

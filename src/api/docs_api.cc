@@ -1,0 +1,7 @@
+#include "api/docs_api.h"
+
+namespace warden::api {
+
+void AddDocsRoutes(Router&) {}
+
+}  // namespace warden::api

@@ -1,0 +1,7 @@
+#include "api/sessions_api.h"
+
+namespace warden::api {
+
+void SessionsApi::AddRoutes(Router&) {}
+
+}  // namespace warden::api
