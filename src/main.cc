@@ -19,6 +19,7 @@ constexpr const char* kUsage =
     "  run      carry out a task in plain language with an LLM, in sandboxes\n"
     "  serve    run the job service: durable queue, workers, REST+SSE API\n"
     "  exec     run a program or a code snippet in a fresh sandbox\n"
+    "  chat     talk with the agent through a running `warden serve`\n"
     "  submit, jobs, status, logs, cancel, retry, download\n"
     "           clients of a running `warden serve`\n"
     "  doctor   check what this host allows and which isolation Warden will use\n"
@@ -46,6 +47,9 @@ int main(int argc, char** argv) {
     if (command == "submit" || command == "jobs" || command == "status" || command == "logs" ||
         command == "cancel" || command == "retry" || command == "download") {
       return warden::cli::Client(std::string(command), argc - 1, argv + 1);
+    }
+    if (command == "chat") {
+      return warden::cli::Chat(argc - 1, argv + 1);
     }
     if (command == "doctor") {
       return warden::cli::Doctor(argc - 1, argv + 1);

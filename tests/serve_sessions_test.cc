@@ -1,1 +1,191 @@
-// Tests: to be written.
+// Sessions end to end: the real `warden serve`, the fake LLM, real sandboxes. A session's messages
+// run one after another in one workspace, each with the earlier turns in view of the model.
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "base/json.h"
+#include "fake_llm.h"
+#include "serve_fixture.h"
+#include "serve_util.h"
+
+namespace warden::serve_test {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class SessionsTest : public ServeTest {
+ protected:
+  // Points the server at `fake` and starts it.
+  void StartWith(const testing::FakeLlm& fake) {
+    WriteConfig(fmt::format(
+        "[llm]\nprovider = \"openai-compatible\"\nbase_url = \"{}\"\nmodel = \"fake-model\"\n"
+        "retry_base_ms = 20\nmax_retries = 1\n",
+        fake.BaseUrl()));
+    ASSERT_NO_FATAL_FAILURE(Start());
+  }
+
+  std::string NewSession() {
+    HttpResponse created = client().Post("/v1/sessions", "");
+    EXPECT_EQ(created.status, 201) << created.Describe();
+    return Str(created.Json(), "id");
+  }
+
+  HttpResponse Say(const std::string& session, const std::string& message, int wait_seconds) {
+    return client().PostJson(fmt::format("/v1/sessions/{}/messages?wait={}", session, wait_seconds),
+                             json::object{{"message", message}});
+  }
+};
+
+// The text of every message of a chat request, joined.
+std::string Conversation(const json::value& body) {
+  std::string text;
+  for (const json::value& message : body.at("messages").get_array()) {
+    if (const json::value* content = message.get_object().if_contains("content");
+        content != nullptr && content->is_string()) {
+      text += std::string(content->get_string()) + "\n";
+    }
+  }
+  return text;
+}
+
+TEST_F(SessionsTest, MessagesShareTheWorkspaceAndSeeEarlierTurns) {
+  testing::FakeLlm fake(testing::Wire::kOpenAi);
+  fake.Script(
+      {testing::TextReply("1. Write notes.txt"),
+       testing::ToolCallReply("write_file", R"({"path": "notes.txt", "content": "hello\n"})"),
+       testing::ToolCallReply("finish", R"({"summary": "wrote notes.txt"})")});
+  ASSERT_NO_FATAL_FAILURE(StartWith(fake));
+  std::string session = NewSession();
+  ASSERT_TRUE(session.starts_with("s_")) << session;
+
+  HttpResponse first = Say(session, "write notes.txt saying hello", 60);
+  ASSERT_EQ(first.status, 201) << first.Describe();
+  json::object answer = first.Json();
+  EXPECT_EQ(Int(Obj(answer, "turn"), "seq"), 1);
+  EXPECT_EQ(Str(Obj(answer, "job"), "session_id"), session);
+  json::object reply = Obj(answer, "reply");
+  ASSERT_EQ(Str(reply, "state"), "succeeded") << first.body << "\n" << server().Describe();
+  EXPECT_EQ(Str(reply, "summary"), "wrote notes.txt");
+  json::array actions = Arr(reply, "actions");
+  ASSERT_GE(actions.size(), 1U) << first.body;
+  json::object write = actions[0].get_object();
+  EXPECT_EQ(Str(write, "tool"), "write_file");
+  EXPECT_EQ(Str(Obj(write, "arguments"), "path"), "notes.txt");
+  EXPECT_TRUE(Obj(write, "observation").at("ok").as_bool()) << first.body;
+
+  // The second message reads the file the first one wrote: one workspace.
+  fake.Script({testing::TextReply("1. Show notes.txt"),
+               testing::ToolCallReply("run_shell", R"({"command": "cat notes.txt"})"),
+               testing::ToolCallReply("finish", R"({"summary": "it says hello"})")});
+  size_t requests_before = fake.ChatBodies().size();
+  HttpResponse second = Say(session, "what does notes.txt say?", 60);
+  ASSERT_EQ(second.status, 201) << second.Describe();
+  json::object second_reply = Obj(second.Json(), "reply");
+  ASSERT_EQ(Str(second_reply, "state"), "succeeded") << second.body;
+  json::object cat = Arr(second_reply, "actions")[0].get_object();
+  EXPECT_EQ(Str(Obj(cat, "arguments"), "command"), "cat notes.txt");
+  EXPECT_EQ(Int(Obj(cat, "observation"), "exit_code"), 0) << second.body;
+  std::string job_id = Str(Obj(second.Json(), "job"), "id");
+  EXPECT_EQ(client().Get("/v1/jobs/" + job_id + "/logs").body, "hello\n");
+
+  // The model saw the first turn: its message, what it did and how it ended.
+  std::vector<json::value> bodies = fake.ChatBodies();
+  ASSERT_GT(bodies.size(), requests_before);
+  std::string seen = Conversation(bodies[requests_before]);
+  EXPECT_THAT(seen, HasSubstr("[turn 1] User: write notes.txt saying hello"));
+  EXPECT_THAT(seen, HasSubstr("You ran write_file: notes.txt"));
+  EXPECT_THAT(seen, HasSubstr("wrote notes.txt"));
+  EXPECT_THAT(seen, HasSubstr("what does notes.txt say?"));
+  // ... but the first turn's model did not see the second message.
+  EXPECT_THAT(Conversation(bodies[0]), Not(HasSubstr("what does notes.txt say?")));
+
+  // The session lists both turns, each with its job and reply.
+  HttpResponse got = client().Get("/v1/sessions/" + session);
+  ASSERT_EQ(got.status, 200) << got.Describe();
+  json::array turns = Arr(got.Json(), "turns");
+  ASSERT_EQ(turns.size(), 2U) << got.body;
+  EXPECT_EQ(Str(turns[0].get_object(), "message"), "write notes.txt saying hello");
+  EXPECT_EQ(Str(turns[1].get_object(), "message"), "what does notes.txt say?");
+  EXPECT_EQ(Str(Obj(turns[1].get_object(), "job"), "state"), "succeeded");
+  EXPECT_EQ(Str(Obj(turns[1].get_object(), "reply"), "summary"), "it says hello");
+  // The session's files are downloadable through either job.
+  EXPECT_EQ(client().Get("/v1/jobs/" + job_id + "/files/notes.txt").body, "hello\n");
+}
+
+TEST_F(SessionsTest, AMessageWhileThePreviousRunsIs409AndCancelFreesTheSession) {
+  testing::FakeLlm fake(testing::Wire::kOpenAi);
+  fake.Script({testing::TextReply("1. Wait"),
+               testing::ToolCallReply("run_shell", R"({"command": "sleep 60"})")});
+  ASSERT_NO_FATAL_FAILURE(StartWith(fake));
+  std::string session = NewSession();
+  HttpResponse first = Say(session, "wait a minute", 0);
+  ASSERT_EQ(first.status, 201) << first.Describe();
+  std::string job = Str(Obj(first.Json(), "job"), "id");
+  EXPECT_FALSE(first.Json().contains("reply"));  // no wait asked for
+
+  HttpResponse busy = Say(session, "are you done?", 0);
+  EXPECT_EQ(busy.status, 409) << busy.Describe();
+  EXPECT_EQ(busy.ErrorCode(), "session_busy");
+  EXPECT_THAT(busy.body, HasSubstr(job));
+  EXPECT_EQ(busy.Header("retry-after"), "1");
+
+  ASSERT_TRUE(WaitForEvent(job, "action", "sleep 60", milliseconds(20'000)));
+  EXPECT_EQ(client().Post("/v1/jobs/" + job + "/cancel", "").status, 202);
+  EXPECT_EQ(Str(WaitForState(job, "cancelled"), "state"), "cancelled");
+
+  fake.Script(
+      {testing::TextReply("1. Answer"), testing::ToolCallReply("finish", R"({"summary": "yes"})")});
+  HttpResponse after = Say(session, "are you done now?", 60);
+  ASSERT_EQ(after.status, 201) << after.Describe();
+  EXPECT_EQ(Int(Obj(after.Json(), "turn"), "seq"), 2);  // the refused message left no turn
+  EXPECT_EQ(Str(Obj(after.Json(), "reply"), "state"), "succeeded") << after.body;
+}
+
+TEST_F(SessionsTest, BadSessionRequestsGetJsonErrors) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  std::string session = NewSession();
+  struct Case {
+    std::string target;
+    std::string body;
+    int status;
+    std::string code;
+  };
+  const Case cases[] = {
+      {"/v1/sessions/s_00000000000000000000000000/messages", R"({"message": "hi"})", 404,
+       "not_found"},
+      {"/v1/sessions/nonsense/messages", R"({"message": "hi"})", 404, "not_found"},
+      {"/v1/sessions/" + session + "/messages", "{not json", 400, "invalid_json"},
+      {"/v1/sessions/" + session + "/messages", R"({"message": ""})", 400, "invalid_message"},
+      {"/v1/sessions/" + session + "/messages", R"({"message": 7})", 400, "invalid_message"},
+      {"/v1/sessions/" + session + "/messages", R"({"message": "hi", "extra": 1})", 400,
+       "invalid_message"},
+      {"/v1/sessions/" + session + "/messages", R"({"message": "hi", "options": {"memory": "x"}})",
+       400, "invalid_message"},
+      {"/v1/sessions/" + session + "/messages?wait=100000", R"({"message": "hi"})", 400,
+       "invalid_argument"},
+      {"/v1/sessions", "[1, 2]", 400, "invalid_json"},
+  };
+  for (const Case& c : cases) {
+    HttpResponse response = client().Post(c.target, c.body);
+    EXPECT_EQ(response.status, c.status) << c.target << " " << c.body << "\n"
+                                         << response.Describe();
+    EXPECT_EQ(response.ErrorCode(), c.code) << c.target << " " << c.body;
+  }
+  EXPECT_EQ(client().Get("/v1/sessions/s_00000000000000000000000000").status, 404);
+  HttpResponse huge = client().Post("/v1/sessions/" + session + "/messages",
+                                    R"({"message": ")" + std::string(2 << 20, 'a') + R"("})");
+  EXPECT_EQ(huge.status, 413) << huge.Describe();
+  // None of the refused messages became a turn.
+  HttpResponse got = client().Get("/v1/sessions/" + session);
+  ASSERT_EQ(got.status, 200);
+  EXPECT_TRUE(Arr(got.Json(), "turns").empty()) << got.body;
+}
+
+}  // namespace
+}  // namespace warden::serve_test

@@ -19,6 +19,7 @@
 
 #include "base/json.h"
 #include "fake_llm.h"
+#include "serve_fixture.h"
 #include "serve_util.h"
 
 namespace warden::serve_test {
@@ -27,196 +28,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string Str(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_string() ? std::string(value->get_string()) : "";
-}
-
-int64_t Int(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_number() ? value->to_number<int64_t>() : -1;
-}
-
-json::object Obj(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_object() ? value->get_object() : json::object{};
-}
-
-json::array Arr(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_array() ? value->get_array() : json::array{};
-}
-
-json::object Shell(std::string command) {
-  return {{"shell", std::move(command)}};
-}
-json::object Python(std::string code) {
-  return {{"python", std::move(code)}};
-}
-json::object WriteFileStep(std::string path, std::string content) {
-  return {{"write_file", json::object{{"path", std::move(path)}, {"content", std::move(content)}}}};
-}
-json::object StepsJob(json::array steps) {
-  return {{"steps", std::move(steps)}};
-}
-
-// The "state" of each state event, in order.
-std::vector<std::string> States(const std::vector<json::object>& events) {
-  std::vector<std::string> states;
-  for (const json::object& event : events) {
-    if (Str(event, "type") == "state") {
-      states.push_back(Str(Obj(event, "data"), "state"));
-    }
-  }
-  return states;
-}
-
-// What the output events of `step` carried on stdout, joined.
-std::string StdoutOf(const std::vector<json::object>& events, int64_t step) {
-  std::string text;
-  for (const json::object& event : events) {
-    json::object data = Obj(event, "data");
-    if (Str(event, "type") == "output" && Int(data, "step") == step &&
-        Str(data, "stream") == "stdout") {
-      text += Str(data, "text");
-    }
-  }
-  return text;
-}
-
-std::set<std::string> TypesOf(const std::vector<json::object>& events) {
-  std::set<std::string> types;
-  for (const json::object& event : events) {
-    types.insert(Str(event, "type"));
-  }
-  return types;
-}
-
-// A private HOME, configuration and data directory, and the server started on them.
-class ServeTest : public ::testing::Test {
- protected:
-  ServeTest() : dir_("warden-serve-test-") {
-    std::filesystem::create_directory(dir_ / "home");
-    WriteConfig("[llm]\nretry_base_ms = 20\nmax_retries = 1\n");
-  }
-
-  void TearDown() override {
-    if (server_ != nullptr && server_->pid() > 0) {
-      EXPECT_EQ(server_->Stop(), 0) << "warden serve did not exit cleanly on SIGTERM\n"
-                                    << server_->Describe();
-    }
-  }
-
-  void WriteConfig(std::string_view toml) { WriteFile(dir_ / "config.toml", toml); }
-  std::string data_dir() const { return dir_ / "data"; }
-  const TempDir& dir() const { return dir_; }
-
-  // Starts `warden serve` on the data directory (replacing a server started before); a server
-  // that does not come up fails the test (call it inside ASSERT_NO_FATAL_FAILURE).
-  void Start(std::vector<std::string> args = {}) {
-    args.insert(args.end(), {"--data-dir", data_dir()});
-    std::vector<std::string> env = {"HOME=" + (dir_ / "home"),
-                                    "WARDEN_CONFIG=" + (dir_ / "config.toml")};
-    server_ = std::make_unique<ServeProcess>(args, env, dir_ / "serve.log");
-    ASSERT_NE(server_->port(), 0);
-    client_ = std::make_unique<HttpClient>(server_->port());
-  }
-
-  ServeProcess& server() { return *server_; }
-  HttpClient& client() { return *client_; }
-
-  // POSTs a job; the 201 answer, or an empty object (and a failure).
-  json::object Submit(const json::value& body) {
-    HttpResponse response = client_->PostJson("/v1/jobs", body);
-    EXPECT_EQ(response.status, 201) << response.Describe();
-    return response.status == 201 ? response.Json() : json::object{};
-  }
-
-  json::object GetJob(const std::string& id) {
-    HttpResponse response = client_->Get("/v1/jobs/" + id);
-    EXPECT_EQ(response.status, 200) << response.Describe();
-    return response.Json();
-  }
-
-  // Polls the job until its state is `state`, or final (nothing more will happen); returns it as
-  // last seen.
-  json::object WaitForState(const std::string& id, std::string_view state,
-                            milliseconds timeout = milliseconds(20'000)) {
-    Deadline deadline = After(timeout);
-    json::object job;
-    for (;;) {
-      job = GetJob(id);
-      std::string now = Str(job, "state");
-      if (now == state || now == "succeeded" || now == "failed" || now == "cancelled") {
-        break;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) {
-        ADD_FAILURE() << "job " << id << " is not " << state << " after " << timeout.count()
-                      << " ms:\n"
-                      << json::serialize(job) << "\n"
-                      << server_->Describe();
-        break;
-      }
-      std::this_thread::sleep_for(milliseconds(50));  // nothing to wait on but the API itself
-    }
-    return job;
-  }
-
-  std::vector<json::object> Events(const std::string& id) {
-    HttpResponse response = client_->Get("/v1/jobs/" + id + "/events");
-    EXPECT_EQ(response.status, 200) << response.Describe();
-    std::vector<json::object> events;
-    for (const json::value& event : Arr(response.Json(), "events")) {
-      events.push_back(event.get_object());
-    }
-    return events;
-  }
-
-  // Polls the job's events until one of type `type` whose data holds `text` is stored.
-  bool WaitForEvent(const std::string& id, std::string_view type, std::string_view text,
-                    milliseconds timeout) {
-    for (Deadline deadline = After(timeout); std::chrono::steady_clock::now() < deadline;
-         std::this_thread::sleep_for(milliseconds(50))) {
-      for (const json::object& event : Events(id)) {
-        if (Str(event, "type") == type &&
-            json::serialize(event.at("data")).find(text) != std::string::npos) {
-          return true;
-        }
-      }
-    }
-    return false;
-  }
-
-  // Saves `archive` and unpacks it with unzip or tar; returns every entry (path -> content;
-  // anything but a regular file as "<not a regular file>").
-  std::map<std::string, std::string> Unpack(const std::string& archive, std::string_view format) {
-    std::string name = fmt::format("unpack-{}", unpacked_++);
-    std::string file = dir_ / (name + "." + std::string(format));
-    std::string into = dir_ / name;
-    std::filesystem::create_directory(into);
-    WriteFile(file, archive);
-    std::string command = format == "zip" ? fmt::format("unzip -q '{}' -d '{}'", file, into)
-                                          : fmt::format("tar xzf '{}' -C '{}'", file, into);
-    EXPECT_EQ(std::system(command.c_str()), 0) << command;
-    std::map<std::string, std::string> entries;
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(into)) {
-      std::string path = std::filesystem::relative(entry.path(), into).string();
-      if (entry.is_symlink() || (!entry.is_regular_file() && !entry.is_directory())) {
-        entries[path] = "<not a regular file>";
-      } else if (entry.is_regular_file()) {
-        entries[path] = ReadFile(entry.path());
-      }
-    }
-    return entries;
-  }
-
- private:
-  TempDir dir_;
-  std::unique_ptr<ServeProcess> server_;
-  std::unique_ptr<HttpClient> client_;
-  int unpacked_ = 0;
-};
 
 const std::string kBinary = {'a', '\0', 'b', '\xff', 'c'};
 
@@ -417,6 +228,35 @@ TEST_F(ServeTest, EventStreamFollowsAJobLiveAndResumesAfterLastEventId) {
     EXPECT_EQ(rest[i].id, received[cut + 1 + i].id);
     EXPECT_EQ(rest[i].data, received[cut + 1 + i].data);
   }
+}
+
+TEST_F(ServeTest, EventStreamDeliversAHistoryLargerThanItsQueueToASlowReader) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  // Eight steps of 1,000,000 bytes each: far more than a stream may hold unsent (1 MiB).
+  json::array steps;
+  for (int i = 0; i < 8; ++i) {
+    steps.push_back(Shell("head -c 1000000 /dev/zero | tr '\\0' 'a'"));
+  }
+  std::string id = Str(Submit(StepsJob(steps)), "id");
+  ASSERT_EQ(Str(WaitForState(id, "succeeded"), "state"), "succeeded");
+
+  SseStream stream(client().port(), "/v1/jobs/" + id + "/events");
+  ASSERT_EQ(stream.head().status, 200) << stream.head().Describe();
+  // Not reading for a while: the server must wait for this client, not drop it.
+  std::this_thread::sleep_for(milliseconds(1500));
+  size_t printed = 0;
+  std::optional<SseEvent> last;
+  while (std::optional<SseEvent> event = stream.Next(milliseconds(20'000))) {
+    if (event->event == "output") {
+      printed += Str(Obj(json::parse(event->data).get_object(), "data"), "text").size();
+    }
+    last = std::move(event);
+  }
+  EXPECT_TRUE(stream.clean_end()) << server().Describe();
+  EXPECT_EQ(printed, 8'000'000U);
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->event, "state");
+  EXPECT_THAT(last->data, HasSubstr(R"("state":"succeeded")"));
 }
 
 TEST_F(ServeTest, CancelKillsARunningJobsProcessesAndAFinishedJobCannotBeCancelled) {

@@ -30,6 +30,17 @@ std::string_view EventTypeName(EventType type) {
   return "unknown";
 }
 
+std::optional<EventType> ParseEventType(std::string_view name) {
+  for (EventType type : {EventType::kPlan, EventType::kThought, EventType::kAction,
+                         EventType::kOutput, EventType::kObservation, EventType::kApproval,
+                         EventType::kUsage, EventType::kError, EventType::kFinal}) {
+    if (EventTypeName(type) == name) {
+      return type;
+    }
+  }
+  return std::nullopt;
+}
+
 json::object Event::ToJson() const {
   json::object out;
   out["seq"] = seq;

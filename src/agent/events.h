@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,8 @@ enum class EventType {
 };
 
 std::string_view EventTypeName(EventType type);
+// The type named `name` ("plan", ...), or nullopt for any other word.
+std::optional<EventType> ParseEventType(std::string_view name);
 
 struct Event {
   uint64_t seq = 0;  // 1, 2, 3, ... within the task

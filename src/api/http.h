@@ -59,6 +59,9 @@ struct Request {
   std::string request_id;  // also sent back as X-Request-Id
   // Path parameters, filled by the Router from patterns such as "/v1/jobs/{id}".
   std::map<std::string, std::string> params;
+  // The pattern of the route that matched, set by the Router: "/v1/jobs/{id}"; "" when none did
+  // (404, 405). Bounded, unlike `path`: what metrics label requests by.
+  std::string route;
 };
 
 // A server-pushed stream (SSE): the body of a response that the handler keeps writing to after it
@@ -76,6 +79,9 @@ class Stream {
   // Ends the response after what is queued has been sent. Idempotent.
   virtual void Close() = 0;
   virtual bool closed() const = 0;
+  // Bytes written but not yet taken by the client: a writer with much to send waits while this is
+  // high instead of overflowing the queue (which closes the stream).
+  virtual size_t unsent_bytes() const = 0;
   // Runs `callback` once when the stream closes, for whatever reason (the client left within
   // moments, not at the next write); at once, on the calling thread, if it is already closed.
   // Otherwise callbacks run on an I/O thread (or in Stop()), never inside Write() or Close(), so

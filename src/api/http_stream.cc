@@ -82,6 +82,11 @@ bool StreamImpl::closed() const {
   return state_ != State::kOpen;
 }
 
+size_t StreamImpl::unsent_bytes() const {
+  std::lock_guard lock(mu_);
+  return unsent_bytes_;
+}
+
 void StreamImpl::OnClose(std::function<void()> callback) {
   {
     std::lock_guard lock(mu_);

@@ -27,6 +27,7 @@ class StreamImpl final : public Stream {
   bool Write(std::string data) override;
   void Close() override;
   bool closed() const override;
+  size_t unsent_bytes() const override;
   void OnClose(std::function<void()> callback) override;
 
   // For the connection's strand. Moves what is queued into *out: kLast when that ends the response,

@@ -71,8 +71,12 @@ Result<int64_t> IntParam(const Request& request, const std::string& name, int64_
 
 }  // namespace
 
-// Feeds every SSE follower from one thread: each poll reads the new events of each followed job
-// once, however many follow it, and a follower costs only its stream and its position.
+// Feeds every SSE follower. A new follower gets the job's history on the handler thread that
+// accepted it; then one thread waits for news of every followed job at once
+// (JobStore::WaitForAnyEvents: one read per change, none while nothing happens) and reads the new
+// events of each job once, however many follow it. A follower costs its stream and its position.
+// A follower whose client reads slowly is left alone until its queue drains, so a long history
+// never overflows its stream.
 class EventFollowers {
  public:
   explicit EventFollowers(jobs::JobStore& store) : store_(store) {
@@ -90,68 +94,106 @@ class EventFollowers {
     }
   }
 
-  void Add(std::shared_ptr<Stream> stream, std::string job_id, int64_t after) {
+  // Sends the job's events after `after`, then the live ones until the job ends.
+  void Follow(std::shared_ptr<Stream> stream, const std::string& job_id, int64_t after) {
+    Follower follower{std::move(stream), job_id, after};
+    // The history, while the client keeps up; the hub sends the rest.
+    while (follower.stream->unsent_bytes() < kCongested) {
+      auto events = store_.Events(job_id, follower.after, kPage);
+      if (!events.ok() || events->empty()) {
+        break;
+      }
+      if (Deliver(follower, *events)) {
+        follower.stream->Close();
+        return;
+      }
+      if (events->size() < static_cast<size_t>(kPage)) {
+        break;
+      }
+    }
     std::lock_guard lock(mutex_);
-    followers_.push_back({std::move(stream), std::move(job_id), after});
+    followers_.push_back(std::move(follower));
     wake_.notify_all();
   }
 
  private:
+  static constexpr size_t kCongested = 256 * 1024;  // unsent bytes
+  static constexpr int kPage = 500;
+  static constexpr milliseconds kRound{100};
+
   struct Follower {
     std::shared_ptr<Stream> stream;
     std::string job_id;
     int64_t after = 0;
   };
 
+  // Writes the events past the follower's position; true when the stream is done (the job ended,
+  // or the client left).
+  static bool Deliver(Follower& follower, const std::vector<jobs::Event>& events) {
+    for (const jobs::Event& event : events) {
+      if (event.seq <= follower.after) {
+        continue;
+      }
+      if (follower.stream->unsent_bytes() >= kCongested) {
+        return false;  // later, once the client has read some
+      }
+      if (!follower.stream->Write(SseOf(event))) {
+        return true;
+      }
+      follower.after = event.seq;
+      if (IsFinalStateEvent(event)) {
+        return true;  // the job ended: so does its stream
+      }
+    }
+    return false;
+  }
+
   void Run() {
     std::unique_lock lock(mutex_);
     while (!stopping_) {
-      // Newest first would starve no one either; the list is short-lived per poll.
-      std::map<std::string, int64_t> wanted;  // job -> the lowest position followed
+      // job -> the lowest position followed, of followers that can take more now.
+      std::map<std::string, int64_t> wanted;
+      bool congested = false;
       for (auto it = followers_.begin(); it != followers_.end();) {
         if (it->stream->closed()) {
           it = followers_.erase(it);
           continue;
         }
-        auto [entry, added] = wanted.emplace(it->job_id, it->after);
-        if (!added) {
+        if (it->stream->unsent_bytes() >= kCongested) {
+          congested = true;
+        } else if (auto [entry, added] = wanted.emplace(it->job_id, it->after); !added) {
           entry->second = std::min(entry->second, it->after);
         }
         ++it;
       }
+      if (wanted.empty()) {
+        wake_.wait_for(lock, congested ? kRound : milliseconds(1000));
+        continue;
+      }
       lock.unlock();
+      auto news = store_.WaitForAnyEvents(wanted, congested ? kRound / 2 : kRound);
       std::map<std::string, std::vector<jobs::Event>> fresh;
-      for (const auto& [job_id, after] : wanted) {
-        auto events = store_.Events(job_id, after, jobs::kMaxPageLimit);
-        if (events.ok()) {
-          fresh[job_id] = std::move(*events);
+      if (!news.ok()) {
+        LOG_WARN("SSE followers: {}", news.error().message());
+        std::this_thread::sleep_for(kRound);
+      } else {
+        for (const auto& [job_id, last] : *news) {
+          auto events = store_.Events(job_id, wanted[job_id], kPage);
+          if (events.ok()) {
+            fresh[job_id] = std::move(*events);
+          }
         }
       }
       lock.lock();
       for (auto it = followers_.begin(); it != followers_.end();) {
-        bool done = false;
-        for (const jobs::Event& event : fresh[it->job_id]) {
-          if (event.seq <= it->after) {
-            continue;
-          }
-          if (!it->stream->Write(SseOf(event))) {
-            done = true;
-            break;
-          }
-          it->after = event.seq;
-          if (IsFinalStateEvent(event)) {
-            done = true;  // the job ended: so does its stream
-            break;
-          }
-        }
-        if (done) {
+        auto found = fresh.find(it->job_id);
+        if (found != fresh.end() && Deliver(*it, found->second)) {
           it->stream->Close();
           it = followers_.erase(it);
         } else {
           ++it;
         }
       }
-      wake_.wait_for(lock, milliseconds(100));
     }
   }
 
@@ -297,7 +339,7 @@ Response JobsApi::Events(Request& request) {
   if (WantsEventStream(request)) {
     std::string id = job->id;
     return Response::EventStream([this, id, after](std::shared_ptr<Stream> stream) {
-      followers_->Add(std::move(stream), id, after);
+      followers_->Follow(std::move(stream), id, after);
     });
   }
   auto limit = IntParam(request, "limit", jobs::kMaxPageLimit, 1, jobs::kMaxPageLimit);

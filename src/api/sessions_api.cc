@@ -1,7 +1,222 @@
 #include "api/sessions_api.h"
 
-namespace warden::api {
+#include <chrono>
+#include <cstdlib>
 
-void SessionsApi::AddRoutes(Router&) {}
+#include <fmt/format.h>
+
+#include "api/jobs_api.h"
+#include "jobs/turns.h"
+
+namespace warden::api {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The job as it is once it has ended, or as it is at `deadline`.
+Result<jobs::Job> WaitForEnd(jobs::JobStore& store, const std::string& job_id,
+                             Clock::time_point deadline) {
+  for (;;) {
+    ASSIGN_OR_RETURN(jobs::Job job, store.Get(job_id, jobs::kAnyOwner));
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (jobs::IsFinal(job.state) || left.count() <= 0) {
+      return job;
+    }
+    RETURN_IF_ERROR(store.WaitForEvents(job.id, job.last_event_seq,
+                                        std::min(left, std::chrono::milliseconds(1000))));
+  }
+}
+
+// {"turn": ..., "job": ..., "reply": ...} for one turn; the reply only when asked for.
+Result<json::object> TurnJson(jobs::JobStore& store, const jobs::SessionTurn& turn,
+                              bool with_reply) {
+  json::object out = jobs::ToJson(turn);
+  auto job = store.Get(turn.job_id, jobs::kAnyOwner);
+  if (!job.ok()) {
+    if (job.error().code() != ErrorCode::kNotFound) {
+      return job.error();
+    }
+    out["job"] = nullptr;  // removed by retention since
+    out["reply"] = nullptr;
+    return out;
+  }
+  out["job"] = jobs::ToJson(*job);
+  if (with_reply) {
+    ASSIGN_OR_RETURN(json::object reply, jobs::ReplyOf(store, *job));
+    out["reply"] = std::move(reply);
+  }
+  return out;
+}
+
+}  // namespace
+
+void SessionsApi::AddRoutes(Router& router) {
+  router.Add("POST", "/v1/sessions", [this](Request& request) { return Create(request); });
+  router.Add("GET", "/v1/sessions/{id}", [this](Request& request) { return Get(request); });
+  router.Add("POST", "/v1/sessions/{id}/messages",
+             [this](Request& request) { return PostMessage(request); });
+}
+
+Result<jobs::Session> SessionsApi::SessionOf(const Request& request) {
+  const std::string& id = request.params.at("id");
+  auto session = jobs::IsValidId(id, jobs::kSessionIdPrefix)
+                     ? store_.GetSession(id, OwnerOf(request))
+                     : Result<jobs::Session>(Error(ErrorCode::kNotFound, ""));
+  if (!session.ok() && session.error().code() == ErrorCode::kNotFound) {
+    return Error(ErrorCode::kNotFound, fmt::format("no session {}", id));
+  }
+  return session;
+}
+
+Response SessionsApi::Create(Request& request) {
+  if (!request.body.empty()) {
+    boost::system::error_code ec;
+    json::value body = json::parse(request.body, ec);
+    if (ec || !body.is_object()) {
+      return Response::Error(400, "invalid_json",
+                             "the body must be empty or a JSON object (sessions take no options "
+                             "yet; each message has its own)");
+    }
+  }
+  auto session = store_.CreateSession(OwnerOf(request));
+  if (!session.ok()) {
+    return Response::FromError(session.error());
+  }
+  json::object out = jobs::ToJson(*session);
+  out["turns"] = json::array{};
+  Response response = Response::Json(201, out);
+  response.headers.Set("Location", "/v1/sessions/" + session->id);
+  return response;
+}
+
+Response SessionsApi::Get(Request& request) {
+  auto session = SessionOf(request);
+  if (!session.ok()) {
+    return Response::FromError(session.error());
+  }
+  auto turns = store_.ListSessionTurns(session->id, OwnerOf(request));
+  if (!turns.ok()) {
+    return Response::FromError(turns.error());
+  }
+  json::array items;
+  for (const jobs::SessionTurn& turn : *turns) {
+    auto item = TurnJson(store_, turn, /*with_reply=*/true);
+    if (!item.ok()) {
+      return Response::FromError(item.error());
+    }
+    items.emplace_back(std::move(*item));
+  }
+  json::object out = jobs::ToJson(*session);
+  out["turns"] = std::move(items);
+  return Response::Json(200, out);
+}
+
+Response SessionsApi::PostMessage(Request& request) {
+  if (request.body.size() > options_.max_message_bytes) {
+    return Response::Error(
+        413, "too_large",
+        fmt::format("a message may be at most {} bytes", options_.max_message_bytes));
+  }
+  int wait_seconds = 0;
+  if (auto it = request.query.find("wait"); it != request.query.end() && !it->second.empty()) {
+    char* end = nullptr;
+    long value = std::strtol(it->second.c_str(), &end, 10);
+    if (*end != '\0' || value < 0 || value > options_.max_wait_seconds) {
+      return Response::Error(
+          400, "invalid_argument",
+          fmt::format("wait must be a number of seconds from 0 to {}", options_.max_wait_seconds));
+    }
+    wait_seconds = static_cast<int>(value);
+  }
+  boost::system::error_code ec;
+  json::value body = json::parse(request.body, ec);
+  if (ec || !body.is_object()) {
+    return Response::Error(400, "invalid_json",
+                           R"(the body must be a JSON object: {"message": "...", "options": {}})");
+  }
+  const json::object& fields = body.get_object();
+  const json::value* message = fields.if_contains("message");
+  if (message == nullptr || !message->is_string() || message->get_string().empty()) {
+    return Response::Error(400, "invalid_message", "\"message\" must be a non-empty string");
+  }
+  for (const auto& field : fields) {
+    if (field.key() != "message" && field.key() != "options") {
+      return Response::Error(
+          400, "invalid_message",
+          fmt::format("unknown field \"{}\": a message has \"message\" and \"options\"",
+                      std::string_view(field.key())));
+    }
+  }
+  // The job is an agent task whose text is the message; its options are checked like a job's.
+  jobs::NewJob job;
+  job.owner = OwnerOf(request);
+  job.kind = jobs::JobKind::kTask;
+  job.input["task"] = *message;
+  if (const json::value* options = fields.if_contains("options"); options != nullptr) {
+    job.input["options"] = *options;
+  }
+  if (auto kind = jobs::ValidateJobInput(job.input); !kind.ok()) {
+    return Response::Error(400, "invalid_message", kind.error().message());
+  }
+  auto session = SessionOf(request);
+  if (!session.ok()) {
+    return Response::FromError(session.error());
+  }
+  job.session_id = session->id;
+
+  Result<jobs::Job> created = Error(ErrorCode::kInternal, "not created");
+  Result<jobs::SessionTurn> turn = Error(ErrorCode::kInternal, "not added");
+  {
+    std::lock_guard lock(post_mutex_);
+    auto turns = store_.ListSessionTurns(session->id, job.owner);
+    if (!turns.ok()) {
+      return Response::FromError(turns.error());
+    }
+    if (!turns->empty()) {
+      auto last = store_.Get(turns->back().job_id, jobs::kAnyOwner);
+      if (last.ok() && !jobs::IsFinal(last->state)) {
+        Response busy = Response::Error(
+            409, "session_busy",
+            fmt::format("the session is still answering message {} (job {}, {}): wait for it to "
+                        "end, or cancel that job",
+                        turns->back().seq, last->id, jobs::JobStateName(last->state)));
+        busy.headers.Set("Retry-After", "1");
+        return busy;
+      }
+    }
+    created = store_.Create(std::move(job));
+    if (!created.ok()) {
+      if (created.error().code() == ErrorCode::kResourceExhausted) {
+        Response full = Response::Error(429, "queue_full", created.error().message());
+        full.headers.Set("Retry-After", "1");
+        return full;
+      }
+      return Response::FromError(created.error());
+    }
+    turn = store_.AddSessionTurn(session->id, created->owner, created->id,
+                                 std::string(message->get_string()));
+    if (!turn.ok()) {
+      // A job without its turn would answer a message no one sees: stop it.
+      (void)store_.RequestCancel(created->id, jobs::kAnyOwner);
+      return Response::FromError(turn.error());
+    }
+  }
+  json::object out{{"turn", jobs::ToJson(*turn)}, {"job", jobs::ToJson(*created)}};
+  if (wait_seconds > 0) {
+    auto ended = WaitForEnd(store_, created->id, Clock::now() + std::chrono::seconds(wait_seconds));
+    if (!ended.ok()) {
+      return Response::FromError(ended.error());
+    }
+    auto reply = jobs::ReplyOf(store_, *ended);
+    if (!reply.ok()) {
+      return Response::FromError(reply.error());
+    }
+    out["job"] = jobs::ToJson(*ended);
+    out["reply"] = std::move(*reply);
+  }
+  Response response = Response::Json(201, out);
+  response.headers.Set("Location", "/v1/jobs/" + created->id);
+  return response;
+}
 
 }  // namespace warden::api

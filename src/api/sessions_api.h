@@ -1,18 +1,43 @@
-// The REST API of sessions: conversations whose messages run as jobs in one workspace.
+// The REST API of sessions: conversations whose messages run as agent jobs, one after another, in
+// the session's workspace, each with the earlier turns in view (see jobs/turns.h).
+//
+//   POST /v1/sessions                      → 201 the session
+//   GET  /v1/sessions/{id}                 → the session and its turns, each with its job and reply
+//   POST /v1/sessions/{id}/messages[?wait=SECONDS]
+//        {"message": "...", "options": {...}} → 201 {"turn", "job"[, "reply"]}; 409 while the
+//        previous message's job has not ended
 #pragma once
+
+#include <mutex>
 
 #include "api/router.h"
 #include "jobs/store.h"
+#include "jobs/worker.h"
 
 namespace warden::api {
 
+struct SessionsApiOptions {
+  size_t max_message_bytes = 1 << 20;
+  int max_wait_seconds = 300;  // ?wait= longer than this is refused
+};
+
 class SessionsApi {
  public:
-  explicit SessionsApi(jobs::JobStore& store) : store_(store) {}
+  explicit SessionsApi(jobs::JobStore& store, SessionsApiOptions options = {})
+      : store_(store), options_(options) {}
   void AddRoutes(Router& router);
 
  private:
+  Response Create(Request& request);
+  Response Get(Request& request);
+  Response PostMessage(Request& request);
+  Result<jobs::Session> SessionOf(const Request& request);
+
   jobs::JobStore& store_;
+  SessionsApiOptions options_;
+  // Held while a message checks that its session is idle and creates its job, so that two
+  // messages posted at once cannot both start.
+  std::mutex post_mutex_;
 };
 
 }  // namespace warden::api

@@ -8,95 +8,26 @@
 #include <string>
 #include <vector>
 
+#include "cli/api_client.h"
 #include "cli/commands.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "base/json.h"
 #include "llm/http.h"
-#include "llm/stream.h"
 
 namespace warden::cli {
 namespace {
 
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
+using Common = ServerFlags;
 
-struct Common {
-  std::string server;
-  std::string api_key;
-  bool json = false;
-};
-
-void AddCommon(CLI::App& app, Common& common) {
-  // NOLINTBEGIN(concurrency-mt-unsafe): read at start-up
-  const char* server = std::getenv("WARDEN_SERVER");
-  const char* key = std::getenv("WARDEN_API_KEY");
-  // NOLINTEND(concurrency-mt-unsafe)
-  common.server = server != nullptr && server[0] != '\0' ? server : "http://127.0.0.1:8000";
-  common.api_key = key != nullptr ? key : "";
-  app.add_option("--server", common.server,
-                 "The server (default $WARDEN_SERVER or 127.0.0.1:8000)");
-  app.add_option("--api-key", common.api_key, "API key (default $WARDEN_API_KEY)");
-  app.add_flag("--json", common.json, "Print JSON");
+Result<ApiReply> Call(const Common& common, const std::string& method, const std::string& path,
+                      const std::string& body = "") {
+  return CallApi(common, method, path, body);
 }
 
-struct Reply {
-  long status = 0;
-  std::string body;
-  json::value value;  // the body as JSON, when it is
-};
-
-Result<Reply> Call(const Common& common, const std::string& method, const std::string& path,
-                   const std::string& body = "") {
-  llm::HttpRequest request;
-  request.method = method;
-  std::string base = common.server;
-  while (!base.empty() && base.back() == '/') {
-    base.pop_back();
-  }
-  request.url = base + path;
-  request.body = body;
-  request.connect_timeout = std::chrono::seconds(5);
-  request.idle_timeout = std::chrono::seconds(60);
-  request.headers = {{"Content-Type", "application/json"}};
-  if (!common.api_key.empty()) {
-    request.headers.emplace_back("Authorization", "Bearer " + common.api_key);
-  }
-  auto response = llm::PerformHttp(request, nullptr, nullptr);
-  if (!response.ok()) {
-    return Error(response.error().code(),
-                 fmt::format("cannot reach the server ({}): is `warden serve` running there? "
-                             "(--server or WARDEN_SERVER)",
-                             response.error().message()));
-  }
-  Reply reply{response->status, std::move(response->body), nullptr};
-  boost::system::error_code ec;
-  reply.value = json::parse(reply.body, ec);
-  if (ec) {
-    reply.value = nullptr;
-  }
-  return reply;
-}
-
-// Prints the API's error and returns the exit code for it.
-int Fail(const char* verb, const Result<Reply>& reply) {
-  if (!reply.ok()) {
-    std::fprintf(stderr, "warden %s: %s\n", verb, reply.error().message().c_str());
-    return kExitFailed;
-  }
-  std::string message = reply->body;
-  if (const json::object* object = reply->value.if_object()) {
-    if (const json::value* error = object->if_contains("error");
-        error != nullptr && error->is_object()) {
-      const json::value* text = error->get_object().if_contains("message");
-      if (text != nullptr && text->is_string()) {
-        message = std::string(text->get_string());
-      }
-    }
-  }
-  std::fprintf(stderr, "warden %s: %ld: %s\n", verb, reply->status, message.c_str());
-  return kExitFailed;
+int Fail(const char* verb, const Result<ApiReply>& reply) {
+  return PrintApiFailure(verb, reply);
 }
 
 std::string Str(const json::object& object, std::string_view key) {
@@ -129,54 +60,23 @@ void PrintJob(const json::object& job) {
   }
 }
 
-// Follows a job's events over SSE until it ends; prints output as it comes (or every event as a
-// JSON line). Returns the final state.
+// Follows a job's events until it ends; prints output as it comes (or every event as a JSON
+// line). Returns the final state.
 Result<std::string> Follow(const Common& common, const std::string& id, bool json_lines) {
-  std::string state;
-  llm::SseParser parser([&](const llm::SseEvent& event) -> Status {
-    boost::system::error_code ec;
-    json::value value = json::parse(event.data, ec);
-    if (ec || !value.is_object()) {
-      return OkStatus();
-    }
-    const json::object& e = value.get_object();
-    if (json_lines) {
-      std::printf("%s\n", event.data.c_str());
-      std::fflush(stdout);
-    }
-    const json::value* data = e.if_contains("data");
-    const json::object* d = data != nullptr ? data->if_object() : nullptr;
-    if (d == nullptr) {
-      return OkStatus();
-    }
-    if (!json_lines && event.event == "output") {
-      std::string text = Str(*d, "text");
-      (void)::write(Str(*d, "stream") == "stderr" ? STDERR_FILENO : STDOUT_FILENO, text.data(),
-                    text.size());
-    }
-    if (event.event == "state") {
-      state = Str(*d, "state");
-    }
-    return OkStatus();
-  });
-  llm::HttpRequest request;
-  request.method = "GET";
-  request.url = common.server + "/v1/jobs/" + id + "/events";
-  request.headers = {{"Accept", "text/event-stream"}};
-  if (!common.api_key.empty()) {
-    request.headers.emplace_back("Authorization", "Bearer " + common.api_key);
-  }
-  request.idle_timeout = std::chrono::seconds(90);  // the server pings every 15 s
-  auto response = llm::PerformHttp(
-      request, [&](std::string_view bytes) { return parser.Feed(bytes); }, nullptr);
-  if (!response.ok()) {
-    return response.error();
-  }
-  if (response->status != 200) {
-    return Error(ErrorCode::kUnavailable,
-                 fmt::format("following {}: {} {}", id, response->status, response->body));
-  }
-  return state;
+  return FollowEvents(
+      common, id, [&](const std::string& type, const json::object& event, const std::string& raw) {
+        if (json_lines) {
+          std::printf("%s\n", raw.c_str());
+          std::fflush(stdout);
+          return;
+        }
+        const json::value* data = event.if_contains("data");
+        if (type == "output" && data != nullptr && data->is_object()) {
+          std::string text = Str(data->get_object(), "text");
+          bool err = Str(data->get_object(), "stream") == "stderr";
+          (void)::write(err ? STDERR_FILENO : STDOUT_FILENO, text.data(), text.size());
+        }
+      });
 }
 
 int ExitForState(const std::string& state) {
@@ -188,7 +88,7 @@ int ExitForState(const std::string& state) {
 int Client(const std::string& verb, int argc, char** argv) {
   CLI::App app("", "warden " + verb);
   Common common;
-  AddCommon(app, common);
+  AddServerFlags(app, common);
   std::vector<std::string> task;
   std::string id, output, format = "zip", status, model, provider;
   int limit = 20;

@@ -12,5 +12,7 @@ int Run(int argc, char** argv);
 int Serve(int argc, char** argv);
 // submit, jobs, status, logs, cancel, retry, download: clients of `warden serve`.
 int Client(const std::string& verb, int argc, char** argv);
+// chat: a conversation with the agent through a session of `warden serve`.
+int Chat(int argc, char** argv);
 
 }  // namespace warden::cli

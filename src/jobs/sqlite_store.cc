@@ -443,6 +443,48 @@ Result<bool> SqliteStore::WaitForEvents(std::string_view job_id, int64_t after_s
       timeout);
 }
 
+Result<std::map<std::string, int64_t>> SqliteStore::WaitForAnyEvents(
+    const std::map<std::string, int64_t>& after, std::chrono::milliseconds timeout) {
+  std::map<std::string, int64_t> fresh;
+  auto check = [&]() -> Result<bool> {
+    fresh.clear();
+    auto reader = impl_->readers().Acquire();
+    // In chunks: SQLite limits the number of parameters of a statement.
+    constexpr size_t kChunk = 500;
+    auto it = after.begin();
+    while (it != after.end()) {
+      size_t n = std::min<size_t>(kChunk, static_cast<size_t>(std::distance(it, after.end())));
+      std::string sql = "SELECT id, last_seq FROM jobs WHERE id IN (";
+      for (size_t i = 0; i < n; ++i) {
+        sql += i == 0 ? "?" : ",?";
+      }
+      sql += ")";
+      ASSIGN_OR_RETURN(Statement stmt, reader.conn().Prepare(sql));
+      for (size_t i = 0; i < n; ++i, ++it) {
+        stmt.BindText(static_cast<int>(i + 1), it->first);
+      }
+      for (;;) {
+        ASSIGN_OR_RETURN(bool row, stmt.Step());
+        if (!row) {
+          break;
+        }
+        std::string id = stmt.Text(0);
+        int64_t last = stmt.Int(1);
+        auto seen = after.find(id);
+        if (seen != after.end() && last > seen->second) {
+          fresh.emplace(std::move(id), last);
+        }
+      }
+    }
+    return !fresh.empty();
+  };
+  ASSIGN_OR_RETURN(bool any, impl_->WaitUntil(check, timeout));
+  if (!any) {
+    fresh.clear();
+  }
+  return fresh;
+}
+
 Result<Job> SqliteStore::Finish(std::string_view job_id, FinishRequest request) {
   if (!IsFinal(request.state)) {
     return Error(ErrorCode::kInvalidArgument,

@@ -56,6 +56,8 @@ class SqliteStore final : public JobStore {
   Result<std::vector<Event>> Events(std::string_view job_id, int64_t after_seq, int limit) override;
   Result<bool> WaitForEvents(std::string_view job_id, int64_t after_seq,
                              std::chrono::milliseconds timeout) override;
+  Result<std::map<std::string, int64_t>> WaitForAnyEvents(
+      const std::map<std::string, int64_t>& after, std::chrono::milliseconds timeout) override;
   Result<Job> Finish(std::string_view job_id, FinishRequest request) override;
   Result<Job> RequestCancel(std::string_view job_id, std::string_view owner) override;
   Result<bool> IsCancelRequested(std::string_view job_id) override;

@@ -128,6 +128,13 @@ class JobStore {
   virtual Result<bool> WaitForEvents(std::string_view job_id, int64_t after_seq,
                                      std::chrono::milliseconds timeout) = 0;
 
+  // Blocks until at least one job of `after` (job id -> the seq its follower has seen) has a newer
+  // event, or `timeout` passes. Returns each such job with the seq of its newest event; empty on
+  // timeout. Ids of jobs that do not exist (any more) are left out. How one thread follows many
+  // jobs at the cost of one read per change, not one per job.
+  virtual Result<std::map<std::string, int64_t>> WaitForAnyEvents(
+      const std::map<std::string, int64_t>& after, std::chrono::milliseconds timeout) = 0;
+
   // Ends a running job (or a queued one, as cancelled only) and appends its final "state" event
   // {state, reason, summary}. Returns the finished job. Finishing a finished job is
   // kFailedPrecondition and changes nothing.

@@ -415,6 +415,44 @@ TEST_P(JobStoreTest, WaitForEventsReturnsWhenAnEventArrivesAndFalseOnTimeout) {
   EXPECT_TRUE(*woke);
 }
 
+TEST_P(JobStoreTest, WaitForAnyEventsNamesTheJobsWithNewsOnly) {
+  Job quiet = MustCreate();
+  Job busy = MustCreate();
+  // Each has its "submitted" event (seq 1); a follower that has seen it has no news.
+  std::map<std::string, int64_t> seen{{quiet.id, 1}, {busy.id, 1}, {"j_gone", 0}};
+  auto none = store().WaitForAnyEvents(seen, std::chrono::milliseconds(20));
+  ASSERT_THAT(none, IsOk());
+  EXPECT_THAT(*none, IsEmpty());
+  // Behind already: answered at once, with the newest seq.
+  auto behind = store().WaitForAnyEvents({{quiet.id, 0}, {busy.id, 1}}, std::chrono::minutes(1));
+  ASSERT_THAT(behind, IsOk());
+  EXPECT_EQ(*behind, (std::map<std::string, int64_t>{{quiet.id, 1}}));
+
+  auto waiter = std::async(std::launch::async,
+                           [&] { return store().WaitForAnyEvents(seen, std::chrono::minutes(1)); });
+  ASSERT_THAT(store().AppendEvent(busy.id, "output", {}), IsOk());
+  ASSERT_THAT(store().AppendEvent(busy.id, "output", {}), IsOk());
+  ASSERT_EQ(waiter.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto woke = waiter.get();
+  ASSERT_THAT(woke, IsOk());
+  ASSERT_EQ(woke->size(), 1U);
+  EXPECT_GE(woke->at(busy.id), 2);
+}
+
+TEST_P(JobStoreTest, WaitForAnyEventsFollowsMoreJobsThanOneStatementTakes) {
+  std::map<std::string, int64_t> seen;
+  std::string last;
+  for (int i = 0; i < 600; ++i) {
+    last = MustCreate().id;
+    seen[last] = 1;
+  }
+  EXPECT_THAT(*store().WaitForAnyEvents(seen, std::chrono::milliseconds(0)), IsEmpty());
+  ASSERT_THAT(store().AppendEvent(last, "output", {}), IsOk());
+  auto news = store().WaitForAnyEvents(seen, std::chrono::minutes(1));
+  ASSERT_THAT(news, IsOk());
+  EXPECT_EQ(*news, (std::map<std::string, int64_t>{{last, 2}}));
+}
+
 TEST_P(JobStoreTest, WaitForQueuedReturnsWhenAJobIsSubmitted) {
   EXPECT_FALSE(*store().WaitForQueued(std::chrono::milliseconds(20)));
   auto waiter = std::async(std::launch::async,

@@ -11,7 +11,9 @@
 
 #include "artifacts/artifacts.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/units.h"
+#include "jobs/turns.h"
 #include "llm/providers.h"
 
 namespace warden::jobs {
@@ -147,6 +149,58 @@ json::object FilesJson(const std::string& workspace) {
 
 }  // namespace
 
+namespace {
+
+// The options a job may set, checked before it is stored so that a typo is a 400 now rather than
+// a failed job later.
+Status ValidateOptions(const json::object& options) {
+  static constexpr std::string_view kKnown =
+      "timeout, action_timeout, memory, network, provider, model, max_steps, approve, "
+      "requeue_on_crash";
+  for (const auto& option : options) {
+    std::string_view key = option.key();
+    const json::value& value = option.value();
+    auto need = [&](std::string_view what) {
+      return Error(ErrorCode::kInvalidArgument, fmt::format("options.{} must be {}", key, what));
+    };
+    if (key == "timeout" || key == "action_timeout") {
+      if (!value.is_string() || !ParseDuration(value.get_string()).ok()) {
+        return need("a duration such as \"90s\", \"10m\" or \"2h\"");
+      }
+    } else if (key == "memory") {
+      if (!value.is_string() || !ParseBytes(value.get_string()).ok()) {
+        return need("a size such as \"512M\" or \"2G\"");
+      }
+    } else if (key == "network") {
+      if (!value.is_string() || (value.get_string() != "none" && value.get_string() != "host")) {
+        return need("\"none\" or \"host\"");
+      }
+    } else if (key == "provider" || key == "model") {
+      if (!value.is_string() || value.get_string().empty()) {
+        return need("a non-empty string");
+      }
+    } else if (key == "max_steps") {
+      if (!value.is_int64() || value.get_int64() < 1 || value.get_int64() > 1000) {
+        return need("a whole number from 1 to 1000");
+      }
+    } else if (key == "approve") {
+      if (!value.is_string() || !agent::ParseApprovalMode(value.get_string()).ok()) {
+        return need("\"never\", \"risky\" or \"always\"");
+      }
+    } else if (key == "requeue_on_crash") {
+      if (!value.is_bool()) {
+        return need("true or false");
+      }
+    } else {
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("unknown option \"{}\" (known: {})", key, kKnown));
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 Result<JobKind> ValidateJobInput(const json::object& input) {
   const json::value* task = input.if_contains("task");
   const json::value* steps = input.if_contains("steps");
@@ -154,9 +208,19 @@ Result<JobKind> ValidateJobInput(const json::object& input) {
     return Error(ErrorCode::kInvalidArgument,
                  "a job has either \"task\" (a string) or \"steps\" (an array), not both or none");
   }
-  if (const json::value* options = input.if_contains("options");
-      options != nullptr && !options->is_object()) {
-    return Error(ErrorCode::kInvalidArgument, "\"options\" must be an object");
+  if (const json::value* options = input.if_contains("options"); options != nullptr) {
+    if (!options->is_object()) {
+      return Error(ErrorCode::kInvalidArgument, "\"options\" must be an object");
+    }
+    RETURN_IF_ERROR(ValidateOptions(options->get_object()));
+  }
+  for (const auto& field : input) {
+    if (field.key() != "task" && field.key() != "steps" && field.key() != "options") {
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("unknown field \"{}\": a job has \"task\" or \"steps\", and "
+                               "\"options\"",
+                               std::string_view(field.key())));
+    }
   }
   if (task != nullptr) {
     if (!task->is_string() ||
@@ -348,6 +412,7 @@ void WorkerPool::RunJob(const Job& job, const std::string& worker) {
                                {"text", data}});
             },
             &cancel);
+        metrics::RecordSandboxRun("job", observation.outcome);
         log.Add("observation", json::object{{"step", index},
                                             {"tool", tool},
                                             {"outcome", observation.outcome},
@@ -371,8 +436,8 @@ void WorkerPool::RunJob(const Job& job, const std::string& worker) {
     }
 
     // A task: the agent, with the model the job names or the server's.
-    llm::ProviderFlags flags{StringAt(options, "provider"), StringAt(options, "model"),
-                             StringAt(options, "base_url")};
+    // Never a base_url from the job: the server's API keys must only go to their own endpoints.
+    llm::ProviderFlags flags{StringAt(options, "provider"), StringAt(options, "model"), ""};
     ASSIGN_OR_RETURN(llm::ProviderConfig provider,
                      llm::ResolveProvider(flags, options_.config,
                                           [](const char* name) { return std::getenv(name); }));
@@ -392,17 +457,25 @@ void WorkerPool::RunJob(const Job& job, const std::string& worker) {
     agent::Agent agent(
         *client, runner, std::move(policy), agent_options,
         [&](const agent::Event& event) {
+          if (event.type == agent::EventType::kObservation &&
+              StringAt(event.data, "outcome") != "unknown_tool") {
+            metrics::RecordSandboxRun("job", StringAt(event.data, "outcome"));
+          }
           log.Add(std::string(agent::EventTypeName(event.type)), event.data);
         },
         // No one sits at a server's terminal: actions that need approval are refused, and the
         // model is told so.
         nullptr);
-    agent::AgentResult result = agent.Run(StringAt(job.input, "task"), &cancel);
+    // A session's message sees the session's earlier turns.
+    ASSIGN_OR_RETURN(std::string task, TaskWithSessionContext(store_, job));
+    agent::AgentResult result = agent.Run(task, &cancel);
     finish.state = result.status == "succeeded"   ? JobState::kSucceeded
                    : result.status == "cancelled" ? JobState::kCancelled
                                                   : JobState::kFailed;
     finish.reason = result.reason;
     finish.summary = result.summary;
+    metrics::RecordTokens(provider.provider, static_cast<int64_t>(result.usage.input_tokens),
+                          static_cast<int64_t>(result.usage.output_tokens));
     finish.result["usage"] = json::object{{"input_tokens", result.usage.input_tokens},
                                           {"output_tokens", result.usage.output_tokens}};
     finish.result["steps"] = result.steps;
