@@ -638,6 +638,49 @@ Result<std::vector<DeletedJob>> SqliteStore::DeleteFinishedBefore(int64_t cutoff
   return deleted;
 }
 
+Result<std::vector<DeletedSession>> SqliteStore::DeleteSessionsIdleBefore(int64_t cutoff_ms,
+                                                                          int limit) {
+  RETURN_IF_ERROR(CheckLimit(limit));
+  std::vector<DeletedSession> deleted;
+  Status written = impl_->Write([&](sqlite::WriteContext& ctx) -> Status {
+    deleted.clear();
+    {
+      ASSIGN_OR_RETURN(
+          Statement idle,
+          ctx.conn.Prepare(
+              "SELECT id, workspace FROM sessions s WHERE created_at_ms < ?1 "
+              "AND NOT EXISTS (SELECT 1 FROM session_turns t WHERE t.session_id = s.id "
+              "AND t.created_at_ms >= ?1) "
+              "AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.session_id = s.id "
+              "AND (j.finished_at_ms IS NULL OR j.finished_at_ms >= ?1)) "
+              "ORDER BY created_at_ms LIMIT ?2"));
+      idle.BindInt(1, cutoff_ms);
+      idle.BindInt(2, limit);
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, idle.Step());
+        if (!row) {
+          break;
+        }
+        deleted.push_back(DeletedSession{idle.Text(0), idle.Text(1)});
+      }
+    }
+    for (const DeletedSession& session : deleted) {
+      for (std::string_view sql :
+           {"DELETE FROM events WHERE job_id IN (SELECT id FROM jobs WHERE session_id = ?1)",
+            "DELETE FROM jobs WHERE session_id = ?1",
+            "DELETE FROM session_turns WHERE session_id = ?1",
+            "DELETE FROM sessions WHERE id = ?1"}) {
+        ASSIGN_OR_RETURN(Statement stmt, ctx.conn.Prepare(sql));
+        stmt.BindText(1, session.id);
+        RETURN_IF_ERROR(stmt.Run());
+      }
+    }
+    return OkStatus();
+  });
+  RETURN_IF_ERROR(written);
+  return deleted;
+}
+
 // --- Sessions ---
 
 Result<Session> SqliteStore::CreateSession(std::string_view owner) {

@@ -63,6 +63,8 @@ class SqliteStore final : public JobStore {
   Result<bool> IsCancelRequested(std::string_view job_id) override;
   Result<RecoveryCounts> RecoverAfterCrash() override;
   Result<std::vector<DeletedJob>> DeleteFinishedBefore(int64_t cutoff_ms, int limit) override;
+  Result<std::vector<DeletedSession>> DeleteSessionsIdleBefore(int64_t cutoff_ms,
+                                                               int limit) override;
 
   Result<Session> CreateSession(std::string_view owner) override;
   Result<Session> GetSession(std::string_view id, std::string_view owner) override;

@@ -70,6 +70,11 @@ struct DeletedJob {
   std::string workspace;
 };
 
+struct DeletedSession {
+  std::string id;
+  std::string workspace;  // to remove, or ""
+};
+
 // Every method is thread-safe. A method returns only once its change is durable (it survives a
 // crash of the process or the machine), and a read that starts after a change returned sees it.
 //
@@ -156,6 +161,12 @@ class JobStore {
   // `cutoff_ms`, with their events. Returns what was deleted; call again until it returns fewer
   // than `limit`. Session turns keep naming deleted jobs.
   virtual Result<std::vector<DeletedJob>> DeleteFinishedBefore(int64_t cutoff_ms, int limit) = 0;
+
+  // Retention of sessions: deletes up to `limit` sessions idle since before `cutoff_ms` (made
+  // before it, no turn since, no job running, queued or finished since) with their turns and any
+  // jobs of theirs still kept. Returns them; the caller removes their workspaces.
+  virtual Result<std::vector<DeletedSession>> DeleteSessionsIdleBefore(int64_t cutoff_ms,
+                                                                       int limit) = 0;
 
   // --- Sessions ---
 

@@ -694,6 +694,46 @@ TEST_P(JobStoreTest, RetentionDeletesOldFinishedJobsAndReturnsTheirWorkspaces) {
   EXPECT_THAT(*turns, SizeIs(1));  // the history still names the deleted job
 }
 
+TEST_P(JobStoreTest, RetentionDeletesIdleSessionsWithTheirTurnsAndJobs) {
+  auto idle = store().CreateSession("");
+  auto busy = store().CreateSession("");
+  auto talking = store().CreateSession("");
+  ASSERT_THAT(idle, IsOk());
+  ASSERT_THAT(busy, IsOk());
+  ASSERT_THAT(talking, IsOk());
+  auto idle_job = store().Create(NewJob{"", JobKind::kTask, {}, "", idle->id, false});
+  auto busy_job = store().Create(NewJob{"", JobKind::kTask, {}, "", busy->id, false});
+  ASSERT_THAT(idle_job, IsOk());
+  ASSERT_THAT(busy_job, IsOk());
+  ASSERT_THAT(store().AddSessionTurn(idle->id, "", idle_job->id, "old"), IsOk());
+  MustClaim();
+  MustClaim();
+  MustFinish(idle_job->id, JobState::kSucceeded);  // busy_job keeps running
+  Advance(10);
+  const int64_t cutoff = Now() - 5;
+  // A turn after the cutoff keeps a session, even when its job is gone.
+  auto recent = store().Create(NewJob{"", JobKind::kTask, {}, "", talking->id, false});
+  ASSERT_THAT(recent, IsOk());
+  ASSERT_THAT(store().AddSessionTurn(talking->id, "", recent->id, "new"), IsOk());
+  ASSERT_THAT(store().RequestCancel(recent->id, ""), IsOk());  // finished after the cutoff
+  auto fresh = store().CreateSession("");                      // made after the cutoff
+  ASSERT_THAT(fresh, IsOk());
+
+  EXPECT_THAT(store().DeleteSessionsIdleBefore(cutoff, 0), IsError(ErrorCode::kInvalidArgument));
+  auto deleted = store().DeleteSessionsIdleBefore(cutoff, 100);
+  ASSERT_THAT(deleted, IsOk());
+  ASSERT_THAT(*deleted, SizeIs(1));
+  EXPECT_EQ((*deleted)[0].id, idle->id);
+  EXPECT_EQ((*deleted)[0].workspace, idle->workspace);
+  EXPECT_THAT(store().GetSession(idle->id, ""), IsError(ErrorCode::kNotFound));
+  EXPECT_THAT(store().Get(idle_job->id, kAnyOwner), IsError(ErrorCode::kNotFound));
+  EXPECT_THAT(store().Events(idle_job->id, 0, 10), IsError(ErrorCode::kNotFound));
+  for (const auto& kept : {*busy, *talking, *fresh}) {
+    EXPECT_THAT(store().GetSession(kept.id, ""), IsOk()) << kept.id;
+  }
+  EXPECT_THAT(*store().DeleteSessionsIdleBefore(cutoff, 100), IsEmpty());
+}
+
 // --- Sessions ---
 
 TEST_P(JobStoreTest, SessionsRecordTheirTurnsForTheirOwnerOnly) {
