@@ -110,14 +110,17 @@ class TempDir {
 
 // `warden serve --listen 127.0.0.1:0 <args>` with exactly PATH and `env` as its environment,
 // stdin /dev/null, stdout piped to the test (for the "listening on" line), stderr into a file, in
-// a session of its own. The destructor kills and reaps it if it still runs.
+// a session of its own. The destructor kills and reaps it if it still runs. `listen` replaces
+// 127.0.0.1:0 (a port other than 0 would collide between tests); port() is then the port the
+// server printed for it, which the clients below reach on 127.0.0.1.
 class ServeProcess {
  public:
   ServeProcess(const std::vector<std::string>& args, const std::vector<std::string>& env,
-               std::string stderr_path)
-      : stderr_path_(std::move(stderr_path)) {
+               std::string stderr_path, std::string listen = "127.0.0.1:0")
+      : stderr_path_(std::move(stderr_path)),
+        listening_prefix_("listening on http://" + listen.substr(0, listen.rfind(':')) + ":") {
     // Everything the child uses is built before fork(): FakeLlm's threads may hold locks.
-    std::vector<std::string> argv_storage = {WARDEN_BINARY, "serve", "--listen", "127.0.0.1:0"};
+    std::vector<std::string> argv_storage = {WARDEN_BINARY, "serve", "--listen", listen};
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());
     std::vector<std::string> env_storage = {"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"};
     env_storage.insert(env_storage.end(), env.begin(), env.end());
@@ -204,12 +207,12 @@ class ServeProcess {
 
  private:
   void WaitUntilListening(Deadline deadline) {
-    static constexpr std::string_view kPrefix = "listening on http://127.0.0.1:";
+    const std::string& prefix = listening_prefix_;
     for (;;) {
-      if (size_t at = out_.find(kPrefix); at != std::string::npos) {
-        size_t end = out_.find_first_not_of("0123456789", at + kPrefix.size());
+      if (size_t at = out_.find(prefix); at != std::string::npos) {
+        size_t end = out_.find_first_not_of("0123456789", at + prefix.size());
         if (end != std::string::npos) {
-          port_ = static_cast<uint16_t>(std::stoi(out_.substr(at + kPrefix.size())));
+          port_ = static_cast<uint16_t>(std::stoi(out_.substr(at + prefix.size())));
           return;
         }
       }
@@ -229,6 +232,7 @@ class ServeProcess {
   }
 
   std::string stderr_path_;
+  std::string listening_prefix_;  // "listening on http://127.0.0.1:"
   pid_t pid_ = -1;
   UniqueFd pidfd_;
   UniqueFd stdout_fd_;

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "base/metrics.h"
 #include "base/units.h"
 #include "sandbox/result_json.h"
 
@@ -103,6 +104,8 @@ Response ExecApi::Exec(Request& request) {
     }
   }
   auto result = supervisor_.Run(spec);
+  // Every run the sandbox was asked for counts, also one it refused ("error").
+  metrics::RecordSandboxRun("exec", result.ok() ? sandbox::OutcomeName(result->outcome) : "error");
   if (!result.ok()) {
     return Response::FromError(result.error());
   }

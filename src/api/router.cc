@@ -111,11 +111,16 @@ Router::Match Router::MatchPath(const Route& route, std::string_view raw_path, R
   if (i != pieces.size()) {
     return Match::kNo;
   }
-  request->params = std::move(params);
+  // Parameters set before routing (the caller's owner, by the key check) are kept, and win: a
+  // path cannot choose whom the request acts as.
+  for (auto& [name, value] : params) {
+    request->params.try_emplace(name, std::move(value));
+  }
   return Match::kYes;
 }
 
 Response Router::Handle(Request& request) const {
+  request.route.clear();
   std::string_view raw_path = request.raw_target.empty() ? request.path : request.raw_target;
   raw_path = raw_path.substr(0, raw_path.find('?'));
   if (raw_path.empty() || raw_path.front() != '/') {
@@ -133,6 +138,14 @@ Response Router::Handle(Request& request) const {
       }
       allowed += route.method;
       continue;
+    }
+    // The pattern the route was added with, rebuilt: "/v1/jobs/{id}/files/{path...}".
+    for (const Segment& segment : route.segments) {
+      request.route += segment.kind == Segment::Kind::kLiteral ? "/" : "/{";
+      request.route += segment.text;
+      request.route += segment.kind == Segment::Kind::kLiteral ? ""
+                       : segment.kind == Segment::Kind::kTail  ? "...}"
+                                                               : "}";
     }
     if (match == Match::kBadParam) {
       return Response::Error(400, "invalid_argument", "bad path parameter");

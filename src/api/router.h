@@ -19,7 +19,8 @@ class Router {
  public:
   // Adds a route. `pattern` starts with '/' and is made of segments: literals, "{name}" (one whole
   // segment, not empty) and, as the last segment only, "{name...}" (the rest of the path, slashes
-  // included, not empty). Parameter values are percent-decoded into Request::params. Routes are
+  // included, not empty). Parameter values are percent-decoded into Request::params (never over a
+  // parameter set before routing, such as the owner set by the key check). Routes are
   // tried in the order they were added, so add "/v1/jobs/stats" before "/v1/jobs/{id}".
   // A malformed pattern is a programming error: it is logged and aborts.
   void Add(std::string method, std::string_view pattern, Handler handler);

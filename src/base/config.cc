@@ -167,4 +167,34 @@ std::vector<std::string> Config::Strings(std::string_view key) const {
   return out;
 }
 
+bool Config::Has(std::string_view key) const {
+  return Find(key) != nullptr;
+}
+
+Result<std::vector<Config>> Config::Tables(std::string_view key) const {
+  const json::value* value = Find(key);
+  std::vector<Config> out;
+  if (value == nullptr) {
+    return out;
+  }
+  auto invalid = [&] {
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("{}: {} must be an array of tables ([[{}]] sections)",
+                             origin_.empty() ? "config" : origin_, key, key));
+  };
+  if (!value->is_array()) {
+    return invalid();
+  }
+  for (const json::value& item : value->get_array()) {
+    if (!item.is_object()) {
+      return invalid();
+    }
+    Config table;
+    table.root_ = item.get_object();
+    table.origin_ = origin_;
+    out.push_back(std::move(table));
+  }
+  return out;
+}
+
 }  // namespace warden

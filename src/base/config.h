@@ -32,6 +32,12 @@ class Config {
   std::optional<bool> Bool(std::string_view key) const;
   // An array of strings; a lone string is a list of one.
   std::vector<std::string> Strings(std::string_view key) const;
+  // Whether `key` is set, to any value: tells a missing key from one of the wrong type.
+  bool Has(std::string_view key) const;
+  // An array of tables (`[[api.keys]]` sections), each as a Config of its own with this one's
+  // origin, queried by keys relative to it ("id"). Empty when `key` is not set; kInvalidArgument,
+  // naming the file and key, when it is set to anything but an array of tables.
+  Result<std::vector<Config>> Tables(std::string_view key) const;
 
   const std::string& origin() const { return origin_; }  // the file it came from, or ""
 

@@ -52,5 +52,50 @@ TEST(ConfigTest, LoadOfAMissingFileIsAnError) {
   EXPECT_NE(config.error().message().find("/nonexistent/warden/config.toml"), std::string::npos);
 }
 
+TEST(ConfigTest, TablesReadsArraysOfTablesAsConfigsOfTheirOwn) {
+  auto config = Config::Parse(R"(
+[api]
+rate_limit = 5
+
+[[api.keys]]
+id = "alice"
+rate = 2.5
+
+[[api.keys]]
+id = "bob"
+limits.burst = 7
+)",
+                              "test.toml");
+  ASSERT_TRUE(config.ok()) << config.error().ToString();
+  auto keys = config->Tables("api.keys");
+  ASSERT_TRUE(keys.ok()) << keys.error().ToString();
+  ASSERT_EQ(keys->size(), 2u);
+  EXPECT_EQ((*keys)[0].String("id"), "alice");
+  EXPECT_DOUBLE_EQ((*keys)[0].Number("rate").value_or(0), 2.5);
+  EXPECT_FALSE((*keys)[0].Has("limits"));
+  EXPECT_EQ((*keys)[1].String("id"), "bob");
+  EXPECT_EQ((*keys)[1].Int("limits.burst"), 7);
+  EXPECT_EQ((*keys)[1].origin(), "test.toml");
+  EXPECT_TRUE(config->Has("api.rate_limit"));
+  EXPECT_FALSE(config->Has("api.burst"));
+
+  auto none = config->Tables("api.other");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST(ConfigTest, TablesOfSomethingElseIsAnErrorNamingFileAndKey) {
+  for (const char* text :
+       {"[api]\nkeys = \"abc\"\n", "[api]\nkeys = [\"abc\"]\n", "[api.keys]\nid = \"alice\"\n"}) {
+    auto config = Config::Parse(text, "/etc/warden.toml");
+    ASSERT_TRUE(config.ok()) << text;
+    auto keys = config->Tables("api.keys");
+    ASSERT_FALSE(keys.ok()) << text;
+    EXPECT_EQ(keys.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(keys.error().message().find("/etc/warden.toml: api.keys"), std::string::npos)
+        << keys.error().message();
+  }
+}
+
 }  // namespace
 }  // namespace warden

@@ -64,6 +64,20 @@ bool IsLoopback(const std::string& host) {
   return host == "127.0.0.1" || host == "::1" || host == "localhost" || host.starts_with("127.");
 }
 
+// Says how many keys guard the API, and whose (ids only: keys are never logged).
+void LogKeys(const api::Auth& auth) {
+  if (!auth.enabled()) {
+    LOG_INFO("no API keys configured: every client acts as the operator and sees every job");
+    return;
+  }
+  std::string ids;
+  for (const api::ApiKey& key : auth.keys()) {
+    ids += (ids.empty() ? "" : ", ") + key.id;
+  }
+  LOG_INFO("{} API key{} loaded ({}): requests without one get 401", auth.keys().size(),
+           auth.keys().size() == 1 ? "" : "s", ids);
+}
+
 // Waits for SIGINT or SIGTERM, blocked in every thread so that only this wait sees them.
 int WaitForStopSignal() {
   sigset_t set;
@@ -120,8 +134,25 @@ class Sweeper {
         break;
       }
     }
+    for (;;) {
+      auto deleted = store_.DeleteSessionsIdleBefore(cutoff, 500);
+      if (!deleted.ok()) {
+        LOG_WARN("retention sweep of sessions: {}", deleted.error().message());
+        break;
+      }
+      for (const jobs::DeletedSession& session : *deleted) {
+        if (!session.workspace.empty()) {
+          std::error_code ec;
+          std::filesystem::remove_all(session.workspace, ec);
+        }
+      }
+      removed += deleted->size();
+      if (deleted->size() < 500) {
+        break;
+      }
+    }
     if (removed > 0) {
-      LOG_INFO("retention: removed {} jobs finished more than {} ago", removed,
+      LOG_INFO("retention: removed {} jobs and sessions idle for more than {}", removed,
                FormatDuration(retention_));
     }
   }
@@ -151,7 +182,9 @@ int Serve(int argc, char** argv) {
       "jobs in sandboxes, and the REST+SSE API. Stops cleanly on SIGINT or SIGTERM.",
       "warden serve");
   ServeOptions o;
-  app.add_option("--listen", o.listen, "HOST:PORT to listen on (port 0: any free port)")
+  app.add_option(
+         "--listen", o.listen,
+         "HOST:PORT to listen on (port 0: any free port); other than loopback only with API keys")
       ->capture_default_str();
   app.add_option("--data-dir", o.data_dir,
                  "Where jobs and workspaces live (default ~/.local/share/warden)");
@@ -185,13 +218,6 @@ int Serve(int argc, char** argv) {
   if (*end != '\0' || port < 0 || port > 65535) {
     return fail(fmt::format("--listen {}: bad port", o.listen));
   }
-  if (!IsLoopback(host)) {
-    return fail(
-        fmt::format("refusing to listen on {}: only loopback addresses are served until "
-                    "API keys are supported; put a reverse proxy with authentication in "
-                    "front",
-                    host));
-  }
   auto retention = ParseDuration(o.retention);
   if (!retention.ok()) {
     return fail("--retention: " + retention.error().message());
@@ -200,6 +226,20 @@ int Serve(int argc, char** argv) {
   if (!config.ok()) {
     return fail(config.error().message());
   }
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read at start-up
+  auto auth = api::Auth::Create(*config, std::getenv("WARDEN_API_KEYS"));
+  if (!auth.ok()) {
+    return fail(auth.error().message());
+  }
+  if (!IsLoopback(host) && !(*auth)->enabled()) {
+    return fail(fmt::format(
+        "refusing to listen on {} without API keys: anyone who can reach it could run code on "
+        "this machine. Configure keys ([[api.keys]] id = \"NAME\" key = \"...\" in the "
+        "configuration file, or WARDEN_API_KEYS=NAME:KEY,...; make a key with `openssl rand -hex "
+        "32`), or listen on 127.0.0.1",
+        host));
+  }
+  LogKeys(**auth);
 
   std::string data_dir = o.data_dir.empty() ? DefaultDataDir() : o.data_dir;
   std::error_code ec;
@@ -258,11 +298,6 @@ int Serve(int argc, char** argv) {
   api::MetricsApi metrics_api(**store, &workers);
   metrics_api.AddRoutes(router);
   api::AddDocsRoutes(router);
-  // NOLINTNEXTLINE(concurrency-mt-unsafe): read at start-up
-  auto auth = api::Auth::Create(*config, std::getenv("WARDEN_API_KEYS"));
-  if (!auth.ok()) {
-    return fail(auth.error().message());
-  }
   api::Handler handler =
       (*auth)->Wrap([&router](api::Request& request) { return router.Handle(request); });
 
@@ -272,7 +307,8 @@ int Serve(int argc, char** argv) {
   server_options.handler_threads = std::max<size_t>(4, worker_options.workers * 2);
   server_options.on_request = [](const api::Request& request, int status,
                                  std::chrono::microseconds latency) {
-    metrics::RecordRequest(request.method, request.path, status, latency);
+    metrics::RecordRequest(request.method, request.route.empty() ? "unmatched" : request.route,
+                           status, latency);
   };
   auto server = api::HttpServer::Start(server_options, handler);
   if (!server.ok()) {
