@@ -114,6 +114,11 @@ TEST_F(SessionsTest, MessagesShareTheWorkspaceAndSeeEarlierTurns) {
   EXPECT_EQ(Str(turns[1].get_object(), "message"), "what does notes.txt say?");
   EXPECT_EQ(Str(Obj(turns[1].get_object(), "job"), "state"), "succeeded");
   EXPECT_EQ(Str(Obj(turns[1].get_object(), "reply"), "summary"), "it says hello");
+  // A message's job is not retried as a job of its own: it would run in the session's workspace
+  // beside the session's next message.
+  HttpResponse retry = client().Post("/v1/jobs/" + job_id + "/retry", "");
+  EXPECT_EQ(retry.status, 409) << retry.Describe();
+  EXPECT_EQ(retry.ErrorCode(), "session_job");
   // The session's files are downloadable through either job.
   EXPECT_EQ(client().Get("/v1/jobs/" + job_id + "/files/notes.txt").body, "hello\n");
 }

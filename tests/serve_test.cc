@@ -259,6 +259,62 @@ TEST_F(ServeTest, EventStreamDeliversAHistoryLargerThanItsQueueToASlowReader) {
   EXPECT_THAT(last->data, HasSubstr(R"("state":"succeeded")"));
 }
 
+TEST_F(ServeTest, ASlowFollowerBesideAFastOneGetsEveryEventInOrder) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  // Output that keeps coming for a while: 8 steps of 1,000,000 bytes, in 10,000-byte writes.
+  json::array steps;
+  for (int i = 0; i < 8; ++i) {
+    steps.push_back(
+        Python("import sys, time\n"
+               "for _ in range(100):\n"
+               "    sys.stdout.write('b' * 10000); sys.stdout.flush(); time.sleep(0.004)\n"));
+  }
+  std::string id = Str(Submit(StepsJob(steps)), "id");
+  SseStream fast(client().port(), "/v1/jobs/" + id + "/events");
+  // The slow reader holds little in its kernel buffer and reads in pauses: the server sees its
+  // queue grow and shrink while the fast one keeps up with the job.
+  SseStream slow(client().port(), "/v1/jobs/" + id + "/events", "", 4096);
+  ASSERT_EQ(fast.head().status, 200);
+  ASSERT_EQ(slow.head().status, 200);
+  std::vector<SseEvent> fast_events;
+  std::thread fast_reader([&] { fast_events = fast.Rest(milliseconds(60'000)); });
+  std::vector<SseEvent> slow_events;
+  std::this_thread::sleep_for(milliseconds(1000));
+  Deadline deadline = After(milliseconds(60'000));
+  while (std::optional<SseEvent> event = slow.Next(milliseconds(MsLeft(deadline)))) {
+    slow_events.push_back(std::move(*event));
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  fast_reader.join();
+  for (const auto* events : {&fast_events, &slow_events}) {
+    ASSERT_FALSE(events->empty());
+    size_t printed = 0;
+    for (size_t i = 0; i < events->size(); ++i) {
+      ASSERT_EQ((*events)[i].id, std::to_string(i + 1)) << "a gap before event " << i + 1;
+      if ((*events)[i].event == "output") {
+        printed += Str(Obj(json::parse((*events)[i].data).get_object(), "data"), "text").size();
+      }
+    }
+    EXPECT_EQ(printed, 8'000'000U);
+    EXPECT_THAT(events->back().data, HasSubstr(R"("state":"succeeded")"));
+  }
+  EXPECT_TRUE(fast.clean_end());
+  EXPECT_TRUE(slow.clean_end());
+}
+
+TEST_F(ServeTest, AStreamResumedAfterTheLastEventOfAnEndedJobEndsAtOnce) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  std::string id = Str(Submit(StepsJob({Shell("echo hi")})), "id");
+  json::object job = WaitForState(id, "succeeded");
+  std::string last = std::to_string(Int(job, "last_event_seq"));
+  for (const std::string& from : {last, std::to_string(Int(job, "last_event_seq") + 5)}) {
+    SseStream resumed(client().port(), "/v1/jobs/" + id + "/events", from);
+    ASSERT_EQ(resumed.head().status, 200);
+    EXPECT_TRUE(resumed.Rest(milliseconds(10'000)).empty());
+    EXPECT_TRUE(resumed.clean_end()) << "the stream stayed open after " << from;
+  }
+}
+
 TEST_F(ServeTest, CancelKillsARunningJobsProcessesAndAFinishedJobCannotBeCancelled) {
   ASSERT_NO_FATAL_FAILURE(Start());
   HttpClient& http = client();

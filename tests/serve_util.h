@@ -307,8 +307,13 @@ inline bool DecodeChunks(std::string& raw, std::string& out, bool& done) {
 // One connection to 127.0.0.1:port, reading with deadlines.
 class Connection {
  public:
-  explicit Connection(uint16_t port) {
+  // `receive_buffer` > 0 sets SO_RCVBUF (before connecting): a client whose kernel holds little
+  // for it, so that the server feels it reading slowly.
+  explicit Connection(uint16_t port, int receive_buffer = 0) {
     fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (receive_buffer > 0) {
+      ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -481,8 +486,9 @@ struct SseEvent {
 // at a time as the server sends them.
 class SseStream {
  public:
-  SseStream(uint16_t port, const std::string& target, const std::string& last_event_id = "")
-      : connection_(port) {
+  SseStream(uint16_t port, const std::string& target, const std::string& last_event_id = "",
+            int receive_buffer = 0)
+      : connection_(port, receive_buffer) {
     std::string request = fmt::format(
         "GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n{}\r\n", target,
         last_event_id.empty() ? "" : "Last-Event-ID: " + last_event_id + "\r\n");

@@ -111,6 +111,12 @@ class EventFollowers {
         break;
       }
     }
+    // A job that has ended and whose events were all sent (a client resuming after the last
+    // one) has nothing more to say; nor has one that is gone.
+    if (Finished(follower)) {
+      follower.stream->Close();
+      return;
+    }
     std::lock_guard lock(mutex_);
     followers_.push_back(std::move(follower));
     wake_.notify_all();
@@ -120,12 +126,23 @@ class EventFollowers {
   static constexpr size_t kCongested = 256 * 1024;  // unsent bytes
   static constexpr int kPage = 500;
   static constexpr milliseconds kRound{100};
+  static constexpr uint64_t kSweepRounds = 50;
 
   struct Follower {
     std::shared_ptr<Stream> stream;
     std::string job_id;
     int64_t after = 0;
   };
+
+  // True when nothing more will come for this follower: its job is gone (retention), or ended
+  // and every event up to its last was sent.
+  bool Finished(const Follower& follower) const {
+    auto job = store_.Get(follower.job_id, jobs::kAnyOwner);
+    if (!job.ok()) {
+      return job.error().code() == ErrorCode::kNotFound;
+    }
+    return jobs::IsFinal(job->state) && follower.after >= job->last_event_seq;
+  }
 
   // Writes the events past the follower's position; true when the stream is done (the job ended,
   // or the client left).
@@ -150,7 +167,7 @@ class EventFollowers {
 
   void Run() {
     std::unique_lock lock(mutex_);
-    while (!stopping_) {
+    for (uint64_t round = 1; !stopping_; ++round) {
       // job -> the lowest position followed, of followers that can take more now.
       std::map<std::string, int64_t> wanted;
       bool congested = false;
@@ -166,34 +183,69 @@ class EventFollowers {
         }
         ++it;
       }
+      if (round % kSweepRounds == 0) {
+        SweepFinished(lock);
+        continue;
+      }
       if (wanted.empty()) {
         wake_.wait_for(lock, congested ? kRound : milliseconds(1000));
         continue;
       }
       lock.unlock();
       auto news = store_.WaitForAnyEvents(wanted, congested ? kRound / 2 : kRound);
-      std::map<std::string, std::vector<jobs::Event>> fresh;
-      if (!news.ok()) {
+      // job -> the events read, from the position they were read after.
+      std::map<std::string, std::pair<int64_t, std::vector<jobs::Event>>> fresh;
+      bool failed = !news.ok();
+      if (failed) {
         LOG_WARN("SSE followers: {}", news.error().message());
-        std::this_thread::sleep_for(kRound);
       } else {
         for (const auto& [job_id, last] : *news) {
-          auto events = store_.Events(job_id, wanted[job_id], kPage);
+          int64_t from = wanted[job_id];
+          auto events = store_.Events(job_id, from, kPage);
           if (events.ok()) {
-            fresh[job_id] = std::move(*events);
+            fresh[job_id] = {from, std::move(*events)};
+          } else {
+            failed = true;
           }
         }
+      }
+      if (failed) {
+        std::this_thread::sleep_for(kRound);  // the store is in trouble: do not spin
       }
       lock.lock();
       for (auto it = followers_.begin(); it != followers_.end();) {
         auto found = fresh.find(it->job_id);
-        if (found != fresh.end() && Deliver(*it, found->second)) {
+        // Only to followers at or past where the read began: one that was congested when it began
+        // (or joined since) is further behind, and gets its events from its own position next
+        // round rather than with a gap now.
+        if (found != fresh.end() && it->after >= found->second.first &&
+            Deliver(*it, found->second.second)) {
           it->stream->Close();
           it = followers_.erase(it);
         } else {
           ++it;
         }
       }
+    }
+  }
+
+  // Closes the streams of followers with nothing more to come (see Finished): jobs removed by
+  // retention while followed report no news, so the rounds alone would never end them.
+  void SweepFinished(std::unique_lock<std::mutex>& lock) {
+    std::vector<std::pair<std::shared_ptr<Stream>, Follower>> all;
+    for (const Follower& follower : followers_) {
+      all.emplace_back(follower.stream, follower);
+    }
+    lock.unlock();
+    std::vector<std::shared_ptr<Stream>> done;
+    for (const auto& [stream, follower] : all) {
+      if (Finished(follower)) {
+        done.push_back(stream);
+      }
+    }
+    lock.lock();
+    for (const std::shared_ptr<Stream>& stream : done) {
+      stream->Close();  // the next round drops it
     }
   }
 
@@ -429,12 +481,18 @@ Response JobsApi::Retry(Request& request) {
   if (!job.ok()) {
     return Response::FromError(job.error());
   }
+  if (!job->session_id.empty()) {
+    // Run beside the session's turns, it would share their workspace unseen by the session.
+    return Response::Error(409, "session_job",
+                           fmt::format("{} answers a message of session {}: post the message to "
+                                       "the session again (POST /v1/sessions/{}/messages)",
+                                       job->id, job->session_id, job->session_id));
+  }
   jobs::NewJob retry;
   retry.owner = job->owner;
   retry.kind = job->kind;
   retry.input = job->input;
   retry.parent_id = job->id;
-  retry.session_id = job->session_id;
   retry.requeue_on_crash = job->requeue_on_crash;
   return Created(store_.Create(std::move(retry)));
 }

@@ -76,9 +76,11 @@ void Router::Add(std::string method, std::string_view pattern, Handler handler) 
   routes_.push_back(std::move(route));
 }
 
-Router::Match Router::MatchPath(const Route& route, std::string_view raw_path, Request* request) {
+Router::Match Router::MatchPath(const Route& route, std::string_view raw_path,
+                                std::map<std::string, std::string>* out) {
   std::vector<std::string_view> pieces = SplitSegments(raw_path);
-  std::map<std::string, std::string> params;
+  std::map<std::string, std::string>& params = *out;
+  params.clear();
   size_t i = 0;
   for (const Segment& segment : route.segments) {
     if (i == pieces.size()) {
@@ -111,11 +113,6 @@ Router::Match Router::MatchPath(const Route& route, std::string_view raw_path, R
   if (i != pieces.size()) {
     return Match::kNo;
   }
-  // Parameters set before routing (the caller's owner, by the key check) are kept, and win: a
-  // path cannot choose whom the request acts as.
-  for (auto& [name, value] : params) {
-    request->params.try_emplace(name, std::move(value));
-  }
   return Match::kYes;
 }
 
@@ -128,7 +125,8 @@ Response Router::Handle(Request& request) const {
   }
   std::string allowed;
   for (const Route& route : routes_) {
-    Match match = MatchPath(route, raw_path, &request);
+    std::map<std::string, std::string> params;
+    Match match = MatchPath(route, raw_path, &params);
     if (match == Match::kNo) {
       continue;
     }
@@ -149,6 +147,11 @@ Response Router::Handle(Request& request) const {
     }
     if (match == Match::kBadParam) {
       return Response::Error(400, "invalid_argument", "bad path parameter");
+    }
+    // Parameters set before routing (the caller's owner, by the key check) are kept, and win: a
+    // path cannot choose whom the request acts as.
+    for (auto& [name, value] : params) {
+      request.params.try_emplace(name, std::move(value));
     }
     return route.handler(request);
   }

@@ -6,6 +6,7 @@
 //   auto server = HttpServer::Start(options, [router](Request& r) { return router.Handle(r); });
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,7 +45,8 @@ class Router {
   };
   enum class Match { kNo, kYes, kBadParam };
 
-  static Match MatchPath(const Route& route, std::string_view raw_path, Request* request);
+  static Match MatchPath(const Route& route, std::string_view raw_path,
+                         std::map<std::string, std::string>* params);
 
   std::vector<Route> routes_;
 };

@@ -174,6 +174,9 @@ Response SessionsApi::PostMessage(Request& request) {
     }
     if (!turns->empty()) {
       auto last = store_.Get(turns->back().job_id, jobs::kAnyOwner);
+      if (!last.ok() && last.error().code() != ErrorCode::kNotFound) {
+        return Response::FromError(last.error());
+      }
       if (last.ok() && !jobs::IsFinal(last->state)) {
         Response busy = Response::Error(
             409, "session_busy",
@@ -202,8 +205,16 @@ Response SessionsApi::PostMessage(Request& request) {
     }
   }
   json::object out{{"turn", jobs::ToJson(*turn)}, {"job", jobs::ToJson(*created)}};
-  if (wait_seconds > 0) {
+  // A wait holds a handler thread: only a few at once, so that waiting clients cannot starve
+  // everyone else. Beyond that the answer comes at once, without the reply (follow the job's
+  // events, or GET the session, instead).
+  bool may_wait = wait_seconds > 0 && waiters_.fetch_add(1) < options_.max_waiters;
+  if (wait_seconds > 0 && !may_wait) {
+    waiters_.fetch_sub(1);
+  }
+  if (may_wait) {
     auto ended = WaitForEnd(store_, created->id, Clock::now() + std::chrono::seconds(wait_seconds));
+    waiters_.fetch_sub(1);
     if (!ended.ok()) {
       return Response::FromError(ended.error());
     }

@@ -8,6 +8,7 @@
 //        previous message's job has not ended
 #pragma once
 
+#include <atomic>
 #include <mutex>
 
 #include "api/router.h"
@@ -19,6 +20,9 @@ namespace warden::api {
 struct SessionsApiOptions {
   size_t max_message_bytes = 1 << 20;
   int max_wait_seconds = 300;  // ?wait= longer than this is refused
+  // Requests waiting (?wait=) at once; more are answered at once, without the reply. Keep it well
+  // under the server's handler threads.
+  int max_waiters = 2;
 };
 
 class SessionsApi {
@@ -38,6 +42,7 @@ class SessionsApi {
   // Held while a message checks that its session is idle and creates its job, so that two
   // messages posted at once cannot both start.
   std::mutex post_mutex_;
+  std::atomic<int> waiters_{0};
 };
 
 }  // namespace warden::api

@@ -104,6 +104,7 @@ class ChatSession {
   // Sends one message and shows its run. Returns the job's final state, or "" when it could not
   // be sent.
   std::string Send(const std::string& message) {
+    g_interrupted.store(false);  // a Ctrl-C from here on cancels this message
     json::object body{{"message", message}};
     if (!options_.empty()) {
       body["options"] = options_;
@@ -118,7 +119,6 @@ class ChatSession {
     std::string job = job_value != nullptr && job_value->is_object()
                           ? StringField(job_value->get_object(), "id")
                           : "";
-    g_interrupted.store(false);
     auto state = FollowEvents(
         flags_, job,
         [&](const std::string& type, const json::object& event, const std::string& raw) {
@@ -133,7 +133,17 @@ class ChatSession {
     if (!state.ok() && state.error().code() == ErrorCode::kCancelled) {
       g_interrupted.store(false);
       auto cancelled = CallApi(flags_, "POST", "/v1/jobs/" + job + "/cancel");
-      Note(cancelled.ok() && cancelled->status == 202 ? "cancelled" : "could not cancel " + job);
+      if (!cancelled.ok() || cancelled->status != 202) {
+        PrintApiFailure("chat", cancelled);
+        return "";
+      }
+      // The session takes the next message only once this one has ended: wait for that (its
+      // sandbox is killed at once; a Ctrl-C again stops waiting).
+      Note("cancelling...");
+      auto ended = FollowEvents(
+          flags_, job, [](const std::string&, const json::object&, const std::string&) {},
+          &g_interrupted);
+      Note(ended.ok() ? "cancelled" : "still ending; the next message may have to wait");
       return "cancelled";
     }
     if (!state.ok()) {

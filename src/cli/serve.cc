@@ -1,5 +1,7 @@
 // `warden serve`: the job service. A durable queue in SQLite, workers that run jobs in
 // sandboxes, and the REST+SSE API on 127.0.0.1:8000.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,8 +62,14 @@ std::string DefaultDataDir() {
   return "/var/lib/warden";
 }
 
+// 127.0.0.0/8 or ::1, as addresses (a host name such as "127.example.com" is not one).
 bool IsLoopback(const std::string& host) {
-  return host == "127.0.0.1" || host == "::1" || host == "localhost" || host.starts_with("127.");
+  in_addr v4{};
+  in6_addr v6{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 // Says how many keys guard the API, and whose (ids only: keys are never logged).
@@ -293,7 +301,10 @@ int Serve(int argc, char** argv) {
   exec_options.ceiling.disk_bytes = 4ULL << 30;
   api::ExecApi exec_api(**supervisor, exec_options);
   exec_api.AddRoutes(router);
-  api::SessionsApi sessions_api(**store);
+  api::SessionsApiOptions sessions_options;
+  size_t handler_threads = std::max<size_t>(4, worker_options.workers * 2);
+  sessions_options.max_waiters = static_cast<int>(handler_threads / 2);
+  api::SessionsApi sessions_api(**store, sessions_options);
   sessions_api.AddRoutes(router);
   api::MetricsApi metrics_api(**store, &workers);
   metrics_api.AddRoutes(router);
@@ -304,7 +315,10 @@ int Serve(int argc, char** argv) {
   api::ServerOptions server_options;
   server_options.host = host;
   server_options.port = static_cast<uint16_t>(port);
-  server_options.handler_threads = std::max<size_t>(4, worker_options.workers * 2);
+  server_options.handler_threads = handler_threads;
+  // Room for one big event (a write_file action carries its content) beyond what a follower is
+  // let to have unsent.
+  server_options.max_stream_queue_bytes = 8 << 20;
   server_options.on_request = [](const api::Request& request, int status,
                                  std::chrono::microseconds latency) {
     metrics::RecordRequest(request.method, request.route.empty() ? "unmatched" : request.route,
