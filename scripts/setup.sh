@@ -10,7 +10,7 @@ packages=(
   libseccomp-dev libcap-dev libfmt-dev libspdlog-dev libcli11-dev libboost-json1.81-dev libboost1.81-dev libcurl4-openssl-dev libtomlplusplus-dev
   libsqlite3-dev libarchive-dev nettle-dev liblzma-dev libbz2-dev zlib1g-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev bubblewrap hyperfine
+  libgtest-dev libgmock-dev libbenchmark-dev bubblewrap hyperfine wrk nginx-light sqlite3 curl
   # tools the sandbox tests run inside the sandbox
   python3 iproute2 procps
   # tests that unpack downloaded archives

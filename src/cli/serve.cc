@@ -302,8 +302,11 @@ int Serve(int argc, char** argv) {
   api::ExecApi exec_api(**supervisor, exec_options);
   exec_api.AddRoutes(router);
   api::SessionsApiOptions sessions_options;
-  size_t handler_threads = std::max<size_t>(4, worker_options.workers * 2);
-  sessions_options.max_waiters = static_cast<int>(handler_threads / 2);
+  // Handlers mostly wait: for the store's group commit (a POST returns once its job is on disk,
+  // and the jobs of every waiting handler share one flush), or for a session's reply. More threads
+  // mean bigger commit groups; they cost little memory while they wait.
+  size_t handler_threads = std::max<size_t>(16, worker_options.workers * 2);
+  sessions_options.max_waiters = static_cast<int>(handler_threads / 4);
   api::SessionsApi sessions_api(**store, sessions_options);
   sessions_api.AddRoutes(router);
   api::MetricsApi metrics_api(**store, &workers);
