@@ -499,7 +499,7 @@ void WriteQueue::RunBatch(std::span<Request* const> batch) {
       }
     }
   };
-  WriteContext context{conn_, ++batch_number_};
+  WriteContext context{conn_, ++batch_number_, &undone_};
   auto tx = Transaction::Begin(conn_, Transaction::Mode::kImmediate);
   if (!tx.ok()) {
     fail_all(tx.error());
@@ -513,11 +513,15 @@ void WriteQueue::RunBatch(std::span<Request* const> batch) {
       request->status = (*request->op)(context);
       if (request->status.ok()) {
         request->status = savepoint->Release();
+        if (!request->status.ok()) {
+          ++undone_;  // the op's work is rolled back after it reported it done
+        }
       }
     }
     // Disk full, I/O errors and the like make SQLite roll back the whole transaction: the ops
     // before this one are undone too, so none of the batch may report success.
     if (!conn_.InTransaction()) {
+      ++undone_;
       Error error = request->status.ok()
                         ? Error(ErrorCode::kInternal, "transaction ended unexpectedly")
                         : request->status.error();
@@ -527,6 +531,7 @@ void WriteQueue::RunBatch(std::span<Request* const> batch) {
   }
   Status commit = tx->Commit();
   if (!commit.ok()) {
+    ++undone_;
     fail_all(commit.error().WithContext("committing a write batch"));
   }
 }

@@ -191,6 +191,10 @@ class ConnectionPool {
 struct WriteContext {
   Connection& conn;
   uint64_t batch;
+  // How many times work already done was undone (a batch rolled back or failed to commit, an op's
+  // savepoint could not be released), this batch included so far: a cache of the database's
+  // state kept by the ops is valid while this stays the same.
+  const uint64_t* undone;
 };
 
 // An op's failure undoes its own work only; its success counts once its batch commits.
@@ -227,6 +231,7 @@ class WriteQueue {
   Connection conn_;  // the writer thread's alone
   std::function<void()> after_commit_;
   uint64_t batch_number_ = 0;       // writer thread only
+  uint64_t undone_ = 0;             // writer thread only: see WriteContext::undone
   size_t previous_batch_size_ = 0;  // writer thread only
   std::mutex mu_;
   std::condition_variable work_cv_;

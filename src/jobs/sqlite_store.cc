@@ -137,20 +137,21 @@ class SqliteStore::Impl {
     return OkStatus();
   }
 
-  // Jobs queued at this point of the batch. Counted once per batch (its transaction holds the write
-  // lock, so only the batch's own ops change the number) and kept current by them. Writer thread
-  // only.
+  // Jobs queued at this point of the batch. Counted once, then kept current by the ops that queue
+  // and unqueue jobs (only this process writes the database), and counted again whenever work was
+  // undone since: so a submission costs no scan of the queue. Writer thread only.
   Result<int64_t> QueuedCount(const sqlite::WriteContext& ctx) {
-    if (queued_batch_ != ctx.batch) {
+    if (!QueuedCountValid(ctx)) {
       ASSIGN_OR_RETURN(queued_count_,
                        ctx.conn.QueryInt("SELECT count(*) FROM jobs WHERE state = 'queued'"));
-      queued_batch_ = ctx.batch;
+      queued_count_known_ = true;
+      queued_count_undone_ = *ctx.undone;
     }
     return queued_count_;
   }
   // Ops call this after the last step that can fail: a failed op must leave the count alone.
   void AdjustQueued(const sqlite::WriteContext& ctx, int64_t delta) {
-    if (queued_batch_ == ctx.batch) {
+    if (QueuedCountValid(ctx)) {
       queued_count_ += delta;
     }
   }
@@ -170,7 +171,13 @@ class SqliteStore::Impl {
   std::condition_variable commit_cv_;
   uint64_t commit_generation_ = 0;
   bool closing_ = false;
-  uint64_t queued_batch_ = 0;  // batch numbers start at 1
+  bool QueuedCountValid(const sqlite::WriteContext& ctx) {
+    queued_count_known_ = queued_count_known_ && queued_count_undone_ == *ctx.undone;
+    return queued_count_known_;
+  }
+
+  bool queued_count_known_ = false;
+  uint64_t queued_count_undone_ = 0;
   int64_t queued_count_ = 0;
   // Last: its thread stops (after draining its queue) before the members it calls back into go.
   sqlite::WriteQueue writer_;

@@ -558,6 +558,23 @@ TEST_P(JobStoreTest, MaxQueuedRefusesNewJobsUntilOneLeavesTheQueue) {
   EXPECT_THAT(store().Create(Task("", "room again")), IsOk());
   EXPECT_EQ(store().CountByState()->at(JobState::kQueued), 3);
   EXPECT_EQ(store().Get(first.id, kAnyOwner)->state, JobState::kRunning);
+
+  // Writes that fail, and writes that leave the queue alone, change nothing in the count.
+  NewJob orphan = Task("", "retry of nothing");
+  orphan.parent_id = "j_00000000000000000000000000";
+  EXPECT_THAT(store().Create(orphan), IsError(ErrorCode::kNotFound));
+  ASSERT_THAT(store().AppendEvent(first.id, "output", {}), IsOk());
+  EXPECT_THAT(store().Create(Task("", "still full")), IsError(ErrorCode::kResourceExhausted));
+  // A queued job cancelled through Finish leaves room; a crash recovery that queues the running
+  // job again takes it.
+  auto listed = store().List(JobFilter{JobState::kQueued, std::string(kAnyOwner), ""}, {});
+  ASSERT_THAT(listed, IsOk());
+  FinishRequest cancel;
+  cancel.state = JobState::kCancelled;
+  ASSERT_THAT(store().Finish(listed->jobs.front().id, cancel), IsOk());
+  EXPECT_THAT(store().Create(Task("", "room once more")), IsOk());
+  EXPECT_THAT(store().Create(Task("", "full once more")), IsError(ErrorCode::kResourceExhausted));
+  EXPECT_EQ(store().CountByState()->at(JobState::kQueued), 3);
 }
 
 TEST_P(JobStoreTest, MaxQueuedHoldsUnderConcurrentSubmissions) {
