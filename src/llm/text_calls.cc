@@ -351,7 +351,10 @@ TextCallParse ParseTextCalls(std::string_view text, const std::vector<ToolSpec>&
   int failures = 0;
   auto fail = [&](const Candidate& c, std::string_view reason) {
     if (++failures <= kMaxReportedFailures) {
-      result.error += (result.error.empty() ? "" : "\n") + Failure(c, reason, visible_text);
+      if (!result.error.empty()) {
+        result.error += '\n';
+      }
+      result.error += Failure(c, reason, visible_text);
     }
   };
   for (const Candidate& c : found) {

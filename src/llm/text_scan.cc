@@ -284,8 +284,11 @@ bool CallsFromJson(const json::value& v, const Candidate& proto, const std::vect
 
 bool LooksLikeJsonCall(std::string_view text) {
   auto has_key = [&](std::string_view key) {
-    std::string quoted = "\"" + std::string(key) + "\"";
-    std::string single = "'" + std::string(key) + "'";
+    // Appended piece by piece: `"\"" + std::string(key)` trips GCC 12's -Wrestrict at -O3.
+    std::string quoted(1, '"');
+    quoted.append(key).push_back('"');
+    std::string single(1, '\'');
+    single.append(key).push_back('\'');
     return text.find(quoted) != std::string_view::npos ||
            text.find(single) != std::string_view::npos;
   };
