@@ -1,8 +1,5 @@
 // The client verbs end to end: the real `warden` binary as a user runs it (submit, jobs, status,
 // logs, cancel, retry, download, chat), against the real `warden serve` on loopback.
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -21,48 +18,19 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-struct CliResult {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-// 'text' for the shell.
-std::string Quote(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  }
-  return quoted + "'";
-}
-
 class CliTest : public ServeTest {
  protected:
-  // Runs `warden ARGS` in the test's directory against the server, `input` on stdin.
-  CliResult Warden(const std::vector<std::string>& args, const std::string& input = "") {
+  // Runs `warden ARGS` in the test's directory against the server, `input` on stdin; its stdout
+  // and stderr together in `out`.
+  Exit Warden(const std::vector<std::string>& args, const std::string& input = "") {
     std::string input_file = dir() / "cli-input";
     WriteFile(input_file, input);
-    std::string command = fmt::format(
-        "cd {} && env -i PATH=/usr/bin:/bin HOME={} WARDEN_SERVER={} {}", Quote(dir().path()),
-        Quote(dir() / "home"), Quote(fmt::format("http://127.0.0.1:{}", server().port())),
-        Quote(WARDEN_BINARY));
-    for (const std::string& arg : args) {
-      command += " " + Quote(arg);
-    }
-    command += " < " + Quote(input_file) + " 2>&1";
-    CliResult result;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr) {
-      ADD_FAILURE() << "popen: " << ErrnoText();
-      return result;
-    }
-    char buffer[4096];
-    size_t got = 0;
-    while ((got = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
-      result.out.append(buffer, got);
-    }
-    int status = ::pclose(pipe);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
+    Exit exit = RunWarden(args,
+                          {"HOME=" + (dir() / "home"),
+                           fmt::format("WARDEN_SERVER=http://127.0.0.1:{}", server().port())},
+                          milliseconds(60'000), input_file, dir().path());
+    exit.out += exit.err;
+    return exit;
   }
 
   void StartWith(const testing::FakeLlm& fake) {
@@ -89,8 +57,8 @@ TEST_F(CliTest, SubmitFollowListShowLogsRetryAndDownload) {
                testing::ToolCallReply("finish", R"({"summary": "made out.txt"})")});
   ASSERT_NO_FATAL_FAILURE(StartWith(fake));
 
-  CliResult submitted = Warden({"submit", "--wait", "make", "out.txt"});
-  EXPECT_EQ(submitted.exit_code, 0) << submitted.out;
+  Exit submitted = Warden({"submit", "--wait", "make", "out.txt"});
+  EXPECT_EQ(submitted.code, 0) << submitted.out;
   EXPECT_THAT(submitted.out, HasSubstr("done\n"));  // live output
   EXPECT_THAT(submitted.out, HasSubstr("succeeded"));
   EXPECT_THAT(submitted.out, HasSubstr("made out.txt"));
@@ -99,22 +67,22 @@ TEST_F(CliTest, SubmitFollowListShowLogsRetryAndDownload) {
   std::string id = Str(Arr(listed, "jobs")[0].get_object(), "id");
   EXPECT_THAT(Warden({"jobs"}).out, HasSubstr(id + "  succeeded  make out.txt"));
 
-  CliResult status = Warden({"status", id, "--json"});
-  EXPECT_EQ(status.exit_code, 0);
+  Exit status = Warden({"status", id, "--json"});
+  EXPECT_EQ(status.code, 0);
   EXPECT_EQ(Str(json::parse(status.out).as_object(), "state"), "succeeded") << status.out;
   EXPECT_EQ(Warden({"logs", id}).out, "done\n");
 
-  CliResult zip = Warden({"download", id, "-o", "files.zip"});
-  EXPECT_EQ(zip.exit_code, 0) << zip.out;
+  Exit zip = Warden({"download", id, "-o", "files.zip"});
+  EXPECT_EQ(zip.code, 0) << zip.out;
   EXPECT_EQ(Unpack(ReadFile(dir() / "files.zip"), "zip").at("out.txt"), "from-the-task\n");
-  CliResult tgz = Warden({"download", id, "--format", "tar.gz"});
-  EXPECT_EQ(tgz.exit_code, 0) << tgz.out;
+  Exit tgz = Warden({"download", id, "--format", "tar.gz"});
+  EXPECT_EQ(tgz.code, 0) << tgz.out;
   EXPECT_EQ(Unpack(ReadFile(dir() / (id + ".tar.gz")), "tar.gz").at("out.txt"), "from-the-task\n");
 
   fake.Script({testing::TextReply("1. Again"),
                testing::ToolCallReply("finish", R"({"summary": "again"})")});
-  CliResult retried = Warden({"retry", id, "--json"});
-  EXPECT_EQ(retried.exit_code, 0) << retried.out;
+  Exit retried = Warden({"retry", id, "--json"});
+  EXPECT_EQ(retried.code, 0) << retried.out;
   json::object retry = json::parse(retried.out).as_object();
   EXPECT_EQ(Str(retry, "parent_id"), id);
   EXPECT_EQ(Str(WaitForState(Str(retry, "id"), "succeeded"), "state"), "succeeded");
@@ -124,20 +92,20 @@ TEST_F(CliTest, CancelStopsARunningJobAndErrorsAreClear) {
   ASSERT_NO_FATAL_FAILURE(Start());
   std::string id = Str(Submit(StepsJob({Shell("sleep 60")})), "id");
   WaitForState(id, "running");
-  CliResult cancelled = Warden({"cancel", id});
-  EXPECT_EQ(cancelled.exit_code, 0) << cancelled.out;
+  Exit cancelled = Warden({"cancel", id});
+  EXPECT_EQ(cancelled.code, 0) << cancelled.out;
   EXPECT_EQ(Str(WaitForState(id, "cancelled"), "state"), "cancelled");
-  CliResult again = Warden({"cancel", id});
-  EXPECT_EQ(again.exit_code, 1);
+  Exit again = Warden({"cancel", id});
+  EXPECT_EQ(again.code, 1);
   EXPECT_THAT(again.out, HasSubstr("409"));
 
-  CliResult unknown = Warden({"status", "j_00000000000000000000000000"});
-  EXPECT_EQ(unknown.exit_code, 1);
+  Exit unknown = Warden({"status", "j_00000000000000000000000000"});
+  EXPECT_EQ(unknown.code, 1);
   EXPECT_THAT(unknown.out, HasSubstr("404: no job j_00000000000000000000000000"));
-  CliResult usage = Warden({"status"});
-  EXPECT_EQ(usage.exit_code, 2) << usage.out;
-  CliResult away = Warden({"jobs", "--server", "http://127.0.0.1:1"});
-  EXPECT_EQ(away.exit_code, 1);
+  Exit usage = Warden({"status"});
+  EXPECT_EQ(usage.code, 2) << usage.out;
+  Exit away = Warden({"jobs", "--server", "http://127.0.0.1:1"});
+  EXPECT_EQ(away.code, 1);
   EXPECT_THAT(away.out, HasSubstr("is `warden serve` running there?"));
 }
 
@@ -148,8 +116,8 @@ TEST_F(CliTest, ChatStartsASessionAndResumesItWithTheEarlierTurnsInView) {
                testing::ToolCallReply("finish", R"({"summary": "saved 42 in n.txt"})")});
   ASSERT_NO_FATAL_FAILURE(StartWith(fake));
 
-  CliResult first = Warden({"chat", "-m", "remember 42 in n.txt"});
-  EXPECT_EQ(first.exit_code, 0) << first.out;
+  Exit first = Warden({"chat", "-m", "remember 42 in n.txt"});
+  EXPECT_EQ(first.code, 0) << first.out;
   EXPECT_THAT(first.out, HasSubstr("new session s_"));
   EXPECT_THAT(first.out, HasSubstr("write_file"));
   EXPECT_THAT(first.out, HasSubstr("✓ saved 42 in n.txt"));
@@ -162,8 +130,8 @@ TEST_F(CliTest, ChatStartsASessionAndResumesItWithTheEarlierTurnsInView) {
   fake.Script({testing::TextReply("1. Read it"),
                testing::ToolCallReply("run_shell", R"({"command": "cat n.txt"})"),
                testing::ToolCallReply("finish", R"({"summary": "the number is 42"})")});
-  CliResult second = Warden({"chat", session}, "what number did I ask you to remember?\n");
-  EXPECT_EQ(second.exit_code, 0) << second.out;
+  Exit second = Warden({"chat", session}, "what number did I ask you to remember?\n");
+  EXPECT_EQ(second.code, 0) << second.out;
   EXPECT_THAT(second.out, HasSubstr("1 earlier message"));
   EXPECT_THAT(second.out, HasSubstr("42\n"));  // the live output of cat
   EXPECT_THAT(second.out, HasSubstr("✓ the number is 42"));
@@ -173,8 +141,8 @@ TEST_F(CliTest, ChatStartsASessionAndResumesItWithTheEarlierTurnsInView) {
 
   HttpResponse got = client().Get("/v1/sessions/" + session);
   EXPECT_EQ(Arr(got.Json(), "turns").size(), 2U) << got.body;
-  CliResult missing = Warden({"chat", "s_00000000000000000000000000", "-m", "hi"});
-  EXPECT_EQ(missing.exit_code, 1);
+  Exit missing = Warden({"chat", "s_00000000000000000000000000", "-m", "hi"});
+  EXPECT_EQ(missing.code, 1);
   EXPECT_THAT(missing.out, HasSubstr("404"));
   EXPECT_EQ(Trim(Warden({"chat", "--json", session}, "").out), "");
 }

@@ -1,7 +1,8 @@
-// Helpers of serve_test.cc: the real `warden serve` binary started with a private data directory,
-// HOME and configuration; a small blocking HTTP/1.1 client over POSIX sockets (fixed and chunked
-// bodies, raw requests for malformed input) and an SSE reader that hands events over as they
-// arrive. Header-only: the test target lists its sources alone. Not thread-safe.
+// Helpers of the serve_*_test.cc suites: the real `warden serve` binary started with a private
+// data directory, HOME and configuration; the `warden` client verbs run as a user runs them; a
+// small blocking HTTP/1.1 client over POSIX sockets (fixed and chunked bodies, raw requests for
+// malformed input) and an SSE reader that hands events over as they arrive. Header-only: the test
+// target lists its sources alone. Not thread-safe.
 #pragma once
 
 #include <arpa/inet.h>
@@ -473,6 +474,88 @@ class HttpClient {
  private:
   uint16_t port_;
 };
+
+// --- The warden binary as a client --------------------------------------------------------
+
+struct Exit {
+  int code = -1;  // -1: killed by a signal, or at the deadline
+  std::string out;
+  std::string err;
+};
+
+// Runs `WARDEN_BINARY args...` with PATH and `env` as its environment until it exits (killed, and
+// a failure, after `timeout`), collecting its stdout and stderr. Its stdin is the file
+// `stdin_path`; it runs in `cwd` ("": the test's own).
+inline Exit RunWarden(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                      milliseconds timeout = milliseconds(20'000),
+                      const std::string& stdin_path = "/dev/null", const std::string& cwd = "") {
+  std::vector<std::string> argv_storage = {WARDEN_BINARY};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<std::string> env_storage = {"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"};
+  env_storage.insert(env_storage.end(), env.begin(), env.end());
+  std::vector<char*> argv, envp;
+  for (std::string& arg : argv_storage) {
+    argv.push_back(arg.data());
+  }
+  argv.push_back(nullptr);
+  for (std::string& entry : env_storage) {
+    envp.push_back(entry.data());
+  }
+  envp.push_back(nullptr);
+  int out[2], err[2];
+  Exit exit;
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe2: " << ErrnoText();
+    return exit;
+  }
+  UniqueFd in_fd(::open(stdin_path.c_str(), O_RDONLY | O_CLOEXEC));
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setsid();
+    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) {
+      ::_exit(126);
+    }
+    ::dup2(in_fd.get(), 0);
+    ::dup2(out[1], 1);
+    ::dup2(err[1], 2);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  ::close(err[1]);
+  UniqueFd out_fd(out[0]), err_fd(err[0]);
+  Deadline deadline = After(timeout);
+  bool out_open = true, err_open = true;
+  while ((out_open || err_open) && MsLeft(deadline) > 0) {
+    pollfd fds[2] = {{out_open ? out_fd.get() : -1, POLLIN, 0},
+                     {err_open ? err_fd.get() : -1, POLLIN, 0}};
+    if (::poll(fds, 2, MsLeft(deadline)) <= 0) {
+      continue;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].revents == 0) {
+        continue;
+      }
+      char buf[4096];
+      ssize_t got = ::read(fds[i].fd, buf, sizeof(buf));
+      if (got > 0) {
+        (i == 0 ? exit.out : exit.err).append(buf, static_cast<size_t>(got));
+      } else if (got == 0 || errno != EINTR) {
+        (i == 0 ? out_open : err_open) = false;
+      }
+    }
+  }
+  if (out_open || err_open) {
+    ADD_FAILURE() << "warden " << args[0] << " still ran after " << timeout.count()
+                  << " ms\nstdout: " << exit.out << "\nstderr: " << exit.err;
+    ::kill(-pid, SIGKILL);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  exit.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return exit;
+}
 
 // --- SSE -----------------------------------------------------------------------------------
 
