@@ -3,24 +3,17 @@
 
 #include <strings.h>
 
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "base/hex.h"
+
 namespace warden::api {
 namespace {
 
 bool SameName(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 }  // namespace
@@ -147,8 +140,8 @@ std::optional<std::string> PercentDecode(std::string_view text, DecodeMode mode)
       if (i + 2 >= text.size()) {
         return std::nullopt;
       }
-      int high = HexValue(text[i + 1]);
-      int low = HexValue(text[i + 2]);
+      int high = HexDigitValue(text[i + 1]);
+      int low = HexDigitValue(text[i + 2]);
       if (high < 0 || low < 0) {
         return std::nullopt;
       }
@@ -203,6 +196,21 @@ bool ParseTarget(std::string_view target, Request* request) {
     request->query.emplace(std::move(*key), std::move(*value));  // keeps the first value
   }
   return true;
+}
+
+Result<int64_t> QueryInt(const Request& request, const std::string& name, int64_t fallback,
+                         int64_t low, int64_t high) {
+  auto it = request.query.find(name);
+  if (it == request.query.end() || it->second.empty()) {
+    return fallback;
+  }
+  char* end = nullptr;
+  long long value = std::strtoll(it->second.c_str(), &end, 10);
+  if (*end != '\0' || value < low || value > high) {
+    return Error(ErrorCode::kInvalidArgument,
+                 fmt::format("{} must be a number from {} to {}", name, low, high));
+  }
+  return static_cast<int64_t>(value);
 }
 
 }  // namespace warden::api

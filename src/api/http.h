@@ -128,6 +128,11 @@ int HttpStatusFor(ErrorCode code);
 enum class DecodeMode { kPath, kQuery };
 std::optional<std::string> PercentDecode(std::string_view text, DecodeMode mode);
 
+// The query parameter `name` as a whole number from `low` to `high`; `fallback` when it is absent
+// or empty; kInvalidArgument (naming the range) otherwise.
+Result<int64_t> QueryInt(const Request& request, const std::string& name, int64_t fallback,
+                         int64_t low, int64_t high);
+
 // Splits an origin-form target ("/a%20b?x=1") into request->raw_target, path and query. Returns
 // false for anything else: absolute-form, "*", bad escapes.
 bool ParseTarget(std::string_view target, Request* request);

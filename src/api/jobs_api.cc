@@ -42,31 +42,11 @@ bool IsFinalStateEvent(const jobs::Event& event) {
 // 201 with the new job, or 429 when the queue is full, or the store's error.
 Response Created(const Result<jobs::Job>& created) {
   if (!created.ok()) {
-    if (created.error().code() == ErrorCode::kResourceExhausted) {
-      Response response = Response::Error(429, "queue_full", created.error().message());
-      response.headers.Set("Retry-After", "1");
-      return response;
-    }
-    return Response::FromError(created.error());
+    return JobRefused(created.error());
   }
   Response response = Response::Json(201, jobs::ToJson(*created));
   response.headers.Set("Location", "/v1/jobs/" + created->id);
   return response;
-}
-
-Result<int64_t> IntParam(const Request& request, const std::string& name, int64_t fallback,
-                         int64_t low, int64_t high) {
-  auto it = request.query.find(name);
-  if (it == request.query.end() || it->second.empty()) {
-    return fallback;
-  }
-  char* end = nullptr;
-  long long value = std::strtoll(it->second.c_str(), &end, 10);
-  if (*end != '\0' || value < low || value > high) {
-    return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("{} must be a number from {} to {}", name, low, high));
-  }
-  return static_cast<int64_t>(value);
 }
 
 }  // namespace
@@ -257,6 +237,15 @@ class EventFollowers {
   std::thread thread_;
 };
 
+Response JobRefused(const Error& error) {
+  if (error.code() == ErrorCode::kResourceExhausted) {
+    Response response = Response::Error(429, "queue_full", error.message());
+    response.headers.Set("Retry-After", "1");
+    return response;
+  }
+  return Response::FromError(error);
+}
+
 std::string OwnerOf(const Request& request) {
   auto it = request.params.find("owner");
   return it == request.params.end() ? "" : it->second;
@@ -347,7 +336,7 @@ Response JobsApi::List(Request& request) {
                              "status must be queued, running, succeeded, failed or cancelled");
     }
   }
-  auto limit = IntParam(request, "limit", 50, 1, jobs::kMaxPageLimit);
+  auto limit = QueryInt(request, "limit", 50, 1, jobs::kMaxPageLimit);
   if (!limit.ok()) {
     return Response::FromError(limit.error());
   }
@@ -383,7 +372,7 @@ Response JobsApi::Events(Request& request) {
   if (std::string_view last = request.headers.Get("Last-Event-ID"); !last.empty()) {
     after = std::strtoll(std::string(last).c_str(), nullptr, 10);
   }
-  auto query_after = IntParam(request, "after", after, 0, INT64_MAX);
+  auto query_after = QueryInt(request, "after", after, 0, INT64_MAX);
   if (!query_after.ok()) {
     return Response::FromError(query_after.error());
   }
@@ -394,7 +383,7 @@ Response JobsApi::Events(Request& request) {
       followers_->Follow(std::move(stream), id, after);
     });
   }
-  auto limit = IntParam(request, "limit", jobs::kMaxPageLimit, 1, jobs::kMaxPageLimit);
+  auto limit = QueryInt(request, "limit", jobs::kMaxPageLimit, 1, jobs::kMaxPageLimit);
   if (!limit.ok()) {
     return Response::FromError(limit.error());
   }
@@ -414,7 +403,7 @@ Response JobsApi::Logs(Request& request) {
   if (!job.ok()) {
     return Response::FromError(job.error());
   }
-  auto tail = IntParam(request, "tail", 0, 0, 1'000'000);
+  auto tail = QueryInt(request, "tail", 0, 0, 1'000'000);
   if (!tail.ok()) {
     return Response::FromError(tail.error());
   }

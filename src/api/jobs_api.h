@@ -46,6 +46,10 @@ class JobsApi {
   std::unique_ptr<EventFollowers> followers_;
 };
 
+// The answer to a job the store would not create: 429 queue_full with Retry-After when the queue
+// is full, else the store's error.
+Response JobRefused(const Error& error);
+
 // The owner a request acts as: the id of its API key, or "" when the server has no keys.
 std::string OwnerOf(const Request& request);
 

@@ -1,7 +1,6 @@
 #include "api/sessions_api.h"
 
 #include <chrono>
-#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -117,17 +116,11 @@ Response SessionsApi::PostMessage(Request& request) {
         413, "too_large",
         fmt::format("a message may be at most {} bytes", options_.max_message_bytes));
   }
-  int wait_seconds = 0;
-  if (auto it = request.query.find("wait"); it != request.query.end() && !it->second.empty()) {
-    char* end = nullptr;
-    long value = std::strtol(it->second.c_str(), &end, 10);
-    if (*end != '\0' || value < 0 || value > options_.max_wait_seconds) {
-      return Response::Error(
-          400, "invalid_argument",
-          fmt::format("wait must be a number of seconds from 0 to {}", options_.max_wait_seconds));
-    }
-    wait_seconds = static_cast<int>(value);
+  auto wait = QueryInt(request, "wait", 0, 0, options_.max_wait_seconds);  // seconds
+  if (!wait.ok()) {
+    return Response::FromError(wait.error());
   }
+  const int wait_seconds = static_cast<int>(*wait);
   boost::system::error_code ec;
   json::value body = json::parse(request.body, ec);
   if (ec || !body.is_object()) {
@@ -189,12 +182,7 @@ Response SessionsApi::PostMessage(Request& request) {
     }
     created = store_.Create(std::move(job));
     if (!created.ok()) {
-      if (created.error().code() == ErrorCode::kResourceExhausted) {
-        Response full = Response::Error(429, "queue_full", created.error().message());
-        full.headers.Set("Retry-After", "1");
-        return full;
-      }
-      return Response::FromError(created.error());
+      return JobRefused(created.error());
     }
     turn = store_.AddSessionTurn(session->id, created->owner, created->id,
                                  std::string(message->get_string()));

@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "base/hex.h"
 #include "llm/text_scan.h"
 
 namespace warden::llm::text_scan {
@@ -17,19 +18,6 @@ bool IsIdentStart(char c) {
 
 bool IsIdentChar(char c) {
   return IsIdentStart(c) || (c >= '0' && c <= '9');
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 void AppendUtf8(std::string& s, uint32_t cp) {
@@ -355,8 +343,8 @@ class PyParser {
   void Codepoint(std::string& out, size_t digits) {
     uint32_t cp = 0;
     size_t i = 0;
-    for (; i < digits && pos_ + i < s_.size() && HexValue(s_[pos_ + i]) >= 0; ++i) {
-      cp = cp * 16 + static_cast<uint32_t>(HexValue(s_[pos_ + i]));
+    for (; i < digits && pos_ + i < s_.size() && HexDigitValue(s_[pos_ + i]) >= 0; ++i) {
+      cp = cp * 16 + static_cast<uint32_t>(HexDigitValue(s_[pos_ + i]));
     }
     if (i < digits || cp > 0x10FFFF) {
       out += '\\';
