@@ -137,8 +137,14 @@ Observation ToolRunner::Run(const std::string& tool, const json::object& argumen
   if (const json::value* t = arguments.if_contains("timeout_seconds");
       t != nullptr && t->is_number()) {
     // The model may ask for less time than the limit, or more up to 4 times it.
-    auto asked = milliseconds(static_cast<int64_t>(t->to_number<double>() * 1000));
-    spec.limits.wall_time = std::clamp(asked, milliseconds(1000), options_.limits.wall_time * 4);
+    // NaN, infinities and huge numbers land on the bounds.
+    double seconds = t->to_number<double>();
+    seconds = seconds >= 1.0 ? std::min(seconds, 1e9) : 1.0;
+    milliseconds top =
+        options_.max_wall_time.count() > 0 ? options_.max_wall_time : options_.limits.wall_time * 4;
+    top = std::max(top, milliseconds(1000));
+    spec.limits.wall_time =
+        std::clamp(milliseconds(static_cast<int64_t>(seconds * 1000)), milliseconds(1000), top);
     spec.limits.cpu_time = std::max(spec.limits.cpu_time, spec.limits.wall_time);
   }
   if (tool == "run_shell") {
@@ -167,6 +173,16 @@ Observation ToolRunner::Run(const std::string& tool, const json::object& argumen
     refused.summary = refused.text;
     refused.failure = refused.text;
     return refused;
+  }
+  if (options_.fit_limits) {
+    if (Status fitted = options_.fit_limits(spec.limits); !fitted.ok()) {
+      Observation refused;
+      refused.outcome = "job_limit";
+      refused.text = fitted.error().message();
+      refused.summary = refused.text;
+      refused.failure = refused.text;
+      return refused;
+    }
   }
   Result<sandbox::RunResult> result = supervisor_.Run(spec, cancel);
   Observation observation = Finish(tool, result, spec);

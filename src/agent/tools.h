@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ struct ToolOptions {
   sandbox::Limits limits;
   sandbox::NetworkMode network = sandbox::NetworkMode::kNone;
   size_t observation_bytes = 8000;  // stdout and stderr shown to the model, each (head + tail)
+  // The most an action's timeout_seconds may ask for; 0: four times limits.wall_time.
+  std::chrono::milliseconds max_wall_time{0};
+  // Called before each run with its limits, which it may lower (a job's remaining budget). An
+  // error refuses the run: the observation (outcome "job_limit") says why.
+  std::function<Status(sandbox::Limits&)> fit_limits;
 };
 
 class ToolRunner {

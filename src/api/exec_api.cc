@@ -6,6 +6,7 @@
 
 #include "base/metrics.h"
 #include "base/units.h"
+#include "jobs/limits.h"
 #include "sandbox/result_json.h"
 
 namespace warden::api {
@@ -69,37 +70,19 @@ Response ExecApi::Exec(Request& request) {
       return Bad("limits must be an object");
     }
     for (const auto& [key, value] : limits->get_object()) {
+      std::optional<jobs::RunLimit> limit = jobs::ParseRunLimitName(key);
+      if (!limit) {
+        return Bad(fmt::format("unknown limit \"{}\": use {}", std::string_view(key),
+                               jobs::RunLimitNames()));
+      }
       if (!value.is_string()) {
         return Bad(fmt::format("limits.{} must be a string such as \"10s\" or \"256M\"",
                                std::string_view(key)));
       }
-      std::string_view v = value.get_string();
-      if (key == "timeout" || key == "cpu_time") {
-        auto duration = ParseDuration(v);
-        if (!duration.ok()) {
-          return Bad(
-              fmt::format("limits.{}: {}", std::string_view(key), duration.error().message()));
-        }
-        auto& field = key == "timeout" ? spec.limits.wall_time : spec.limits.cpu_time;
-        auto ceiling = key == "timeout" ? options_.ceiling.wall_time : options_.ceiling.cpu_time;
-        field = std::min(*duration, ceiling);
-      } else if (key == "memory" || key == "output_limit" || key == "disk_limit") {
-        auto bytes = ParseBytes(v);
-        if (!bytes.ok()) {
-          return Bad(fmt::format("limits.{}: {}", std::string_view(key), bytes.error().message()));
-        }
-        uint64_t& field = key == "memory"         ? spec.limits.memory_bytes
-                          : key == "output_limit" ? spec.limits.output_bytes
-                                                  : spec.limits.disk_bytes;
-        uint64_t ceiling = key == "memory"         ? options_.ceiling.memory_bytes
-                           : key == "output_limit" ? options_.ceiling.output_bytes
-                                                   : options_.ceiling.disk_bytes;
-        field = std::min(*bytes, ceiling);
-      } else {
-        return Bad(
-            fmt::format("unknown limit '{}': use timeout, cpu_time, memory, output_limit "
-                        "or disk_limit",
-                        std::string_view(key)));
+      Status set = jobs::SetRunLimit(spec.limits, *limit, value.get_string(), options_.ceiling,
+                                     fmt::format("limits.{}", std::string_view(key)));
+      if (!set.ok()) {
+        return Bad(set.error().message());
       }
     }
   }

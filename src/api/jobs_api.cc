@@ -246,6 +246,13 @@ Response JobRefused(const Error& error) {
   return Response::FromError(error);
 }
 
+Response SpecRefused(const Error& error, std::string_view code) {
+  if (error.code() == ErrorCode::kPermissionDenied) {
+    return Response::Error(403, "not_allowed", error.message());
+  }
+  return Response::Error(400, code, error.message());
+}
+
 std::string OwnerOf(const Request& request) {
   auto it = request.params.find("owner");
   return it == request.params.end() ? "" : it->second;
@@ -311,18 +318,15 @@ Response JobsApi::Submit(Request& request) {
                            ec ? fmt::format("the body is not valid JSON: {}", ec.message())
                               : std::string("the body must be a JSON object"));
   }
-  auto kind = jobs::ValidateJobInput(body.get_object());
-  if (!kind.ok()) {
-    return Response::Error(400, "invalid_job", kind.error().message());
+  auto spec = jobs::ParseJobSpec(body.get_object(), options_.bounds);
+  if (!spec.ok()) {
+    return SpecRefused(spec.error(), "invalid_job");
   }
   jobs::NewJob job;
   job.owner = OwnerOf(request);
-  job.kind = *kind;
+  job.kind = spec->kind;
   job.input = std::move(body.get_object());
-  if (const json::value* options = job.input.if_contains("options"); options != nullptr) {
-    const json::value* requeue = options->get_object().if_contains("requeue_on_crash");
-    job.requeue_on_crash = requeue != nullptr && requeue->is_bool() && requeue->get_bool();
-  }
+  job.requeue_on_crash = spec->requeue_on_crash;
   return Created(store_.Create(std::move(job)));
 }
 

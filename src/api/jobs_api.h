@@ -6,6 +6,7 @@
 #include <string>
 
 #include "api/router.h"
+#include "jobs/job_spec.h"
 #include "jobs/store.h"
 #include "jobs/worker.h"
 
@@ -16,7 +17,12 @@ class EventFollowers;  // jobs_api.cc: one thread that feeds every SSE follower
 struct JobsApiOptions {
   // Bodies of POST /v1/jobs above this are refused (the server's own limit also applies).
   size_t max_task_bytes = 1 << 20;
+  // What a job may ask for: a job outside them is refused before it is stored.
+  jobs::JobBounds bounds;
 };
+
+// The answer to a job spec that does not parse: 400 `code`, or 403 for what the server forbids.
+Response SpecRefused(const Error& error, std::string_view code);
 
 class JobsApi {
  public:

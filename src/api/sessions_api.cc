@@ -148,8 +148,8 @@ Response SessionsApi::PostMessage(Request& request) {
   if (const json::value* options = fields.if_contains("options"); options != nullptr) {
     job.input["options"] = *options;
   }
-  if (auto kind = jobs::ValidateJobInput(job.input); !kind.ok()) {
-    return Response::Error(400, "invalid_message", kind.error().message());
+  if (auto spec = jobs::ParseJobSpec(job.input, options_.bounds); !spec.ok()) {
+    return SpecRefused(spec.error(), "invalid_message");
   }
   auto session = SessionOf(request);
   if (!session.ok()) {

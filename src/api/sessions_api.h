@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "api/router.h"
+#include "jobs/job_spec.h"
 #include "jobs/store.h"
 #include "jobs/worker.h"
 
@@ -23,6 +24,8 @@ struct SessionsApiOptions {
   // Requests waiting (?wait=) at once; more are answered at once, without the reply. Keep it well
   // under the server's handler threads.
   int max_waiters = 2;
+  // What a message's options may ask for (a message runs as a job).
+  jobs::JobBounds bounds;
 };
 
 class SessionsApi {

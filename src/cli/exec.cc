@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -21,6 +22,7 @@
 
 #include "base/json.h"
 #include "base/units.h"
+#include "jobs/limits.h"
 #include "sandbox/result_json.h"
 #include "sandbox/sandbox.h"
 
@@ -155,16 +157,23 @@ struct ExecOptions {
 
 Result<sandbox::Spec> ToSpec(const ExecOptions& o) {
   sandbox::Spec spec;
-  ASSIGN_OR_RETURN(spec.limits.memory_bytes, ParseBytes(o.memory));
-  ASSIGN_OR_RETURN(spec.limits.wall_time, ParseDuration(o.timeout));
-  ASSIGN_OR_RETURN(spec.limits.cpu_time, ParseDuration(o.cpu_time));
-  ASSIGN_OR_RETURN(spec.limits.output_bytes, ParseBytes(o.output_limit));
-  ASSIGN_OR_RETURN(spec.limits.disk_bytes, ParseBytes(o.disk_limit));
+  // The operator's own command: no ceilings, but never a zero that would mean "no limit".
+  sandbox::Limits no_ceiling;
+  no_ceiling.wall_time = no_ceiling.cpu_time = std::chrono::milliseconds(0);
+  no_ceiling.memory_bytes = no_ceiling.output_bytes = no_ceiling.disk_bytes = 0;
+  const std::pair<jobs::RunLimit, const std::string*> flags[] = {
+      {jobs::RunLimit::kMemory, &o.memory},
+      {jobs::RunLimit::kTimeout, &o.timeout},
+      {jobs::RunLimit::kCpuTime, &o.cpu_time},
+      {jobs::RunLimit::kOutput, &o.output_limit},
+      {jobs::RunLimit::kDisk, &o.disk_limit}};
+  for (const auto& [limit, text] : flags) {
+    std::string flag = "--" + std::string(jobs::RunLimitName(limit));  // --cpu-time, ...
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    RETURN_IF_ERROR(jobs::SetRunLimit(spec.limits, limit, *text, no_ceiling, flag));
+  }
   spec.limits.max_pids = o.pids;
   spec.limits.cpus = o.cpus;
-  if (spec.limits.memory_bytes < (4ULL << 20)) {
-    return Error(ErrorCode::kInvalidArgument, "--memory must be at least 4M");
-  }
   spec.network = o.network == "host" ? sandbox::NetworkMode::kHost : sandbox::NetworkMode::kNone;
   if (!o.workspace.empty()) {
     char resolved[PATH_MAX];

@@ -24,6 +24,7 @@
 #include "agent/agent.h"
 #include "base/config.h"
 #include "base/units.h"
+#include "jobs/limits.h"
 #include "llm/providers.h"
 
 namespace warden::cli {
@@ -229,6 +230,12 @@ int Run(int argc, char** argv) {
       DurationOr(o.max_time, config->String("agent.max_time"), std::chrono::minutes(30));
   auto action_timeout =
       DurationOr(o.action_timeout, config->String("agent.action_timeout"), std::chrono::minutes(2));
+  if (action_timeout.ok() && *action_timeout < jobs::kMinRunTime) {
+    // 0 would mean "no limit" inside the sandbox.
+    action_timeout = Error(
+        ErrorCode::kInvalidArgument,
+        fmt::format("--action-timeout must be at least {}", FormatDuration(jobs::kMinRunTime)));
+  }
   if (!max_time.ok() || !action_timeout.ok()) {
     return fail(!max_time.ok() ? max_time.error().message() : action_timeout.error().message());
   }
@@ -248,9 +255,9 @@ int Run(int argc, char** argv) {
   tools.limits.max_pids = 256;
   std::string memory = !o.memory.empty() ? o.memory : config->String("sandbox.memory").value_or("");
   if (!memory.empty()) {
-    auto bytes = ParseBytes(memory);
+    auto bytes = jobs::ParseBytesIn("--memory", memory, jobs::kMinMemoryBytes, 0);
     if (!bytes.ok()) {
-      return fail("--memory: " + bytes.error().message());
+      return fail(bytes.error().message());
     }
     tools.limits.memory_bytes = *bytes;
   }

@@ -42,6 +42,8 @@ struct ServeOptions {
   std::string data_dir;
   size_t workers = 0;
   int64_t max_queued = 10'000;
+  int64_t max_queued_per_key = 1'000;
+  int64_t max_running_per_key = 0;
   std::string retention = "7d";
   std::string config;
   bool allow_network = false;
@@ -199,6 +201,14 @@ int Serve(int argc, char** argv) {
   app.add_option("--workers", o.workers, "Jobs run at once (default: the number of cores)");
   app.add_option("--max-queued", o.max_queued, "Queued jobs at most; more get 429")
       ->capture_default_str();
+  app.add_option("--max-queued-per-key", o.max_queued_per_key,
+                 "Queued jobs of one API key at most, so that one key cannot fill the queue; 0: "
+                 "only --max-queued")
+      ->capture_default_str();
+  app.add_option("--max-running-per-key", o.max_running_per_key,
+                 "Jobs of one API key running at once at most, so that others find a free "
+                 "worker; 0: no bound (workers are still shared fairly)")
+      ->capture_default_str();
   app.add_option("--retention", o.retention, "Remove finished jobs and their files after this")
       ->capture_default_str();
   app.add_option("--config", o.config, "Configuration file (default ~/.config/warden/config.toml)");
@@ -261,6 +271,8 @@ int Serve(int argc, char** argv) {
   jobs::SqliteStoreOptions store_options;
   store_options.path = data_dir + "/warden.db";
   store_options.store.max_queued = o.max_queued;
+  store_options.store.max_queued_per_owner = o.max_queued_per_key;
+  store_options.store.max_running_per_owner = o.max_running_per_key;
   store_options.store.workspace_root = data_dir + "/workspaces";
   auto store = jobs::SqliteStore::Open(store_options);
   if (!store.ok()) {
@@ -285,12 +297,14 @@ int Serve(int argc, char** argv) {
   worker_options.workers =
       o.workers > 0 ? o.workers : std::max<size_t>(1, std::thread::hardware_concurrency());
   worker_options.config = *config;
-  worker_options.allow_network = o.allow_network;
+  worker_options.bounds.allow_network = o.allow_network;
   worker_options.sandbox_uid = supervisor_options.root_sandbox_uid;
   jobs::WorkerPool workers(**store, **supervisor, worker_options);
 
   api::Router router;
-  api::JobsApi jobs_api(**store, &workers, {});
+  api::JobsApiOptions jobs_options;
+  jobs_options.bounds = worker_options.bounds;
+  api::JobsApi jobs_api(**store, &workers, jobs_options);
   jobs_api.AddRoutes(router);
   api::ExecApiOptions exec_options;
   exec_options.defaults.wall_time = std::chrono::seconds(30);
@@ -302,6 +316,7 @@ int Serve(int argc, char** argv) {
   api::ExecApi exec_api(**supervisor, exec_options);
   exec_api.AddRoutes(router);
   api::SessionsApiOptions sessions_options;
+  sessions_options.bounds = worker_options.bounds;
   // Handlers mostly wait: for the store's group commit (a POST returns once its job is on disk,
   // and the jobs of every waiting handler share one flush), or for a session's reply. More threads
   // mean bigger commit groups; they cost little memory while they wait.

@@ -53,6 +53,10 @@ CREATE TABLE events (
   PRIMARY KEY (job_id, seq)
 );
 )sql",
+    // Fair-share claims and per-owner queue counts seek by state, then owner.
+    R"sql(
+CREATE INDEX jobs_by_state_owner ON jobs (state, owner, id);
+)sql",
 };
 
 // Column list for ReadJob, in its order.

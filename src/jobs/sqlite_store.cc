@@ -134,6 +134,20 @@ class SqliteStore::Impl {
                          "(max_queued); try again later");
       }
     }
+    if (options_.store.max_queued_per_owner > 0 && job.owner != kAnyOwner) {
+      ASSIGN_OR_RETURN(Statement count,
+                       ctx.conn.Prepare("SELECT count(*) FROM jobs WHERE state = 'queued' AND "
+                                        "owner = ?1"));
+      count.BindText(1, job.owner);
+      ASSIGN_OR_RETURN(bool row, count.Step());
+      int64_t queued = row ? count.Int(0) : 0;
+      if (queued >= options_.store.max_queued_per_owner) {
+        return Error(ErrorCode::kResourceExhausted,
+                     std::to_string(queued) +
+                         " of your jobs are queued, the most this server accepts from one key "
+                         "(max_queued_per_key); wait for some to start, then try again");
+      }
+    }
     return OkStatus();
   }
 
@@ -324,6 +338,30 @@ Result<std::map<JobState, int64_t>> SqliteStore::CountByState() {
   }
 }
 
+namespace {
+
+// Fair share in a few index seeks (jobs_by_state_owner), however long the queue: walk the owners
+// that have queued jobs (a loose index scan: each step seeks the next owner), take each one's
+// oldest queued job and its running count, and claim the job of the owner with the fewest
+// running, the oldest on a tie. ?3: the most an owner other than the operator ('') may run, or 0.
+constexpr const char* kClaimSql = R"sql(
+UPDATE jobs SET state = 'running', started_at_ms = ?1, worker = ?2 WHERE id = (
+  WITH RECURSIVE owners(owner) AS (
+    SELECT (SELECT min(owner) FROM jobs WHERE state = 'queued')
+    UNION ALL
+    SELECT (SELECT min(j.owner) FROM jobs j WHERE j.state = 'queued' AND j.owner > owners.owner)
+      FROM owners WHERE owners.owner IS NOT NULL),
+  heads(owner, oldest, running) AS (
+    SELECT owner,
+           (SELECT min(q.id) FROM jobs q WHERE q.state = 'queued' AND q.owner = owners.owner),
+           (SELECT count(*) FROM jobs r WHERE r.state = 'running' AND r.owner = owners.owner)
+      FROM owners WHERE owners.owner IS NOT NULL)
+  SELECT oldest FROM heads WHERE ?3 = 0 OR owner = '' OR running < ?3
+    ORDER BY running, oldest LIMIT 1)
+RETURNING id)sql";
+
+}  // namespace
+
 Result<std::optional<Job>> SqliteStore::ClaimNext(std::string_view worker) {
   if (worker.empty()) {
     return Error(ErrorCode::kInvalidArgument, "a worker name is required to claim a job");
@@ -337,12 +375,10 @@ Result<std::optional<Job>> SqliteStore::ClaimNext(std::string_view worker) {
   std::optional<Job> claimed;
   Status written = impl_->Write([&](sqlite::WriteContext& ctx) -> Status {
     const int64_t now = impl_->Now();
-    ASSIGN_OR_RETURN(Statement claim,
-                     ctx.conn.Prepare("UPDATE jobs SET state = 'running', started_at_ms = ?1, "
-                                      "worker = ?2 WHERE id = (SELECT id FROM jobs WHERE state = "
-                                      "'queued' ORDER BY id LIMIT 1) RETURNING id"));
+    ASSIGN_OR_RETURN(Statement claim, ctx.conn.Prepare(kClaimSql));
     claim.BindInt(1, now);
     claim.BindText(2, worker);
+    claim.BindInt(3, impl_->options().store.max_running_per_owner);
     ASSIGN_OR_RETURN(bool found, claim.Step());
     if (!found) {
       return OkStatus();  // another worker's claim in an earlier batch took the last one

@@ -20,6 +20,12 @@ namespace warden::jobs {
 struct StoreOptions {
   // Create refuses with kResourceExhausted while this many jobs are queued; 0 = no limit.
   int64_t max_queued = 0;
+  // Create refuses with kResourceExhausted while one owner (an API key; not kAnyOwner, the
+  // operator's) has this many jobs queued; 0 = no limit. So that one tenant cannot fill the queue.
+  int64_t max_queued_per_owner = 0;
+  // ClaimNext leaves an owner's (an API key's) jobs queued while it has this many running; 0 = no
+  // limit. Bounds one tenant's live sandboxes, so that others find a free worker.
+  int64_t max_running_per_owner = 0;
   // Jobs work in <workspace_root>/<job id>, sessions (and their jobs) in <workspace_root>/<session
   // id>. The store only records the paths; workers create and remove the directories. "" leaves
   // every workspace "".
@@ -105,9 +111,11 @@ class JobStore {
 
   // --- Running jobs (workers) ---
 
-  // Moves the oldest queued job to running on `worker` (started_at, "state" event with reason
-  // "claimed") and returns it; nullopt when nothing is queued. Each job is claimed exactly once,
-  // however many callers race.
+  // Moves a queued job to running on `worker` (started_at, "state" event with reason "claimed")
+  // and returns it; nullopt when nothing is queued. Fair share: the oldest queued job of the owner
+  // with the fewest running jobs, so that one owner's long queue does not hold back another's
+  // jobs; within an owner, oldest first; none of an owner at max_running_per_owner. Each job is
+  // claimed exactly once, however many callers race.
   virtual Result<std::optional<Job>> ClaimNext(std::string_view worker) = 0;
 
   // Blocks until a job may be queued (true) or `timeout` passes (false): a worker's idle wait.

@@ -276,6 +276,73 @@ TEST_P(JobStoreTest, ClaimTakesTheOldestQueuedJobFirst) {
   EXPECT_THAT(store().ClaimNext(""), IsError(ErrorCode::kInvalidArgument));
 }
 
+// One tenant's long queue must not lock out another: a claim takes the oldest job of the owner
+// with the fewest running jobs.
+TEST_P(JobStoreTest, ClaimsShareWorkersFairlyBetweenOwners) {
+  std::vector<std::string> flood;
+  for (int i = 0; i < 20; ++i) {
+    flood.push_back(MustCreate("flooder", "job " + std::to_string(i)).id);
+  }
+  Job other = MustCreate("other", "one small job");
+  Job late = MustCreate("third", "another");
+
+  EXPECT_EQ(MustClaim("w1").id, flood[0]);  // nobody runs anything: the oldest job
+  Job second = MustClaim("w2");             // flooder runs one: the next owner's oldest
+  EXPECT_EQ(second.id, other.id);
+  EXPECT_EQ(MustClaim("w3").id, late.id);
+  EXPECT_EQ(MustClaim("w4").id, flood[1]);  // only flooder has queued jobs left
+  MustFinish(flood[0], JobState::kSucceeded);
+  MustFinish(flood[1], JobState::kSucceeded);
+  Job newcomer = MustCreate("other", "later");
+  // flooder runs none now and other runs one: flooder's oldest goes first, then other's.
+  EXPECT_EQ(MustClaim("w5").id, flood[2]);
+  EXPECT_EQ(MustClaim("w6").id, flood[3]);  // a tie (one each): the older job
+  EXPECT_EQ(MustClaim("w7").id, newcomer.id);
+}
+
+TEST_P(JobStoreTest, OneOwnersQueuedJobsAreBoundedWhileOthersStillSubmit) {
+  StoreOptions options;
+  options.max_queued = 100;
+  options.max_queued_per_owner = 3;
+  Open(options);
+  for (int i = 0; i < 3; ++i) {
+    MustCreate("tenant-a");
+  }
+  auto refused = store().Create(Task("tenant-a", "a fourth"));
+  ASSERT_THAT(refused, IsError(ErrorCode::kResourceExhausted));
+  EXPECT_THAT(refused.error().message(), ::testing::HasSubstr("max_queued_per_key"));
+  EXPECT_THAT(store().Create(Task("tenant-b", "mine")), IsOk());
+  // The operator (no key) is bounded by max_queued alone.
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_THAT(store().Create(Task(std::string(kAnyOwner), "operator's")), IsOk());
+  }
+  // A claim frees a place.
+  Job claimed = MustClaim();
+  ASSERT_FALSE(claimed.id.empty());
+  EXPECT_THAT(store().Create(Task(claimed.owner, "room again")), IsOk());
+}
+
+TEST_P(JobStoreTest, AnOwnerAtItsRunningBoundLeavesItsJobsQueuedForOthers) {
+  StoreOptions options;
+  options.max_running_per_owner = 2;
+  Open(options);
+  std::vector<std::string> mine;
+  for (int i = 0; i < 4; ++i) {
+    mine.push_back(MustCreate("tenant-a").id);
+  }
+  EXPECT_EQ(MustClaim().id, mine[0]);
+  EXPECT_EQ(MustClaim().id, mine[1]);
+  auto none = store().ClaimNext("w1");
+  ASSERT_THAT(none, IsOk());
+  EXPECT_FALSE(none->has_value()) << "a third job of tenant-a was claimed";
+  Job other = MustCreate("tenant-b");
+  EXPECT_EQ(MustClaim().id, other.id);
+  Job operators = MustCreate(std::string(kAnyOwner));  // the operator has no such bound
+  EXPECT_EQ(MustClaim().id, operators.id);
+  MustFinish(mine[0], JobState::kSucceeded);
+  EXPECT_EQ(MustClaim().id, mine[2]);
+}
+
 TEST_P(JobStoreTest, ConcurrentWorkersClaimEachJobExactlyOnce) {
   constexpr int kJobs = 400;
   constexpr int kWorkers = 8;

@@ -17,6 +17,7 @@
 #include "llm/providers.h"
 
 namespace warden::jobs {
+
 namespace {
 
 using std::chrono::milliseconds;
@@ -106,31 +107,15 @@ Status PrepareWorkspace(const std::string& path, uid_t sandbox_uid) {
   return OkStatus();
 }
 
-// Limits from the job's options, bounded by the server's.
-Result<agent::ToolOptions> ToolOptionsFor(const json::object& options, const WorkerOptions& server,
-                                          const std::string& workspace) {
-  agent::ToolOptions tools;
-  tools.workspace = workspace;
-  tools.limits = server.limits;
-  if (std::string text = StringAt(options, "action_timeout"); !text.empty()) {
-    ASSIGN_OR_RETURN(milliseconds wall, ParseDuration(text));
-    tools.limits.wall_time = std::min(wall, server.max_action_time);
-    tools.limits.cpu_time = tools.limits.wall_time;
-  }
-  if (std::string text = StringAt(options, "memory"); !text.empty()) {
-    ASSIGN_OR_RETURN(uint64_t bytes, ParseBytes(text));
-    tools.limits.memory_bytes = std::min(bytes, server.max_memory_bytes);
-  }
-  std::string network = StringAt(options, "network");
-  if (network == "host") {
-    if (!server.allow_network) {
-      return Error(ErrorCode::kPermissionDenied,
-                   "this server does not allow jobs on the host's network (warden serve "
-                   "--allow-network)");
-    }
-    tools.network = sandbox::NetworkMode::kHost;
-  }
-  return tools;
+json::object ObservationJson(int step, const std::string& tool,
+                             const agent::Observation& observation) {
+  return json::object{{"step", step},
+                      {"tool", tool},
+                      {"outcome", observation.outcome},
+                      {"exit_code", observation.exit_code},
+                      {"ok", observation.ok},
+                      {"duration_ms", observation.duration.count()},
+                      {"summary", observation.summary}};
 }
 
 json::object FilesJson(const std::string& workspace) {
@@ -149,111 +134,17 @@ json::object FilesJson(const std::string& workspace) {
 
 }  // namespace
 
-namespace {
-
-// The options a job may set, checked before it is stored so that a typo is a 400 now rather than
-// a failed job later.
-Status ValidateOptions(const json::object& options) {
-  static constexpr std::string_view kKnown =
-      "timeout, action_timeout, memory, network, provider, model, max_steps, approve, "
-      "requeue_on_crash";
-  for (const auto& option : options) {
-    std::string_view key = option.key();
-    const json::value& value = option.value();
-    auto need = [&](std::string_view what) {
-      return Error(ErrorCode::kInvalidArgument, fmt::format("options.{} must be {}", key, what));
-    };
-    if (key == "timeout" || key == "action_timeout") {
-      if (!value.is_string() || !ParseDuration(value.get_string()).ok()) {
-        return need("a duration such as \"90s\", \"10m\" or \"2h\"");
-      }
-    } else if (key == "memory") {
-      if (!value.is_string() || !ParseBytes(value.get_string()).ok()) {
-        return need("a size such as \"512M\" or \"2G\"");
-      }
-    } else if (key == "network") {
-      if (!value.is_string() || (value.get_string() != "none" && value.get_string() != "host")) {
-        return need("\"none\" or \"host\"");
-      }
-    } else if (key == "provider" || key == "model") {
-      if (!value.is_string() || value.get_string().empty()) {
-        return need("a non-empty string");
-      }
-    } else if (key == "max_steps") {
-      if (!value.is_int64() || value.get_int64() < 1 || value.get_int64() > 1000) {
-        return need("a whole number from 1 to 1000");
-      }
-    } else if (key == "approve") {
-      if (!value.is_string() || !agent::ParseApprovalMode(value.get_string()).ok()) {
-        return need("\"never\", \"risky\" or \"always\"");
-      }
-    } else if (key == "requeue_on_crash") {
-      if (!value.is_bool()) {
-        return need("true or false");
-      }
-    } else {
-      return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("unknown option \"{}\" (known: {})", key, kKnown));
-    }
-  }
-  return OkStatus();
-}
-
-}  // namespace
-
-Result<JobKind> ValidateJobInput(const json::object& input) {
-  const json::value* task = input.if_contains("task");
-  const json::value* steps = input.if_contains("steps");
-  if ((task != nullptr) == (steps != nullptr)) {
-    return Error(ErrorCode::kInvalidArgument,
-                 "a job has either \"task\" (a string) or \"steps\" (an array), not both or none");
-  }
-  if (const json::value* options = input.if_contains("options"); options != nullptr) {
-    if (!options->is_object()) {
-      return Error(ErrorCode::kInvalidArgument, "\"options\" must be an object");
-    }
-    RETURN_IF_ERROR(ValidateOptions(options->get_object()));
-  }
-  for (const auto& field : input) {
-    if (field.key() != "task" && field.key() != "steps" && field.key() != "options") {
-      return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("unknown field \"{}\": a job has \"task\" or \"steps\", and "
-                               "\"options\"",
-                               std::string_view(field.key())));
-    }
-  }
-  if (task != nullptr) {
-    if (!task->is_string() ||
-        task->get_string().find_first_not_of(" \t\r\n") == json::string::npos) {
-      return Error(ErrorCode::kInvalidArgument, "\"task\" must be a non-empty string");
-    }
-    return JobKind::kTask;
-  }
-  if (!steps->is_array() || steps->get_array().empty()) {
-    return Error(ErrorCode::kInvalidArgument, "\"steps\" must be a non-empty array");
-  }
-  size_t index = 0;
-  for (const json::value& step : steps->get_array()) {
-    const json::object* s = step.if_object();
-    bool ok = s != nullptr && s->size() == 1 &&
-              ((s->contains("shell") && s->at("shell").is_string()) ||
-               (s->contains("python") && s->at("python").is_string()) ||
-               (s->contains("write_file") && s->at("write_file").is_object() &&
-                s->at("write_file").get_object().contains("path") &&
-                s->at("write_file").get_object().at("path").is_string() &&
-                s->at("write_file").get_object().contains("content") &&
-                s->at("write_file").get_object().at("content").is_string()));
-    if (!ok) {
-      return Error(ErrorCode::kInvalidArgument,
-                   fmt::format("steps[{}] must be one of {{\"shell\": \"...\"}}, {{\"python\": "
-                               "\"...\"}}, {{\"write_file\": {{\"path\": \"...\", \"content\": "
-                               "\"...\"}}}}",
-                               index));
-    }
-    ++index;
-  }
-  return JobKind::kSteps;
-}
+// What one job's run shares between its parts.
+struct JobRun {
+  const Job& job;
+  const JobSpec& spec;
+  EventLog& log;
+  JobBudget& budget;
+  sandbox::CancelToken& cancel;
+  FinishRequest& finish;
+  SteadyClock::time_point start;
+  agent::ToolOptions tools;
+};
 
 WorkerPool::WorkerPool(JobStore& store, sandbox::Supervisor& supervisor, WorkerOptions options)
     : store_(store), supervisor_(supervisor), options_(std::move(options)) {}
@@ -332,10 +223,31 @@ void WorkerPool::Loop(size_t index) {
       continue;
     }
     if (!job->has_value()) {
-      (void)store_.WaitForQueued(milliseconds(500));
+      // Queued jobs that none may claim now (their owners run all they may) answer the wait at
+      // once: then wait for a change of the store's running jobs instead of spinning.
+      auto waited_from = SteadyClock::now();
+      auto queued = store_.WaitForQueued(milliseconds(500));
+      if (queued.ok() && *queued && SteadyClock::now() - waited_from < milliseconds(5)) {
+        std::unique_lock lock(mutex_);
+        wake_.wait_for(lock, milliseconds(100), [this] { return stopping_.load(); });
+      }
       continue;
     }
-    RunJob(**job, worker);
+    // The loop's exception boundary: one job that throws (a library's exception on a row it did
+    // not expect) fails with the reason, and the worker goes on.
+    try {
+      RunJob(**job, worker);
+    } catch (const std::exception& e) {
+      LOG_WARN("{}: job {} failed with an exception: {}", worker, (*job)->id, e.what());
+      FinishRequest failed{JobState::kFailed,
+                           "error",
+                           std::string("the worker failed on this job: ") + e.what(),
+                           {},
+                           worker};
+      (void)store_.Finish((*job)->id, std::move(failed));
+      std::lock_guard lock(mutex_);
+      running_.erase((*job)->id);
+    }
   }
 }
 
@@ -353,144 +265,30 @@ void WorkerPool::RunJob(const Job& job, const std::string& worker) {
   finish.worker = worker;
   finish.state = JobState::kFailed;  // until the job says otherwise
   SteadyClock::time_point start = SteadyClock::now();
-  const json::value* options_value = job.input.if_contains("options");
-  json::object options = options_value != nullptr && options_value->is_object()
-                             ? options_value->get_object()
-                             : json::object{};
 
-  auto run = [&]() -> Status {
-    RETURN_IF_ERROR(PrepareWorkspace(job.workspace, options_.sandbox_uid));
-    ASSIGN_OR_RETURN(agent::ToolOptions tools, ToolOptionsFor(options, options_, job.workspace));
-    milliseconds timeout = options_.job_timeout;
-    if (std::string text = StringAt(options, "timeout"); !text.empty()) {
-      ASSIGN_OR_RETURN(milliseconds asked, ParseDuration(text));
-      timeout = std::min(asked, options_.job_timeout);
-    }
-    agent::ToolRunner runner(supervisor_, tools);
-    if (job.kind == JobKind::kSteps) {
-      const json::array& steps = job.input.at("steps").get_array();
-      int index = 0;
-      for (const json::value& step_value : steps) {
-        ++index;
-        if (cancel.cancelled()) {
-          break;
-        }
-        const json::object& step = step_value.get_object();
-        std::string tool;
-        json::object arguments;
-        if (step.contains("shell")) {
-          tool = "run_shell";
-          arguments["command"] = step.at("shell");
-        } else if (step.contains("python")) {
-          tool = "run_python";
-          arguments["code"] = step.at("python");
-        } else {
-          tool = "write_file";
-          arguments = step.at("write_file").get_object();
-        }
-        log.Add("action", json::object{{"step", index}, {"tool", tool}, {"arguments", arguments}});
-        auto remaining =
-            std::chrono::duration_cast<milliseconds>(timeout - (SteadyClock::now() - start));
-        if (remaining.count() <= 0) {
-          finish.state = JobState::kFailed;
-          finish.reason = std::string(kReasonTimeout);
-          finish.summary = fmt::format("the job ran out of time ({}) before step {}",
-                                       FormatDuration(timeout), index);
-          return OkStatus();
-        }
-        json::object limited = arguments;
-        if (remaining < tools.limits.wall_time) {
-          limited["timeout_seconds"] = std::max<int64_t>(1, remaining.count() / 1000);
-        }
-        agent::Observation observation = runner.Run(
-            tool, limited,
-            [&](sandbox::Stream stream, std::string_view data) {
-              log.Add(
-                  "output",
-                  json::object{{"step", index},
-                               {"stream", stream == sandbox::Stream::kStdout ? "stdout" : "stderr"},
-                               {"text", data}});
-            },
-            &cancel);
-        metrics::RecordSandboxRun("job", observation.outcome);
-        log.Add("observation", json::object{{"step", index},
-                                            {"tool", tool},
-                                            {"outcome", observation.outcome},
-                                            {"exit_code", observation.exit_code},
-                                            {"ok", observation.ok},
-                                            {"duration_ms", observation.duration.count()},
-                                            {"summary", observation.summary}});
-        if (!observation.ok && !cancel.cancelled()) {
-          finish.state = JobState::kFailed;
-          finish.reason = "step_failed";
-          finish.summary = fmt::format("step {} ({}) failed: {}", index, tool, observation.summary);
-          return OkStatus();
-        }
-      }
-      if (!cancel.cancelled()) {
-        finish.state = JobState::kSucceeded;
-        finish.reason = std::string(kReasonFinished);
-        finish.summary = fmt::format("{} steps ran", steps.size());
-      }
-      return OkStatus();
-    }
-
-    // A task: the agent, with the model the job names or the server's.
-    // Never a base_url from the job: the server's API keys must only go to their own endpoints.
-    llm::ProviderFlags flags{StringAt(options, "provider"), StringAt(options, "model"), ""};
-    ASSIGN_OR_RETURN(llm::ProviderConfig provider,
-                     llm::ResolveProvider(flags, options_.config,
-                                          [](const char* name) { return std::getenv(name); }));
-    std::unique_ptr<llm::Client> client = llm::MakeClient(provider);
-    agent::AgentOptions agent_options;
-    agent_options.wall_time = std::chrono::duration_cast<std::chrono::seconds>(timeout);
-    if (const json::value* steps = options.if_contains("max_steps");
-        steps != nullptr && steps->is_int64() && steps->get_int64() > 0) {
-      agent_options.max_steps = static_cast<int>(steps->get_int64());
-    }
-    auto mode = agent::ParseApprovalMode(
-        StringAt(options, "approve").empty() ? "never" : StringAt(options, "approve"));
-    RETURN_IF_ERROR(mode);
-    agent::Policy policy(*mode, options_.config.Strings("agent.allow"),
-                         options_.config.Strings("agent.deny"),
-                         tools.network == sandbox::NetworkMode::kHost);
-    agent::Agent agent(
-        *client, runner, std::move(policy), agent_options,
-        [&](const agent::Event& event) {
-          if (event.type == agent::EventType::kObservation &&
-              StringAt(event.data, "outcome") != "unknown_tool") {
-            metrics::RecordSandboxRun("job", StringAt(event.data, "outcome"));
-          }
-          log.Add(std::string(agent::EventTypeName(event.type)), event.data);
-        },
-        // No one sits at a server's terminal: actions that need approval are refused, and the
-        // model is told so.
-        nullptr);
-    // A session's message sees the session's earlier turns.
-    ASSIGN_OR_RETURN(std::string task, TaskWithSessionContext(store_, job));
-    agent::AgentResult result = agent.Run(task, &cancel);
-    finish.state = result.status == "succeeded"   ? JobState::kSucceeded
-                   : result.status == "cancelled" ? JobState::kCancelled
-                                                  : JobState::kFailed;
-    finish.reason = result.reason;
-    finish.summary = result.summary;
-    metrics::RecordTokens(provider.provider, static_cast<int64_t>(result.usage.input_tokens),
-                          static_cast<int64_t>(result.usage.output_tokens));
-    finish.result["usage"] = json::object{{"input_tokens", result.usage.input_tokens},
-                                          {"output_tokens", result.usage.output_tokens}};
-    finish.result["steps"] = result.steps;
-    return OkStatus();
-  };
-
-  Status status = run();
+  // The stored input is parsed again, with this server's bounds: a row that no longer parses (an
+  // older server's, or damaged) fails its job with the reason, and the worker goes on.
+  Result<JobSpec> spec = ParseJobSpec(job.input, options_.bounds);
+  JobBudget budget(job.workspace, spec.ok() ? spec->disk_bytes : 0,
+                   spec.ok() ? spec->output_bytes : 0);
+  Status status =
+      spec.ok() ? PrepareWorkspace(job.workspace, options_.sandbox_uid) : Status(spec.error());
+  if (status.ok()) {
+    JobRun run{job, *spec, log, budget, cancel, finish, start, ToolsFor(*spec, job, budget)};
+    status = spec->kind == JobKind::kSteps ? RunSteps(run) : RunTask(run);
+  }
   if (!status.ok()) {
     finish.state = JobState::kFailed;
-    finish.reason =
-        status.error().code() == ErrorCode::kInvalidArgument ? "invalid_options" : "error";
+    finish.reason = !spec.ok()                                             ? "invalid_job"
+                    : status.error().code() == ErrorCode::kInvalidArgument ? "invalid_options"
+                                                                           : "error";
     finish.summary = status.error().message();
     log.Add("error", json::object{{"kind", "job"}, {"message", finish.summary}});
   }
-  if (cancel.cancelled() && finish.reason != kReasonFinished) {
+  if (std::string bound = budget.exhausted(); !bound.empty()) {
+    finish.state = JobState::kFailed;  // the agent was stopped for it: not a cancel
+    finish.reason = bound;
+  } else if (cancel.cancelled() && finish.reason != kReasonFinished) {
     finish.state = stopping_ ? JobState::kFailed : JobState::kCancelled;
     finish.reason = stopping_ ? "server_stopped" : std::string(kReasonCancelled);
     finish.summary = stopping_ ? "the server stopped while the job ran" : "cancelled on request";
@@ -506,6 +304,142 @@ void WorkerPool::RunJob(const Job& job, const std::string& worker) {
   }
   std::lock_guard lock(mutex_);
   running_.erase(job.id);
+}
+
+agent::ToolOptions WorkerPool::ToolsFor(const JobSpec& spec, const Job& job,
+                                        JobBudget& budget) const {
+  agent::ToolOptions tools;
+  tools.workspace = job.workspace;
+  tools.limits = spec.action_limits;
+  tools.max_wall_time = std::max(options_.bounds.max_action_time, spec.action_limits.wall_time);
+  tools.network = spec.network;
+  tools.fit_limits = [&budget](sandbox::Limits& limits) {
+    return budget.Fit(limits);
+  };
+  return tools;
+}
+
+sandbox::OutputCallback WorkerPool::OutputTo(JobRun& run, int step) {
+  return [&run, step](sandbox::Stream stream, std::string_view data) {
+    run.budget.CountOutput(data.size());
+    run.log.Add("output",
+                json::object{{"step", step},
+                             {"stream", stream == sandbox::Stream::kStdout ? "stdout" : "stderr"},
+                             {"text", data}});
+  };
+}
+
+Status WorkerPool::RunSteps(JobRun& run) {
+  agent::ToolRunner runner(supervisor_, run.tools);
+  int index = 0;
+  for (const Step& step : run.spec.steps) {
+    ++index;
+    if (run.cancel.cancelled()) {
+      return OkStatus();
+    }
+    std::string tool;
+    json::object arguments;
+    switch (step.kind) {
+      case Step::Kind::kShell:
+        tool = "run_shell";
+        arguments["command"] = step.code;
+        break;
+      case Step::Kind::kPython:
+        tool = "run_python";
+        arguments["code"] = step.code;
+        break;
+      case Step::Kind::kWriteFile:
+        tool = "write_file";
+        arguments = json::object{{"path", step.path}, {"content", step.code}};
+        break;
+    }
+    run.log.Add("action", json::object{{"step", index}, {"tool", tool}, {"arguments", arguments}});
+    auto remaining = std::chrono::duration_cast<milliseconds>(run.spec.timeout -
+                                                              (SteadyClock::now() - run.start));
+    if (remaining.count() <= 0) {
+      run.finish.reason = std::string(kReasonTimeout);
+      run.finish.summary = fmt::format("the job ran out of time ({}) before step {}",
+                                       FormatDuration(run.spec.timeout), index);
+      return OkStatus();
+    }
+    json::object limited = arguments;
+    if (remaining < run.tools.limits.wall_time) {
+      limited["timeout_seconds"] = std::max<int64_t>(1, remaining.count() / 1000);
+    }
+    agent::Observation observation = runner.Run(tool, limited, OutputTo(run, index), &run.cancel);
+    metrics::RecordSandboxRun("job", observation.outcome);
+    run.log.Add("observation", ObservationJson(index, tool, observation));
+    if (!observation.ok && !run.cancel.cancelled()) {
+      run.budget.EndedByJobBound(observation.outcome);
+      run.finish.reason = "step_failed";
+      run.finish.summary = fmt::format("step {} ({}) failed: {}", index, tool, observation.summary);
+      return OkStatus();
+    }
+  }
+  if (!run.cancel.cancelled()) {
+    run.finish.state = JobState::kSucceeded;
+    run.finish.reason = std::string(kReasonFinished);
+    run.finish.summary = fmt::format("{} steps ran", run.spec.steps.size());
+  }
+  return OkStatus();
+}
+
+Status WorkerPool::RunTask(JobRun& run) {
+  // The model the job names or the server's. Never a base_url from the job: the server's API keys
+  // must only go to their own endpoints.
+  llm::ProviderFlags flags{run.spec.provider, run.spec.model, ""};
+  ASSIGN_OR_RETURN(llm::ProviderConfig provider,
+                   llm::ResolveProvider(flags, options_.config,
+                                        [](const char* name) { return std::getenv(name); }));
+  std::unique_ptr<llm::Client> client = llm::MakeClient(provider);
+  agent::ToolRunner runner(supervisor_, run.tools);
+  agent::AgentOptions agent_options;
+  agent_options.wall_time = std::chrono::duration_cast<std::chrono::seconds>(run.spec.timeout);
+  if (run.spec.max_steps > 0) {
+    agent_options.max_steps = run.spec.max_steps;
+  }
+  agent::Policy policy(run.spec.approve, options_.config.Strings("agent.allow"),
+                       options_.config.Strings("agent.deny"),
+                       run.spec.network == sandbox::NetworkMode::kHost);
+  agent::Agent agent(
+      *client, runner, std::move(policy), agent_options,
+      [&](const agent::Event& event) {
+        if (event.type == agent::EventType::kObservation) {
+          std::string outcome = StringAt(event.data, "outcome");
+          if (outcome != "unknown_tool" && outcome != "job_limit") {
+            metrics::RecordSandboxRun("job", outcome);
+          }
+          // A run refused, or ended, by the job's own bounds ends the job: the model cannot
+          // free what the job has used.
+          if (outcome == "job_limit" || run.budget.EndedByJobBound(outcome)) {
+            run.cancel.Cancel();
+          }
+        }
+        if (event.type == agent::EventType::kOutput) {
+          run.budget.CountOutput(StringAt(event.data, "text").size());
+        }
+        run.log.Add(std::string(agent::EventTypeName(event.type)), event.data);
+      },
+      // No one sits at a server's terminal: actions that need approval are refused, and the
+      // model is told so.
+      nullptr);
+  // A session's message sees the session's earlier turns.
+  ASSIGN_OR_RETURN(std::string task, TaskWithSessionContext(store_, run.job));
+  agent::AgentResult result = agent.Run(task, &run.cancel);
+  run.finish.state = result.status == "succeeded"   ? JobState::kSucceeded
+                     : result.status == "cancelled" ? JobState::kCancelled
+                                                    : JobState::kFailed;
+  run.finish.reason = result.reason;
+  run.finish.summary = result.summary;
+  if (std::string bound = run.budget.exhausted(); !bound.empty()) {
+    run.finish.summary = fmt::format("the job reached its {} ({})", bound, result.summary);
+  }
+  metrics::RecordTokens(provider.provider, static_cast<int64_t>(result.usage.input_tokens),
+                        static_cast<int64_t>(result.usage.output_tokens));
+  run.finish.result["usage"] = json::object{{"input_tokens", result.usage.input_tokens},
+                                            {"output_tokens", result.usage.output_tokens}};
+  run.finish.result["steps"] = result.steps;
+  return OkStatus();
 }
 
 }  // namespace warden::jobs

@@ -15,25 +15,24 @@
 
 #include "agent/agent.h"
 #include "base/config.h"
+#include "jobs/job_budget.h"
+#include "jobs/job_spec.h"
 #include "jobs/store.h"
 #include "sandbox/sandbox.h"
 
 namespace warden::jobs {
 
+struct JobRun;  // worker.cc: what one job's run shares
+
 struct WorkerOptions {
   size_t workers = 2;
   std::string name = "worker";  // prefix of each worker's name in the store
-  // Limits of each action, unless the job asks for less (or, up to max_*, more).
-  sandbox::Limits limits;
-  std::chrono::milliseconds max_action_time{10 * 60 * 1000};
-  uint64_t max_memory_bytes = 4ULL << 30;
-  // The whole job, unless the job asks for less.
-  std::chrono::milliseconds job_timeout{30 * 60 * 1000};
+  // What a job gets unless it asks otherwise, and the most it may ask for.
+  JobBounds bounds;
   // Host uid that owns new workspaces when Warden runs as root (the sandbox user's).
   uid_t sandbox_uid = 2'100'001'000;
   // Server configuration: the LLM, the agent's policy. Tasks may name provider and model.
   Config config;
-  bool allow_network = false;  // may a job ask for --network host?
 };
 
 class WorkerPool {
@@ -54,6 +53,10 @@ class WorkerPool {
  private:
   void Loop(size_t index);
   void RunJob(const Job& job, const std::string& worker);
+  agent::ToolOptions ToolsFor(const JobSpec& spec, const Job& job, JobBudget& budget) const;
+  static sandbox::OutputCallback OutputTo(JobRun& run, int step);
+  Status RunSteps(JobRun& run);  // explicit steps, in order, until one fails
+  Status RunTask(JobRun& run);   // the agent
   void WatchCancels();
 
   JobStore& store_;
@@ -66,10 +69,5 @@ class WorkerPool {
   std::condition_variable wake_;
   std::map<std::string, sandbox::CancelToken*> running_;  // job id -> its cancel token
 };
-
-// A job's input checked before it is stored: "task" (a non-empty string) or "steps" (a non-empty
-// array of {"shell": ...} | {"python": ...} | {"write_file": {"path", "content"}}), and options.
-// Returns the kind, or kInvalidArgument saying what is wrong.
-Result<JobKind> ValidateJobInput(const json::object& input);
 
 }  // namespace warden::jobs

@@ -153,6 +153,14 @@ Result<uint64_t> DiskUsage(int dir_fd) {
   return total;
 }
 
+Result<uint64_t> DiskUsage(const std::string& path) {
+  UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) {
+    return ErrnoError("open(" + path + ")");
+  }
+  return DiskUsage(dir.get());
+}
+
 Result<TempDir> TempDir::Create(std::string_view prefix) {
   const char* base = ::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): read-only use
   std::string path = (base != nullptr && base[0] == '/') ? base : "/tmp";

@@ -23,6 +23,8 @@ Status RemoveTree(const std::string& path);
 // per inode; not following symlinks, not crossing mounts; hard links count twice). Fails with
 // kResourceExhausted for a tree more than 256 directories deep.
 Result<uint64_t> DiskUsage(int dir_fd);
+// The same for the directory at `path` (kNotFound when there is none).
+Result<uint64_t> DiskUsage(const std::string& path);
 
 // A directory created with mkdtemp() under $TMPDIR (or /tmp) and removed, with its contents, on
 // destruction. Move-only.
