@@ -46,6 +46,15 @@ bool JobBudget::EndedByJobBound(std::string_view outcome) {
     exhausted_ = std::string(outcome);
     return true;
   }
+  // A write past the disk limit may also end in SIGXFSZ (the file size rlimit is the run's disk
+  // limit), which the program reports as it likes (a shell exits 153): the workspace tells.
+  if ((outcome == "exited" || outcome == "signaled") && disk_lowered_ && !workspace_.empty()) {
+    auto used = sys::DiskUsage(workspace_);
+    if (used.ok() && *used + kFullSlackBytes >= disk_bytes_) {
+      exhausted_ = "disk_limit";
+      return true;
+    }
+  }
   return false;
 }
 

@@ -30,9 +30,13 @@ class JobBudget {
   std::string exhausted() const;
   // True when `outcome` of a run (its sandbox outcome name) came from a limit that Fit lowered to
   // the job's remainder: then the job, not the step, has reached its bound.
+  // Called for a run that failed.
   bool EndedByJobBound(std::string_view outcome);
 
  private:
+  // A workspace within this of its limit is full: the last write stopped on a block boundary.
+  static constexpr uint64_t kFullSlackBytes = 64 * 1024;
+
   std::string workspace_;
   uint64_t disk_bytes_;
   uint64_t output_bytes_;

@@ -411,7 +411,9 @@ Status WorkerPool::RunTask(JobRun& run) {
           }
           // A run refused, or ended, by the job's own bounds ends the job: the model cannot
           // free what the job has used.
-          if (outcome == "job_limit" || run.budget.EndedByJobBound(outcome)) {
+          const json::value* ok = event.data.if_contains("ok");
+          bool failed = ok != nullptr && ok->is_bool() && !ok->get_bool();
+          if (outcome == "job_limit" || (failed && run.budget.EndedByJobBound(outcome))) {
             run.cancel.Cancel();
           }
         }
