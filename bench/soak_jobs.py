@@ -97,17 +97,20 @@ print("wrote files named with bytes 0xff and 0xfe")
 
 
 def disk_fill(directory):
+    """Files of 64 MiB (each under the file-size limit) until the disk limit or 1 GiB."""
     return f"""
 block = b"\\xa5" * (1 << 20)
 written = 0
 try:
-    with open("{directory}/fill.bin", "wb") as f:
-        while written < (1 << 30):  # 1 GiB at most, over the default 256M disk limit
-            f.write(block)
-            f.flush()
-            written += len(block)
+    while written < (1 << 30):  # 1 GiB at most, over the default 256M disk limit
+        with open(f"{directory}/fill-{{written >> 26}}.bin", "wb") as f:
+            for _ in range(64):
+                f.write(block)
+                f.flush()
+                written += len(block)
 except OSError as e:
     print(f"stopped after {{written >> 20}} MiB: {{e}}")
+print(f"wrote {{written >> 20}} MiB")
 """
 
 

@@ -182,7 +182,7 @@ class Load:
         name, body = self.hostile[self.hostile_next % len(self.hostile)]
         self.hostile_next += 1
         # The workspace disk fill stays on disk until retention: every other round only.
-        if name == "disk_fill_workspace" and (self.hostile_next // len(self.hostile)) % 2:
+        if name == "disk_fill_workspace" and (self.hostile_next - 1) // len(self.hostile) % 2:
             return
         self.submit("hostile:" + name, body)
 
