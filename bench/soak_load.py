@@ -360,9 +360,15 @@ class Load:
         ]
         what, raw, wait_s, read_bytes = random.choice(variants)
         try:
-            soak_http.send_and_drop(self.port, raw, wait_s, read_bytes, timeout_s=60)
-            self.tally.ok("disconnect")
+            got = soak_http.send_and_drop(self.port, raw, wait_s, read_bytes, timeout_s=60)
         except soak_http.Hang as e:
             self.tally.failed("disconnect", "hang", f"dropping after {what}: {e}")
+            return
         except soak_http.ConnectionFailed as e:
             self.tally.failed("disconnect", "conn", f"dropping after {what}: {e}")
+            return
+        status_line = got.split(b"\r\n", 1)[0]
+        if status_line.startswith(b"HTTP/1.1 5"):  # what came before we left
+            self.tally.failed("disconnect", "5xx", f"{what}: {status_line!r}")
+        else:
+            self.tally.ok("disconnect")
