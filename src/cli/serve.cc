@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -99,7 +100,9 @@ int WaitForStopSignal() {
   return sig;
 }
 
-// Removes finished jobs older than the retention, with their workspaces, once an hour.
+// Removes finished jobs older than the retention, with their workspaces: every tenth of the
+// retention, at least once a minute and at most once an hour, so that a short retention bounds
+// the disk a busy server uses.
 class Sweeper {
  public:
   Sweeper(jobs::JobStore& store, std::chrono::milliseconds retention)
@@ -120,7 +123,9 @@ class Sweeper {
       lock.unlock();
       Sweep();
       lock.lock();
-      wake_.wait_for(lock, std::chrono::hours(1), [&] { return stopping_; });
+      auto period = std::clamp<std::chrono::milliseconds>(retention_ / 10, std::chrono::minutes(1),
+                                                          std::chrono::hours(1));
+      wake_.wait_for(lock, period, [&] { return stopping_; });
     }
   }
 
