@@ -156,14 +156,24 @@ class ServeTest : public ::testing::Test {
     return job;
   }
 
+  // Every stored event of the job, read page by page.
   std::vector<json::object> Events(const std::string& id) {
-    HttpResponse response = client_->Get("/v1/jobs/" + id + "/events");
-    EXPECT_EQ(response.status, 200) << response.Describe();
     std::vector<json::object> events;
-    for (const json::value& event : Arr(response.Json(), "events")) {
-      events.push_back(event.get_object());
+    for (int64_t after = 0;;) {
+      HttpResponse response =
+          client_->Get(fmt::format("/v1/jobs/{}/events?after={}&limit=1000", id, after));
+      EXPECT_EQ(response.status, 200) << response.Describe();
+      json::object page = response.Json();
+      for (const json::value& event : Arr(page, "events")) {
+        events.push_back(event.get_object());
+      }
+      const json::value* more = page.if_contains("has_more");
+      if (response.status != 200 || more == nullptr || !more->is_bool() || !more->get_bool() ||
+          Int(page, "next_after") <= after) {
+        return events;
+      }
+      after = Int(page, "next_after");
     }
-    return events;
   }
 
   // Polls the job's events until one of type `type` whose data holds `text` is stored.

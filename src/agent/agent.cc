@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "agent/history.h"
+#include "agent/output.h"
 #include "agent/prompts.h"
 #include "base/log.h"
 #include "llm/text_calls.h"
@@ -246,13 +247,17 @@ std::string Agent::Loop::Review(const Action& action) {
 }
 
 Observation Agent::Loop::Execute(const Action& action, int step) {
+  OutputEncoder encoder(step);
   sandbox::OutputCallback on_output = [&](sandbox::Stream stream, std::string_view data) {
-    Emit(EventType::kOutput,
-         json::object{{"step", step},
-                      {"stream", stream == sandbox::Stream::kStdout ? "stdout" : "stderr"},
-                      {"text", data}});
+    if (std::optional<json::object> event = encoder.Add(stream, data)) {
+      Emit(EventType::kOutput, std::move(*event));
+    }
   };
-  return agent_.runner_.Run(action.tool, action.arguments, on_output, cancel_);
+  Observation observation = agent_.runner_.Run(action.tool, action.arguments, on_output, cancel_);
+  for (json::object& event : encoder.Finish()) {
+    Emit(EventType::kOutput, std::move(event));
+  }
+  return observation;
 }
 
 bool Agent::Loop::Act(const Extracted& extracted, Turn& turn) {

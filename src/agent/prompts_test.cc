@@ -51,5 +51,20 @@ TEST(PromptsTest, HeadAndTailKeepBothEndsAndSayWhatWasLeftOut) {
   EXPECT_EQ(HeadAndTail("short", 300), "short");
 }
 
+TEST(PromptsTest, HeadAndTailNeverCutsACharacterInTwo) {
+  const std::string euro = "\xE2\x82\xAC";
+  std::string text;
+  for (int i = 0; i < 1000; ++i) {
+    text += euro;
+  }
+  for (size_t limit : {299U, 300U, 301U, 302U}) {
+    std::string cut = HeadAndTail(text, limit);
+    size_t marker = cut.find("\n[... ");
+    ASSERT_NE(marker, std::string::npos);
+    EXPECT_EQ(marker % 3, 0U) << limit;
+    EXPECT_EQ((cut.size() - cut.find(" ...]\n") - 6) % 3, 0U) << limit;
+  }
+}
+
 }  // namespace
 }  // namespace warden::agent

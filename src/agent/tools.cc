@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "base/units.h"
+#include "base/utf8.h"
 
 namespace warden::agent {
 namespace {
@@ -198,6 +199,13 @@ Observation ToolRunner::Run(const std::string& tool, const json::object& argumen
         fmt::format("wrote {} bytes to {}", spec.stdin_data.size(), StringArg(arguments, "path"));
     observation.summary = observation.text;
   }
+  // The model reads the text as JSON: bytes that are not UTF-8 (binary output, a file read, a
+  // file name) are shown as U+FFFD rather than making the request unreadable.
+  for (std::string* text : {&observation.text, &observation.summary, &observation.failure}) {
+    if (!IsValidUtf8(*text)) {
+      *text = ToValidUtf8(*text);
+    }
+  }
   return observation;
 }
 
@@ -256,10 +264,21 @@ std::string HeadAndTail(std::string_view text, size_t limit) {
   if (text.size() <= limit) {
     return std::string(text);
   }
+  // Cut between characters, not inside one: back to the start of a character for the head,
+  // forward to the next one for the tail (a UTF-8 character is at most 4 bytes).
+  auto continues = [&](size_t at) {
+    return (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80;
+  };
   size_t head = limit / 3;
-  size_t tail = limit - head;
-  return fmt::format("{}\n[... {} bytes left out ...]\n{}", text.substr(0, head),
-                     text.size() - head - tail, text.substr(text.size() - tail));
+  for (int i = 0; i < 3 && head > 0 && continues(head); ++i) {
+    --head;
+  }
+  size_t tail_at = text.size() - (limit - limit / 3);
+  for (int i = 0; i < 3 && tail_at < text.size() && continues(tail_at); ++i) {
+    ++tail_at;
+  }
+  return fmt::format("{}\n[... {} bytes left out ...]\n{}", text.substr(0, head), tail_at - head,
+                     text.substr(tail_at));
 }
 
 std::vector<FileEntry> ListFiles(const std::string& workspace, size_t limit) {

@@ -21,6 +21,7 @@ struct Observation {
   std::string outcome;  // exited, timeout, memory_limit, ... (sandbox outcomes), or refused
   int exit_code = -1;
   std::chrono::milliseconds duration{0};
+  // All three are valid UTF-8: bytes of the program's that are not are shown as U+FFFD.
   std::string text;     // what the model reads: status line and capped output
   std::string summary;  // one line for people: "exit 0 in 0.2 s"
   std::string failure;  // for the repetition guard: how it failed ("" when it did not)

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "base/hex.h"
+#include "base/json_text.h"
 
 namespace warden::api {
 namespace {
@@ -52,7 +53,7 @@ Response Response::Json(int status, const json::value& value) {
   Response response;
   response.status = status;
   response.headers.Set("Content-Type", "application/json");
-  response.body = json::serialize(value);
+  response.body = SerializeJson(value);  // valid UTF-8 whatever bytes the value holds
   return response;
 }
 

@@ -1,42 +1,22 @@
 #include "api/jobs_api.h"
 
-#include <algorithm>
-#include <condition_variable>
-#include <deque>
-#include <list>
-#include <mutex>
-#include <thread>
+#include <memory>
 
 #include <fmt/format.h>
 
+#include "api/event_followers.h"
 #include "artifacts/artifacts.h"
 #include "base/log.h"
+#include "jobs/output_reader.h"
 
 namespace warden::api {
 namespace {
 
-using std::chrono::milliseconds;
+// JSON /events pages hold this many events unless the client asks for another number.
+constexpr int64_t kDefaultEventsLimit = 100;
 
 bool WantsEventStream(const Request& request) {
   return request.headers.Get("Accept").find("text/event-stream") != std::string_view::npos;
-}
-
-// "id: 7\nevent: output\ndata: {...}\n\n"
-std::string SseOf(const jobs::Event& event) {
-  return fmt::format("id: {}\nevent: {}\ndata: {}\n\n", event.seq, event.type,
-                     json::serialize(jobs::ToJson(event)));
-}
-
-bool IsFinalStateEvent(const jobs::Event& event) {
-  if (event.type != jobs::kStateEventType) {
-    return false;
-  }
-  const json::value* state = event.data.if_contains("state");
-  if (state == nullptr || !state->is_string()) {
-    return false;
-  }
-  auto parsed = jobs::ParseJobState(std::string_view(state->get_string()));
-  return parsed && jobs::IsFinal(*parsed);
 }
 
 // 201 with the new job, or 429 when the queue is full, or the store's error.
@@ -50,192 +30,6 @@ Response Created(const Result<jobs::Job>& created) {
 }
 
 }  // namespace
-
-// Feeds every SSE follower. A new follower gets the job's history on the handler thread that
-// accepted it; then one thread waits for news of every followed job at once
-// (JobStore::WaitForAnyEvents: one read per change, none while nothing happens) and reads the new
-// events of each job once, however many follow it. A follower costs its stream and its position.
-// A follower whose client reads slowly is left alone until its queue drains, so a long history
-// never overflows its stream.
-class EventFollowers {
- public:
-  explicit EventFollowers(jobs::JobStore& store) : store_(store) {
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~EventFollowers() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
-    for (Follower& follower : followers_) {
-      follower.stream->Close();
-    }
-  }
-
-  // Sends the job's events after `after`, then the live ones until the job ends.
-  void Follow(std::shared_ptr<Stream> stream, const std::string& job_id, int64_t after) {
-    Follower follower{std::move(stream), job_id, after};
-    // The history, while the client keeps up; the hub sends the rest.
-    while (follower.stream->unsent_bytes() < kCongested) {
-      auto events = store_.Events(job_id, follower.after, kPage);
-      if (!events.ok() || events->empty()) {
-        break;
-      }
-      if (Deliver(follower, *events)) {
-        follower.stream->Close();
-        return;
-      }
-      if (events->size() < static_cast<size_t>(kPage)) {
-        break;
-      }
-    }
-    // A job that has ended and whose events were all sent (a client resuming after the last
-    // one) has nothing more to say; nor has one that is gone.
-    if (Finished(follower)) {
-      follower.stream->Close();
-      return;
-    }
-    std::lock_guard lock(mutex_);
-    followers_.push_back(std::move(follower));
-    wake_.notify_all();
-  }
-
- private:
-  static constexpr size_t kCongested = 256 * 1024;  // unsent bytes
-  static constexpr int kPage = 500;
-  static constexpr milliseconds kRound{100};
-  static constexpr uint64_t kSweepRounds = 50;
-
-  struct Follower {
-    std::shared_ptr<Stream> stream;
-    std::string job_id;
-    int64_t after = 0;
-  };
-
-  // True when nothing more will come for this follower: its job is gone (retention), or ended
-  // and every event up to its last was sent.
-  bool Finished(const Follower& follower) const {
-    auto job = store_.Get(follower.job_id, jobs::kAnyOwner);
-    if (!job.ok()) {
-      return job.error().code() == ErrorCode::kNotFound;
-    }
-    return jobs::IsFinal(job->state) && follower.after >= job->last_event_seq;
-  }
-
-  // Writes the events past the follower's position; true when the stream is done (the job ended,
-  // or the client left).
-  static bool Deliver(Follower& follower, const std::vector<jobs::Event>& events) {
-    for (const jobs::Event& event : events) {
-      if (event.seq <= follower.after) {
-        continue;
-      }
-      if (follower.stream->unsent_bytes() >= kCongested) {
-        return false;  // later, once the client has read some
-      }
-      if (!follower.stream->Write(SseOf(event))) {
-        return true;
-      }
-      follower.after = event.seq;
-      if (IsFinalStateEvent(event)) {
-        return true;  // the job ended: so does its stream
-      }
-    }
-    return false;
-  }
-
-  void Run() {
-    std::unique_lock lock(mutex_);
-    for (uint64_t round = 1; !stopping_; ++round) {
-      // job -> the lowest position followed, of followers that can take more now.
-      std::map<std::string, int64_t> wanted;
-      bool congested = false;
-      for (auto it = followers_.begin(); it != followers_.end();) {
-        if (it->stream->closed()) {
-          it = followers_.erase(it);
-          continue;
-        }
-        if (it->stream->unsent_bytes() >= kCongested) {
-          congested = true;
-        } else if (auto [entry, added] = wanted.emplace(it->job_id, it->after); !added) {
-          entry->second = std::min(entry->second, it->after);
-        }
-        ++it;
-      }
-      if (round % kSweepRounds == 0) {
-        SweepFinished(lock);
-        continue;
-      }
-      if (wanted.empty()) {
-        wake_.wait_for(lock, congested ? kRound : milliseconds(1000));
-        continue;
-      }
-      lock.unlock();
-      auto news = store_.WaitForAnyEvents(wanted, congested ? kRound / 2 : kRound);
-      // job -> the events read, from the position they were read after.
-      std::map<std::string, std::pair<int64_t, std::vector<jobs::Event>>> fresh;
-      bool failed = !news.ok();
-      if (failed) {
-        LOG_WARN("SSE followers: {}", news.error().message());
-      } else {
-        for (const auto& [job_id, last] : *news) {
-          int64_t from = wanted[job_id];
-          auto events = store_.Events(job_id, from, kPage);
-          if (events.ok()) {
-            fresh[job_id] = {from, std::move(*events)};
-          } else {
-            failed = true;
-          }
-        }
-      }
-      if (failed) {
-        std::this_thread::sleep_for(kRound);  // the store is in trouble: do not spin
-      }
-      lock.lock();
-      for (auto it = followers_.begin(); it != followers_.end();) {
-        auto found = fresh.find(it->job_id);
-        // Only to followers at or past where the read began: one that was congested when it began
-        // (or joined since) is further behind, and gets its events from its own position next
-        // round rather than with a gap now.
-        if (found != fresh.end() && it->after >= found->second.first &&
-            Deliver(*it, found->second.second)) {
-          it->stream->Close();
-          it = followers_.erase(it);
-        } else {
-          ++it;
-        }
-      }
-    }
-  }
-
-  // Closes the streams of followers with nothing more to come (see Finished): jobs removed by
-  // retention while followed report no news, so the rounds alone would never end them.
-  void SweepFinished(std::unique_lock<std::mutex>& lock) {
-    std::vector<std::pair<std::shared_ptr<Stream>, Follower>> all;
-    for (const Follower& follower : followers_) {
-      all.emplace_back(follower.stream, follower);
-    }
-    lock.unlock();
-    std::vector<std::shared_ptr<Stream>> done;
-    for (const auto& [stream, follower] : all) {
-      if (Finished(follower)) {
-        done.push_back(stream);
-      }
-    }
-    lock.lock();
-    for (const std::shared_ptr<Stream>& stream : done) {
-      stream->Close();  // the next round drops it
-    }
-  }
-
-  jobs::JobStore& store_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::list<Follower> followers_;
-  bool stopping_ = false;
-  std::thread thread_;
-};
 
 Response JobRefused(const Error& error) {
   if (error.code() == ErrorCode::kResourceExhausted) {
@@ -387,19 +181,28 @@ Response JobsApi::Events(Request& request) {
       followers_->Follow(std::move(stream), id, after);
     });
   }
-  auto limit = QueryInt(request, "limit", jobs::kMaxPageLimit, 1, jobs::kMaxPageLimit);
+  // One page: at most `limit` events and about kEventPageBytes of them, whatever the job printed.
+  auto limit = QueryInt(request, "limit", kDefaultEventsLimit, 1, jobs::kMaxPageLimit);
   if (!limit.ok()) {
     return Response::FromError(limit.error());
   }
-  auto events = store_.Events(job->id, after, static_cast<int>(*limit));
-  if (!events.ok()) {
-    return Response::FromError(events.error());
+  jobs::EventQuery query;
+  query.after_seq = after;
+  query.limit = static_cast<int>(*limit);
+  query.max_bytes = jobs::kEventPageBytes;
+  auto page = store_.ReadEvents(job->id, query);
+  if (!page.ok()) {
+    return Response::FromError(page.error());
   }
   json::array items;
-  for (const jobs::Event& event : *events) {
+  items.reserve(page->events.size());
+  for (const jobs::Event& event : page->events) {
     items.push_back(jobs::ToJson(event));
   }
-  return Response::Json(200, json::object{{"events", std::move(items)}});
+  json::object body{{"events", std::move(items)}, {"has_more", page->more}};
+  // Where the next page starts: also the position a poller of a running job keeps.
+  body["next_after"] = page->events.empty() ? after : page->events.back().seq;
+  return Response::Json(200, body);
 }
 
 Response JobsApi::Logs(Request& request) {
@@ -411,44 +214,13 @@ Response JobsApi::Logs(Request& request) {
   if (!tail.ok()) {
     return Response::FromError(tail.error());
   }
-  // The output of every step, in order; then the last `tail` lines of it.
-  std::string text;
-  for (int64_t after = 0;;) {
-    auto events = store_.Events(job->id, after, jobs::kMaxPageLimit);
-    if (!events.ok()) {
-      return Response::FromError(events.error());
-    }
-    for (const jobs::Event& event : *events) {
-      if (event.type == "output") {
-        if (const json::value* t = event.data.if_contains("text"); t != nullptr && t->is_string()) {
-          text.append(t->get_string().data(), t->get_string().size());
-        }
-      }
-      after = event.seq;
-    }
-    if (events->size() < static_cast<size_t>(jobs::kMaxPageLimit)) {
-      break;
-    }
+  // Streamed a page of events at a time: a reader holds one page, never the whole output.
+  auto reader = jobs::OutputReader::Open(store_, *job, *tail);
+  if (!reader.ok()) {
+    return Response::FromError(reader.error());
   }
-  if (*tail > 0) {
-    size_t at = text.size();
-    int64_t lines = 0;
-    if (!text.empty() && text.back() == '\n') {
-      --at;
-    }
-    while (at > 0 && lines < *tail) {
-      at = text.rfind('\n', at - 1);
-      if (at == std::string::npos) {
-        at = 0;
-        break;
-      }
-      ++lines;
-    }
-    text = text.substr(at == 0 ? 0 : at + 1);
-  }
-  Response response = Response::Text(200, std::move(text));
-  response.headers.Set("Content-Type", "text/plain; charset=utf-8");
-  return response;
+  std::shared_ptr<jobs::OutputReader> output = std::move(*reader);
+  return Response::Pull("text/plain; charset=utf-8", [output]() { return output->Next(); });
 }
 
 Response JobsApi::Cancel(Request& request) {

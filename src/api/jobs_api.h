@@ -12,7 +12,7 @@
 
 namespace warden::api {
 
-class EventFollowers;  // jobs_api.cc: one thread that feeds every SSE follower
+class EventFollowers;  // event_followers.h: one thread that feeds every SSE follower
 
 struct JobsApiOptions {
   // Bodies of POST /v1/jobs above this are refused (the server's own limit also applies).

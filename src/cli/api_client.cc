@@ -101,6 +101,7 @@ std::string StringField(const json::object& object, std::string_view key) {
 Result<std::string> FollowEvents(const ServerFlags& flags, const std::string& job_id,
                                  const EventFn& on_event, const std::atomic<bool>* cancel) {
   std::string state;
+  std::string failure;  // an "error" event: the server cannot read the job's events
   llm::SseParser parser([&](const llm::SseEvent& event) -> Status {
     boost::system::error_code ec;
     json::value value = json::parse(event.data, ec);
@@ -108,6 +109,12 @@ Result<std::string> FollowEvents(const ServerFlags& flags, const std::string& jo
       return OkStatus();  // a comment or a ping
     }
     const json::object& e = value.get_object();
+    if (event.event == "error") {
+      if (const json::value* error = e.if_contains("error");
+          error != nullptr && error->is_object()) {
+        failure = StringField(error->get_object(), "message");
+      }
+    }
     if (event.event == "state") {
       if (const json::value* data = e.if_contains("data"); data != nullptr && data->is_object()) {
         state = StringField(data->get_object(), "state");
@@ -132,6 +139,9 @@ Result<std::string> FollowEvents(const ServerFlags& flags, const std::string& jo
   if (response->status != 200) {
     return Error(ErrorCode::kUnavailable,
                  fmt::format("following {}: {} {}", job_id, response->status, response->body));
+  }
+  if (state.empty() && !failure.empty()) {
+    return Error(ErrorCode::kUnavailable, fmt::format("following {}: {}", job_id, failure));
   }
   return state;
 }

@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "agent/output.h"
 #include "base/json.h"
 #include "llm/http.h"
 
@@ -72,7 +73,7 @@ Result<std::string> Follow(const Common& common, const std::string& id, bool jso
         }
         const json::value* data = event.if_contains("data");
         if (type == "output" && data != nullptr && data->is_object()) {
-          std::string text = Str(data->get_object(), "text");
+          std::string text = agent::OutputBytes(data->get_object());
           bool err = Str(data->get_object(), "stream") == "stderr";
           (void)::write(err ? STDERR_FILENO : STDOUT_FILENO, text.data(), text.size());
         }

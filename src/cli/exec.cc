@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "base/json.h"
+#include "base/json_text.h"
 #include "base/units.h"
 #include "jobs/limits.h"
 #include "sandbox/result_json.h"
@@ -72,7 +73,7 @@ void WriteAll(int fd, std::string_view data) {
 }
 
 std::string ToJson(const sandbox::RunResult& r) {
-  return json::serialize(sandbox::ResultToJson(r));
+  return SerializeJson(sandbox::ResultToJson(r));
 }
 
 // Passes the program's output through on its own thread: a slow reader of warden's stdout (a

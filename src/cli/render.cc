@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "agent/output.h"
+#include "base/json_text.h"
 #include "base/units.h"
 
 namespace warden::cli {
@@ -108,7 +110,7 @@ void Renderer::Output(const std::string& stream, std::string_view text) {
 void Renderer::Show(const agent::Event& event) {
   std::lock_guard lock(mutex_);
   if (json_) {
-    WriteAll(STDOUT_FILENO, json::serialize(event.ToJson()) + "\n");
+    WriteAll(STDOUT_FILENO, SerializeJson(event.ToJson()) + "\n");
     return;
   }
   const json::object& d = event.data;
@@ -141,7 +143,7 @@ void Renderer::Show(const agent::Event& event) {
       break;
     }
     case agent::EventType::kOutput:
-      Output(StringAt(d, "stream"), StringAt(d, "text"));
+      Output(StringAt(d, "stream"), agent::OutputBytes(d));
       break;
     case agent::EventType::kObservation: {
       const json::value* ok = d.if_contains("ok");

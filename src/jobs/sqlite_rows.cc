@@ -1,5 +1,9 @@
 #include "jobs/sqlite_rows.h"
 
+#include "agent/output.h"
+#include "base/json_text.h"
+#include "base/utf8.h"
+
 namespace warden::jobs::sqlite {
 namespace {
 
@@ -102,10 +106,43 @@ std::string JobSql(std::string_view head, std::string_view tail) {
 Result<json::object> ParseObject(const std::string& text, std::string_view what) {
   boost::system::error_code ec;
   json::value value = json::parse(text, ec);
+  if (ec) {
+    // Rows written before every JSON text was stored as valid UTF-8 may hold a program's raw
+    // bytes: read them anyway, and show those bytes as U+FFFD.
+    json::parse_options lenient;
+    lenient.allow_invalid_utf8 = true;
+    ec.clear();
+    value = json::parse(text, ec, {}, lenient);
+    if (!ec) {
+      MakeValidUtf8(value);
+    }
+  }
   if (ec || !value.is_object()) {
     return Error(ErrorCode::kDataLoss, std::string(what) + " is not a JSON object in the database");
   }
   return std::move(value.as_object());
+}
+
+Result<json::object> ParseEventData(const std::string& text, std::string_view type) {
+  boost::system::error_code ec;
+  json::value value = json::parse(text, ec);
+  if (!ec && value.is_object()) {
+    return std::move(value.as_object());
+  }
+  if (type == "output") {
+    // An output event stored before output was encoded: its text holds the program's bytes as
+    // they were, which EncodeOutputText keeps, exactly, in "base64".
+    json::parse_options lenient;
+    lenient.allow_invalid_utf8 = true;
+    ec.clear();
+    value = json::parse(text, ec, {}, lenient);
+    if (!ec && value.is_object()) {
+      agent::EncodeOutputText(value.as_object());
+      MakeValidUtf8(value);
+      return std::move(value.as_object());
+    }
+  }
+  return ParseObject(text, "an event's data");
 }
 
 Result<Job> ReadJob(const Statement& row) {
@@ -156,11 +193,11 @@ Status InsertJob(Connection& conn, const Job& job) {
   insert.BindText(1, job.id);
   insert.BindText(2, job.owner);
   insert.BindText(3, JobKindName(job.kind));
-  insert.BindText(4, json::serialize(job.input));
+  insert.BindText(4, SerializeJson(job.input));
   insert.BindText(5, JobStateName(job.state));
   insert.BindText(6, job.reason);
   insert.BindText(7, job.summary);
-  insert.BindText(8, json::serialize(job.result));
+  insert.BindText(8, SerializeJson(job.result));
   insert.BindTextOrNull(9, job.parent_id);
   insert.BindTextOrNull(10, job.session_id);
   insert.BindInt(11, job.created_at_ms);
@@ -239,7 +276,7 @@ Result<int64_t> InsertEvent(Connection& conn, std::string_view job_id, int64_t n
   insert.BindInt(2, seq);
   insert.BindInt(3, now_ms);
   insert.BindText(4, type);
-  insert.BindText(5, json::serialize(data));
+  insert.BindText(5, SerializeJson(data));
   RETURN_IF_ERROR(insert.Run());
   return seq;
 }
@@ -253,6 +290,9 @@ Result<int64_t> InsertStateEvent(Connection& conn, std::string_view job_id, int6
 
 Status EndJob(Connection& conn, int64_t now_ms, Job& job, JobState state, std::string reason,
               std::string summary, json::object result) {
+  // A summary may quote a program's output: the job's JSON must stay readable whatever it held.
+  summary = ToValidUtf8(summary);
+  MakeValidUtf8(result);  // the same JSON as is stored, also in `job`
   ASSIGN_OR_RETURN(Statement stmt,
                    conn.Prepare("UPDATE jobs SET state = ?2, reason = ?3, summary = ?4, "
                                 "result = ?5, finished_at_ms = ?6, cancel_requested = "
@@ -261,7 +301,7 @@ Status EndJob(Connection& conn, int64_t now_ms, Job& job, JobState state, std::s
   stmt.BindText(2, JobStateName(state));
   stmt.BindText(3, reason);
   stmt.BindText(4, summary);
-  stmt.BindText(5, json::serialize(result));
+  stmt.BindText(5, SerializeJson(result));
   stmt.BindInt(6, now_ms);
   stmt.BindInt(7, state == JobState::kCancelled ? 1 : 0);
   RETURN_IF_ERROR(stmt.Run());

@@ -21,7 +21,7 @@ using sqlite::JobSql;
 using sqlite::LoadJob;
 using sqlite::LoadSession;
 using sqlite::LoadState;
-using sqlite::ParseObject;
+using sqlite::ParseEventData;
 using sqlite::Statement;
 
 constexpr std::string_view kRestartSummary =
@@ -443,29 +443,43 @@ Result<std::vector<int64_t>> SqliteStore::AppendEvents(std::vector<NewEvent> eve
   return seqs;
 }
 
-Result<std::vector<Event>> SqliteStore::Events(std::string_view job_id, int64_t after_seq,
-                                               int limit) {
-  RETURN_IF_ERROR(CheckLimit(limit));
+Result<EventPage> SqliteStore::ReadEvents(std::string_view job_id, const EventQuery& query) {
+  RETURN_IF_ERROR(CheckLimit(query.limit));
   auto reader = impl_->readers().Acquire();
   Connection& conn = reader.conn();
   // One snapshot for the job check and the events.
   ASSIGN_OR_RETURN(auto tx, sqlite::Transaction::Begin(conn, sqlite::Transaction::Mode::kDeferred));
   RETURN_IF_ERROR(LoadState(conn, job_id));
+  // Both orders walk the primary key (job_id, seq); one row past the limit says whether more
+  // match.
   ASSIGN_OR_RETURN(Statement stmt,
-                   conn.Prepare("SELECT seq, time_ms, type, data FROM events WHERE job_id = ?1 "
-                                "AND seq > ?2 ORDER BY seq LIMIT ?3"));
+                   conn.Prepare(std::string("SELECT seq, time_ms, type, data FROM events WHERE "
+                                            "job_id = ?1 AND seq > ?2 AND seq < ?3 AND (?4 = '' "
+                                            "OR type = ?4) ORDER BY seq ") +
+                                (query.newest_first ? "DESC" : "ASC") + " LIMIT ?5"));
   stmt.BindText(1, job_id);
-  stmt.BindInt(2, after_seq);
-  stmt.BindInt(3, limit);
-  std::vector<Event> events;
+  stmt.BindInt(2, query.after_seq);
+  stmt.BindInt(3, query.before_seq);
+  stmt.BindText(4, query.type);
+  stmt.BindInt(5, int64_t{query.limit} + 1);
+  EventPage page;
+  size_t bytes = 0;
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) {
-      return events;
+      return page;
+    }
+    bool full = page.events.size() == static_cast<size_t>(query.limit) ||
+                (query.max_bytes > 0 && bytes >= query.max_bytes);
+    if (full) {
+      page.more = true;
+      return page;
     }
     Event event{stmt.Int(0), stmt.Int(1), stmt.Text(2), {}};
-    ASSIGN_OR_RETURN(event.data, ParseObject(stmt.Text(3), "an event's data"));
-    events.push_back(std::move(event));
+    std::string data = stmt.Text(3);
+    bytes += data.size();
+    ASSIGN_OR_RETURN(event.data, ParseEventData(data, event.type));
+    page.events.push_back(std::move(event));
   }
 }
 

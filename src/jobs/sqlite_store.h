@@ -53,7 +53,7 @@ class SqliteStore final : public JobStore {
   Result<int64_t> AppendEvent(std::string_view job_id, std::string_view type,
                               json::object data) override;
   Result<std::vector<int64_t>> AppendEvents(std::vector<NewEvent> events) override;
-  Result<std::vector<Event>> Events(std::string_view job_id, int64_t after_seq, int limit) override;
+  Result<EventPage> ReadEvents(std::string_view job_id, const EventQuery& query) override;
   Result<bool> WaitForEvents(std::string_view job_id, int64_t after_seq,
                              std::chrono::milliseconds timeout) override;
   Result<std::map<std::string, int64_t>> WaitForAnyEvents(

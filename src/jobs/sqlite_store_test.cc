@@ -13,6 +13,9 @@
 #include <set>
 #include <thread>
 
+#include "agent/output.h"
+#include "base/json_text.h"
+#include "base/utf8.h"
 #include "jobs/sqlite.h"
 #include "jobs/store_test.h"
 
@@ -303,6 +306,52 @@ TEST_F(SqliteStoreTest, RetentionRemovesTheEventRows) {
   EXPECT_EQ((*deleted)[0].id, id);
   EXPECT_EQ(*raw.QueryInt("SELECT count(*) FROM events"), 1);  // the kept job's queued event
   EXPECT_THAT(store->Get(kept, kAnyOwner), IsOk());
+}
+
+// Before every JSON text was stored as valid UTF-8, a program's raw bytes went into the database as
+// they were, and every read of the job failed (kDataLoss) from then on. Such rows are read now,
+// output exactly, the rest shown as U+FFFD.
+TEST_F(SqliteStoreTest, RowsWrittenWithRawBytesByEarlierVersionsAreReadable) {
+  const std::string raw_output = "bin\xFF\xE2\x82 end\n";
+  std::string id;
+  {
+    auto store = MustOpen();
+    id = store->Create(Task("x"))->id;
+    ASSERT_THAT(store->ClaimNext("w1"), IsOk());
+    ASSERT_THAT(store->Finish(id, Outcome(JobState::kSucceeded, "finished", "", {})), IsOk());
+  }
+  sqlite::Connection raw = Raw();
+  auto insert = raw.Prepare(
+      "INSERT INTO events (job_id, seq, time_ms, type, data) VALUES (?1, ?2, 0, ?3, ?4)");
+  ASSERT_THAT(insert, IsOk());
+  insert->BindText(1, id);
+  insert->BindInt(2, 100);
+  insert->BindText(3, "output");
+  insert->BindText(4, R"({"step":1,"stream":"stdout","text":")" +
+                          raw_output.substr(0, raw_output.size() - 1) + R"(\n"})");
+  ASSERT_THAT(insert->Run(), IsOk());
+  auto thought = raw.Prepare(
+      "INSERT INTO events (job_id, seq, time_ms, type, data) VALUES (?1, 101, 0, 'thought', ?2)");
+  ASSERT_THAT(thought, IsOk());
+  thought->BindText(1, id);
+  thought->BindText(2, "{\"text\":\"t\xFF\"}");
+  ASSERT_THAT(thought->Run(), IsOk());
+  auto result = raw.Prepare("UPDATE jobs SET result = ?2 WHERE id = ?1");
+  ASSERT_THAT(result, IsOk());
+  result->BindText(1, id);
+  result->BindText(2, "{\"files\":[{\"path\":\"a\xFF\"}]}");
+  ASSERT_THAT(result->Run(), IsOk());
+
+  auto store = MustOpen();
+  auto job = store->Get(id, kAnyOwner);
+  ASSERT_THAT(job, IsOk());
+  EXPECT_EQ(job->result.at("files").at(0).at("path"), json::value("a\xEF\xBF\xBD"));
+  auto events = store->Events(id, 99, 10);
+  ASSERT_THAT(events, IsOk());
+  ASSERT_THAT(*events, SizeIs(2));
+  EXPECT_EQ(agent::OutputBytes((*events)[0].data), raw_output);
+  EXPECT_TRUE(IsValidUtf8(SerializeJson((*events)[0].data)));
+  EXPECT_EQ((*events)[1].data, (json::object{{"text", "t\xEF\xBF\xBD"}}));
 }
 
 // Writers and readers at once: reads never fail for being concurrent with the writer, each page is

@@ -53,6 +53,26 @@ struct JobPage {
   std::string next_cursor;  // "" when there is nothing after this page
 };
 
+// Which of a job's events ReadEvents returns: one page, in order of seq.
+struct EventQuery {
+  int64_t after_seq = 0;           // only events with a larger seq
+  int64_t before_seq = INT64_MAX;  // and a smaller one
+  std::string type;                // only events of this type; "" for every type
+  bool newest_first = false;       // from before_seq down rather than from after_seq up
+  int limit = kMaxPageLimit;       // at most this many events, 1..kMaxPageLimit
+  // The page ends once its events' data reach this many bytes (as stored, in JSON), whatever
+  // `limit` says; it always holds at least one event. 0: no bound. Output events reach 64 kB each:
+  // a reader that bounds its pages by bytes holds one page, not a thousand of them.
+  size_t max_bytes = 0;
+};
+
+inline constexpr size_t kEventPageBytes = 1 << 20;  // what the API's readers hold at a time
+
+struct EventPage {
+  std::vector<Event> events;
+  bool more = false;  // more events matched past this page when it was read
+};
+
 struct FinishRequest {
   JobState state = JobState::kSucceeded;  // must be final
   std::string reason;                     // kReasonFinished, kReasonTimeout, ...
@@ -130,10 +150,18 @@ class JobStore {
   // in the batch's order. The cheap way to record many output lines.
   virtual Result<std::vector<int64_t>> AppendEvents(std::vector<NewEvent> events) = 0;
 
-  // The job's events with seq > after_seq, in order, at most `limit` (1..kMaxPageLimit). Callers
-  // that serve an owner check it with Get first.
-  virtual Result<std::vector<Event>> Events(std::string_view job_id, int64_t after_seq,
-                                            int limit) = 0;
+  // One page of the job's events (see EventQuery). Callers that serve an owner check it with Get
+  // first. kInvalidArgument for a limit outside 1..kMaxPageLimit.
+  virtual Result<EventPage> ReadEvents(std::string_view job_id, const EventQuery& query) = 0;
+
+  // The job's events with seq > after_seq, in order, at most `limit` (1..kMaxPageLimit).
+  Result<std::vector<Event>> Events(std::string_view job_id, int64_t after_seq, int limit) {
+    EventQuery query;
+    query.after_seq = after_seq;
+    query.limit = limit;
+    ASSIGN_OR_RETURN(EventPage page, ReadEvents(job_id, query));
+    return std::move(page.events);
+  }
 
   // Blocks until the job has an event with seq > after_seq (true) or `timeout` passes (false): how
   // a live follower waits. A finished job's last event is its final "state" event, so a follower

@@ -49,19 +49,22 @@ std::string DescribeAction(const json::object& action, size_t bytes) {
   return Clip(OneLine(what.empty() ? tool : tool + ": " + what), bytes);
 }
 
-// Every event of the job, in order.
+// Every event of the job but its output, in order: a reply never holds what the job printed, which
+// may be megabytes.
 Result<std::vector<Event>> AllEvents(JobStore& store, const std::string& job_id) {
   std::vector<Event> all;
-  for (int64_t after = 0;;) {
-    ASSIGN_OR_RETURN(std::vector<Event> page, store.Events(job_id, after, kMaxPageLimit));
-    if (page.empty()) {
-      break;
+  EventQuery query;
+  query.max_bytes = kEventPageBytes;
+  for (bool more = true; more;) {
+    ASSIGN_OR_RETURN(EventPage page, store.ReadEvents(job_id, query));
+    more = page.more;
+    if (!page.events.empty()) {
+      query.after_seq = page.events.back().seq;
     }
-    after = page.back().seq;
-    bool last = page.size() < static_cast<size_t>(kMaxPageLimit);
-    std::move(page.begin(), page.end(), std::back_inserter(all));
-    if (last) {
-      break;
+    for (Event& event : page.events) {
+      if (event.type != "output") {
+        all.push_back(std::move(event));
+      }
     }
   }
   return all;

@@ -319,13 +319,12 @@ agent::ToolOptions WorkerPool::ToolsFor(const JobSpec& spec, const Job& job,
   return tools;
 }
 
-sandbox::OutputCallback WorkerPool::OutputTo(JobRun& run, int step) {
-  return [&run, step](sandbox::Stream stream, std::string_view data) {
+sandbox::OutputCallback WorkerPool::OutputTo(JobRun& run, agent::OutputEncoder& encoder) {
+  return [&run, &encoder](sandbox::Stream stream, std::string_view data) {
     run.budget.CountOutput(data.size());
-    run.log.Add("output",
-                json::object{{"step", step},
-                             {"stream", stream == sandbox::Stream::kStdout ? "stdout" : "stderr"},
-                             {"text", data}});
+    if (std::optional<json::object> event = encoder.Add(stream, data)) {
+      run.log.Add("output", std::move(*event));
+    }
   };
 }
 
@@ -366,7 +365,11 @@ Status WorkerPool::RunSteps(JobRun& run) {
     if (remaining < run.tools.limits.wall_time) {
       limited["timeout_seconds"] = std::max<int64_t>(1, remaining.count() / 1000);
     }
-    agent::Observation observation = runner.Run(tool, limited, OutputTo(run, index), &run.cancel);
+    agent::OutputEncoder output(index);
+    agent::Observation observation = runner.Run(tool, limited, OutputTo(run, output), &run.cancel);
+    for (json::object& event : output.Finish()) {
+      run.log.Add("output", std::move(event));  // a character the program never finished
+    }
     metrics::RecordSandboxRun("job", observation.outcome);
     run.log.Add("observation", ObservationJson(index, tool, observation));
     if (!observation.ok && !run.cancel.cancelled()) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "agent/agent.h"
+#include "agent/output.h"
 #include "base/config.h"
 #include "jobs/job_budget.h"
 #include "jobs/job_spec.h"
@@ -54,7 +55,7 @@ class WorkerPool {
   void Loop(size_t index);
   void RunJob(const Job& job, const std::string& worker);
   agent::ToolOptions ToolsFor(const JobSpec& spec, const Job& job, JobBudget& budget) const;
-  static sandbox::OutputCallback OutputTo(JobRun& run, int step);
+  static sandbox::OutputCallback OutputTo(JobRun& run, agent::OutputEncoder& encoder);
   Status RunSteps(JobRun& run);  // explicit steps, in order, until one fails
   Status RunTask(JobRun& run);   // the agent
   void WatchCancels();

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "base/json_text.h"
 #include "llm/stream.h"
 #include "llm/wire.h"
 
@@ -254,7 +255,7 @@ class AnthropicWire final : public WireProtocol {
     if (!config.api_key.empty()) {
       http.headers.emplace_back("x-api-key", config.api_key);
     }
-    http.body = json::serialize(body);
+    http.body = SerializeJson(body);  // valid UTF-8 whatever a program printed
     return http;
   }
 

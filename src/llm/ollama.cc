@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "base/json_text.h"
 #include "base/log.h"
 #include "llm/stream.h"
 #include "llm/wire.h"
@@ -230,7 +231,7 @@ class OllamaWire final : public WireProtocol {
     http.url = config.base_url + "/api/chat";
     http.headers = {{"Content-Type", "application/json"}};
     AddKey(config, http);
-    http.body = json::serialize(body);
+    http.body = SerializeJson(body);  // valid UTF-8 whatever a program printed
     // About four bytes a token: enough to notice a prompt far larger than the window.
     prompt_estimate_ = http.body.size() / 4;
     return http;

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "base/json_text.h"
 #include "llm/stream.h"
 #include "llm/wire.h"
 
@@ -260,7 +261,7 @@ class OpenAiWire final : public WireProtocol {
     if (config.provider == "openrouter") {
       http.headers.emplace_back("X-Title", "Warden");
     }
-    http.body = json::serialize(body);
+    http.body = SerializeJson(body);  // valid UTF-8 whatever a program printed
     return http;
   }
 
