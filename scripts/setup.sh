@@ -8,13 +8,15 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   # libraries
   libseccomp-dev libcap-dev libfmt-dev libspdlog-dev libcli11-dev libboost-json1.81-dev libboost1.81-dev libcurl4-openssl-dev libtomlplusplus-dev
-  libsqlite3-dev libarchive-dev nettle-dev liblzma-dev libbz2-dev zlib1g-dev
+  libsqlite3-dev libarchive-dev nettle-dev liblzma-dev libbz2-dev zlib1g-dev libssl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev bubblewrap hyperfine wrk nginx-light sqlite3 curl
   # tools the sandbox tests run inside the sandbox
   python3 iproute2 procps
   # tests that unpack downloaded archives
   unzip
+  # TLS tests: certificates made with the CLI
+  openssl
 )
 
 if [ "$(id -u)" -ne 0 ]; then

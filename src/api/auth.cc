@@ -186,7 +186,7 @@ Status AddEnvKeys(std::string_view env, const RateLimit& limit, std::vector<ApiK
 }
 
 bool IsPublic(const Request& request) {
-  if (request.method != "GET") {
+  if (request.method != "GET" && request.method != "HEAD") {
     return false;
   }
   // The path as sent: the router matches it segment by segment, so no escape can make a

@@ -62,7 +62,7 @@ class Auth {
   const std::vector<ApiKey>& keys() const { return keys_; }
 
   // `inner` behind the key check and the rate limit. Without keys, `inner` itself. With keys:
-  // GET of /healthz, /readyz, /openapi.json and /docs pass as they are; any other request
+  // GET (or HEAD) of /healthz, /readyz, /openapi.json and /docs pass as they are; any other request
   // without a valid key ("Authorization: Bearer KEY" or "X-API-Key: KEY") gets 401, one over its
   // key's rate 429 with Retry-After, and the rest reach `inner` with params["owner"] set to the
   // key's id. The handler refers to this Auth, which must outlive it.

@@ -1,6 +1,7 @@
 #include "api/exec_api.h"
 
 #include <algorithm>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -17,6 +18,32 @@ Response Bad(std::string message) {
 }
 
 }  // namespace
+
+// One accepted run, from the handler to its thread.
+struct ExecApi::Run {
+  sandbox::Spec spec;
+  ExecSlots::Slot slot;
+  std::shared_ptr<ClientWatch> client;  // null for requests made up by tests
+};
+
+ExecApi::ExecApi(sandbox::Supervisor& supervisor, ExecApiOptions options)
+    : supervisor_(supervisor),
+      options_(options),
+      slots_(options.slots, options.slots_per_key),
+      runs_(slots_.per_server()) {}
+
+ExecApi::~ExecApi() {
+  CancelAll();
+  runs_.Stop();
+}
+
+void ExecApi::CancelAll() {
+  std::lock_guard lock(mu_);
+  stopping_ = true;
+  for (sandbox::CancelToken* cancel : in_progress_) {
+    cancel->Cancel();
+  }
+}
 
 void ExecApi::AddRoutes(Router& router) {
   router.Add("POST", "/v1/exec", [this](Request& request) { return Exec(request); });
@@ -86,13 +113,53 @@ Response ExecApi::Exec(Request& request) {
       }
     }
   }
-  auto result = supervisor_.Run(spec);
+  return Start(std::move(spec), request);
+}
+
+// Takes a slot, or answers 429, and hands the run to a thread of runs_: the handler thread is
+// free at once, and the answer goes out when the run ends.
+Response ExecApi::Start(sandbox::Spec spec, const Request& request) {
+  auto owner = request.params.find("owner");
+  Result<ExecSlots::Slot> slot =
+      slots_.TryAcquire(owner == request.params.end() ? std::string() : owner->second);
+  if (!slot.ok()) {
+    Response busy = Response::Error(429, "too_many_runs", slot.error().message());
+    busy.headers.Set("Retry-After", "1");
+    return busy;
+  }
+  auto run = std::make_shared<Run>(Run{std::move(spec), std::move(*slot), request.client});
+  return Response::Deferred([this, run](std::shared_ptr<Responder> responder) {
+    if (!runs_.Submit([this, run, responder] { Finish(*run, *responder); })) {
+      responder->Send(Response::Error(503, "unavailable", "the server is stopping"));
+    }
+  });
+}
+
+void ExecApi::Finish(Run& run, Responder& responder) {
+  // Shared with the client watch, which may call it until the answer has reached the connection.
+  auto cancel = std::make_shared<sandbox::CancelToken>();
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      responder.Send(Response::Error(503, "unavailable", "the server is stopping"));
+      return;
+    }
+    in_progress_.insert(cancel.get());
+  }
+  if (run.client) {
+    // Nobody waits for the answer any more: the run ends now, not at its time limit.
+    run.client->OnGone([cancel] { cancel->Cancel(); });
+  }
+  Result<sandbox::RunResult> result = supervisor_.Run(run.spec, cancel.get());
+  {
+    std::lock_guard lock(mu_);
+    in_progress_.erase(cancel.get());
+  }
+  run.slot.Release();  // before answering: a client that retries at once finds it free
   // Every run the sandbox was asked for counts, also one it refused ("error").
   metrics::RecordSandboxRun("exec", result.ok() ? sandbox::OutcomeName(result->outcome) : "error");
-  if (!result.ok()) {
-    return Response::FromError(result.error());
-  }
-  return Response::Json(200, sandbox::ResultToJson(*result));
+  responder.Send(result.ok() ? Response::Json(200, sandbox::ResultToJson(*result))
+                             : Response::FromError(result.error()));
 }
 
 }  // namespace warden::api

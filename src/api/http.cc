@@ -95,6 +95,12 @@ Response Response::EventStream(StreamStarter push) {
   return response;
 }
 
+Response Response::Deferred(DeferredStarter start) {
+  Response response;
+  response.defer = std::move(start);
+  return response;
+}
+
 // The one table from error codes to HTTP statuses (STYLE.md: api/ maps them in one place).
 int HttpStatusFor(ErrorCode code) {
   switch (code) {

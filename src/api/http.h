@@ -1,6 +1,7 @@
 // The HTTP server as handlers see it: plain requests and responses, pulled bodies for big
-// downloads and server-pushed streams for SSE. Boost.Beast and Asio stay inside http_server.cc and
-// http_connection.cc, so including this header costs little to compile.
+// downloads, server-pushed streams for SSE and deferred answers for long work. Boost.Beast, Asio
+// and OpenSSL stay inside http_server.cc, http_connection*.cc and http_transport.cc, so including
+// this header costs little to compile.
 #pragma once
 
 #include <chrono>
@@ -47,6 +48,20 @@ class Headers {
   std::vector<Field> fields_;
 };
 
+// Whether the client of a request is still connected. The server watches while a deferred
+// response (Response::Deferred) is pending, so that long work can stop once nobody waits for it.
+// Thread-safe.
+class ClientWatch {
+ public:
+  virtual ~ClientWatch() = default;
+  // True once the client closed or reset its connection before its response was sent.
+  virtual bool gone() const = 0;
+  // Runs `callback` once the client goes: on an I/O thread, or at once on the calling thread when
+  // it has gone already. Callbacks still waiting when the response is sent are dropped unrun.
+  // They must be quick.
+  virtual void OnGone(std::function<void()> callback) = 0;
+};
+
 struct Request {
   std::string method;      // as sent, case-sensitive: "GET"
   std::string path;        // percent-decoded, without the query: "/v1/jobs/a b"
@@ -62,6 +77,8 @@ struct Request {
   // The pattern of the route that matched, set by the Router: "/v1/jobs/{id}"; "" when none did
   // (404, 405). Bounded, unlike `path`: what metrics label requests by.
   std::string route;
+  // Set by the server (null in requests made up by tests).
+  std::shared_ptr<ClientWatch> client;
 };
 
 // A server-pushed stream (SSE): the body of a response that the handler keeps writing to after it
@@ -95,6 +112,10 @@ class Stream {
 using BodyPuller = std::function<Result<std::optional<std::string>>()>;
 // Receives the stream of a pushed response once its headers are queued; runs on a handler thread.
 using StreamStarter = std::function<void(std::shared_ptr<Stream>)>;
+class Responder;
+// Receives the Responder of a deferred response; runs on a handler thread and must return at once,
+// having handed the work to threads of its own.
+using DeferredStarter = std::function<void(std::shared_ptr<Responder>)>;
 
 struct Response {
   int status = 200;
@@ -107,6 +128,9 @@ struct Response {
   // all in memory. A pushed response ends its connection.
   BodyPuller pull;
   StreamStarter push;
+  // Or neither: the answer comes later, from another thread, through a Responder. The handler
+  // thread is free meanwhile, and the server watches the client (Request::client).
+  DeferredStarter defer;
 
   static Response Json(int status, const json::value& value);
   static Response Text(int status, std::string text);
@@ -118,6 +142,17 @@ struct Response {
   static Response Pull(std::string content_type, BodyPuller pull);
   // An SSE stream: text/event-stream, not cached, not buffered by proxies.
   static Response EventStream(StreamStarter push);
+  // A response sent later: `start` gets the Responder that sends it.
+  static Response Deferred(DeferredStarter start);
+};
+
+// Sends the response of a deferred request, from any thread. Thread-safe. The first Send() counts;
+// it does nothing once the client left or the server stopped. Destroyed without a Send(), it sends
+// a 500, so that no client waits for ever. The response sent may be pulled or pushed, not deferred.
+class Responder {
+ public:
+  virtual ~Responder() = default;
+  virtual void Send(Response response) = 0;
 };
 
 // The HTTP status for an error code: kNotFound → 404, kInvalidArgument → 400, ...
@@ -138,8 +173,20 @@ Result<int64_t> QueryInt(const Request& request, const std::string& name, int64_
 bool ParseTarget(std::string_view target, Request* request);
 
 // Handles one request. May block (handlers run on a pool of their own threads) and may throw:
-// an exception becomes a 500 JSON error.
+// an exception becomes a 500 JSON error. A HEAD request is handled as it comes (the Router runs
+// the GET route); the server sends the headers of the answer without its body.
 using Handler = std::function<Response(Request&)>;
+
+// TLS for a server: both files empty means plain HTTP.
+struct TlsOptions {
+  std::string cert_file;  // PEM: the server's certificate, then any intermediate ones
+  std::string key_file;   // PEM: its private key
+  // PEM CA certificates. When set, a client must present a certificate signed by one of them, or
+  // the handshake fails.
+  std::string client_ca_file;
+
+  bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
+};
 
 struct ServerOptions {
   std::string host = "127.0.0.1";  // an IPv4 or IPv6 address
@@ -149,13 +196,26 @@ struct ServerOptions {
   size_t max_body_bytes = 10 << 20;         // larger request bodies get 413
   size_t max_header_bytes = 16 << 10;       // larger request headers get 431
   size_t max_stream_queue_bytes = 1 << 20;  // per stream; beyond it the stream is closed
-  // A connection is closed when the next request does not arrive in full, or a write is not taken
-  // by the client, within this time.
+  // Connections served at once; 0: half of the process's RLIMIT_NOFILE. One more is answered 503
+  // with Retry-After and closed; while 64 such answers are under way, the server stops accepting
+  // until a connection closes (the kernel's listen backlog holds the rest).
+  size_t max_connections = 0;
+  // Requests for these exact paths run on threads of their own (priority_threads), so that they
+  // are answered while every handler thread is busy: health checks and metrics.
+  std::vector<std::string> priority_paths;
+  size_t priority_threads = 2;
+  TlsOptions tls;
+  // A connection is closed when the next request (or, over TLS, the handshake) does not arrive in
+  // full, or a write is not taken by the client, within this time.
   std::chrono::seconds idle_timeout{60};
   // An idle stream gets an SSE comment line (": ping") this often, so proxies keep it open.
   std::chrono::seconds keepalive_ping{15};
   // How long Stop() lets responses in progress finish writing before it cuts them off.
   std::chrono::seconds stop_grace{5};
+  // Once no request has finished for this long after some did, the heap's free memory is given
+  // back to the kernel (malloc_trim): what a burst of big requests freed would otherwise stay in
+  // the process's resident memory. 0: never.
+  std::chrono::seconds trim_after_quiet{5};
   // Called once per request after the handler returned, with the handler's latency; also for
   // requests the server refused itself (400, 413, 431; latency 0). Runs on a handler or I/O
   // thread: must be quick and thread-safe. Optional.
@@ -178,6 +238,8 @@ class HttpServer {
 
   // The bound port (useful with ServerOptions::port = 0).
   uint16_t port() const;
+  // The connection cap in force (ServerOptions::max_connections, or its default).
+  size_t max_connections() const;
 
   // Graceful shutdown: stops accepting, closes idle connections and streams, waits for running
   // handlers and lets their responses finish (up to stop_grace), then joins every thread.

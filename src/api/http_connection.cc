@@ -1,19 +1,19 @@
-// One HTTP connection over Asio, requests parsed by Beast: the second of the two Beast files.
+// One HTTP connection over Asio, requests parsed by Beast: the TLS handshake, reading requests and
+// handing them to the pools, watching the client while a deferred answer is pending.
+// http_connection_write.cc writes the responses, http_connection_end.cc ends the connection.
 //
-// A connection is a small state machine on its own strand. Reading a request, writing a response
-// and waiting for the client are asynchronous; the handler, each piece of a pulled body and a
-// stream's starter run on the worker pool, so an I/O thread never blocks.
-#include <strings.h>
-
-#include <array>
-#include <iterator>
+// A connection is a small state machine on its own strand. The handshake, reading a request,
+// writing a response and waiting for the client are asynchronous; the handler, each piece of a
+// pulled body and a stream's starter run on a pool, so an I/O thread never blocks.
+#include <algorithm>
+#include <utility>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/status.hpp>
+#include <fmt/format.h>
 
 #include "api/http_internal.h"
 #include "base/log.h"
@@ -25,85 +25,24 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-constexpr std::string_view kCrlf = "\r\n";
-constexpr std::string_view kLastChunk = "0\r\n\r\n";
-// After the last response, how long input is drained before the socket is closed. Closing with
-// unread input sends a RST, which can destroy the response (a 413) before the client reads it.
-constexpr auto kLingerTimeout = std::chrono::seconds(2);
+// What the client watch of a deferred response reads at a time.
+constexpr size_t kWatchReadBytes = 512;
 
-enum class Framing { kLength, kChunked, kUntilClose };
-
-// Header names are tokens; values must not break the header block (response splitting).
-bool SafeField(std::string_view name, std::string_view value) {
-  if (name.empty()) {
-    return false;
-  }
-  for (char c : name) {
-    if (c <= ' ' || c >= 127 || c == ':') {
-      return false;
-    }
-  }
-  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
-}
-
-bool ServerOwned(std::string_view name) {
-  for (std::string_view owned :
-       {"Content-Length", "Transfer-Encoding", "Connection", "Server", "X-Request-Id"}) {
-    if (name.size() == owned.size() && strncasecmp(name.data(), owned.data(), name.size()) == 0) {
-      return true;
-    }
-  }
-  return false;
-}
-
-bool BodyForbidden(int status) {
-  return (status >= 100 && status < 200) || status == 204 || status == 304;
-}
-
-std::string ResponseHead(const Response& response, std::string_view request_id, Framing framing,
-                         bool keep_alive, bool http11) {
-  std::string_view reason = http::obsolete_reason(http::int_to_status(response.status));
-  if (http::int_to_status(response.status) == http::status::unknown) {
-    reason = "Unknown";
-  }
-  std::string head = fmt::format("HTTP/1.1 {} {}\r\nServer: warden\r\nX-Request-Id: {}\r\n",
-                                 response.status, reason, request_id);
-  for (const auto& [name, value] : response.headers) {
-    if (ServerOwned(name)) {
-      continue;
-    }
-    if (!SafeField(name, value)) {
-      LOG_ERROR("{}: dropped an invalid response header \"{}\"", request_id, name);
-      continue;
-    }
-    fmt::format_to(std::back_inserter(head), "{}: {}\r\n", name, value);
-  }
-  if (!response.headers.Has("Content-Type") && !BodyForbidden(response.status)) {
-    head += "Content-Type: text/plain; charset=utf-8\r\n";
-  }
-  if (framing == Framing::kLength && !BodyForbidden(response.status)) {
-    fmt::format_to(std::back_inserter(head), "Content-Length: {}\r\n", response.body.size());
-  } else if (framing == Framing::kChunked) {
-    head += "Transfer-Encoding: chunked\r\n";
-  }
-  if (!keep_alive) {
-    head += "Connection: close\r\n";
-  } else if (!http11) {
-    head += "Connection: keep-alive\r\n";
-  }
-  head += kCrlf;
-  return head;
+std::chrono::microseconds Since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
 }
 
 }  // namespace
 
-Connection::Connection(ServerImpl& server, Tcp::socket socket, std::string remote)
+Connection::Connection(ServerImpl& server, std::unique_ptr<Transport> transport, std::string remote,
+                       bool refuse)
     : server_(server),
       options_(server.options()),
-      socket_(std::move(socket)),
-      executor_(socket_.get_executor()),
+      transport_(std::move(transport)),
+      executor_(transport_->socket().get_executor()),
       timer_(executor_),
       remote_(std::move(remote)),
+      refuse_(refuse),
       // Bounds what an idle connection keeps: a request head plus a little of what follows.
       buffer_(options_.max_header_bytes + 4096) {}
 
@@ -116,7 +55,38 @@ Connection::~Connection() {
 
 void Connection::Start() {
   boost::system::error_code ignored;
-  socket_.set_option(Tcp::no_delay(true), ignored);  // small SSE events must not wait for Nagle
+  // Small SSE events must not wait for Nagle.
+  transport_->socket().set_option(Tcp::no_delay(true), ignored);
+  if (!transport_->encrypted()) {
+    OnHandshake({});
+    return;
+  }
+  phase_ = Phase::kHandshaking;
+  ArmTimer(options_.idle_timeout);
+  transport_->AsyncHandshake(
+      [self = shared_from_this()](boost::system::error_code ec) { self->OnHandshake(ec); });
+}
+
+void Connection::OnHandshake(boost::system::error_code ec) {
+  if (phase_ == Phase::kClosed) {
+    return;
+  }
+  if (ec) {
+    // A plain-HTTP client, a certificate the client rejects or one we do: nothing to answer.
+    LOG_DEBUG("TLS handshake with {} failed: {}", remote_, ec.message());
+    CloseNow();
+    return;
+  }
+  if (refuse_) {
+    Response response = Response::Error(
+        503, "too_many_connections",
+        fmt::format("the server already holds its maximum of {} connections: retry shortly, and "
+                    "close connections you are not using",
+                    server_.max_connections()));
+    response.headers.Set("Retry-After", "1");
+    Reject(std::move(response));
+    return;
+  }
   ReadRequest();
 }
 
@@ -126,6 +96,7 @@ void Connection::OnServerStop() {
     case Phase::kWriting:
       keep_alive_ = false;  // let this response finish, then close
       return;
+    case Phase::kHandshaking:
     case Phase::kReading:
     case Phase::kPulling:
     case Phase::kStreaming:
@@ -157,7 +128,7 @@ void Connection::ReadRequest() {
   parser_->body_limit(options_.max_body_bytes);
   ArmTimer(options_.idle_timeout);
   http::async_read_header(
-      socket_, buffer_, *parser_,
+      transport_->stream(), buffer_, *parser_,
       [self = shared_from_this()](boost::system::error_code ec, size_t) { self->OnHeader(ec); });
 }
 
@@ -173,7 +144,7 @@ void Connection::OnHeader(boost::system::error_code ec) {
   // limit was already refused above, from its Content-Length, so it is never asked for.
   std::string_view expect = parser_->get()[http::field::expect];
   if (!parser_->is_done() && beast::iequals(expect, "100-continue")) {
-    asio::async_write(socket_, asio::buffer(kContinue),
+    asio::async_write(transport_->stream(), asio::buffer(kContinue),
                       [self = shared_from_this()](boost::system::error_code write_ec, size_t) {
                         if (write_ec) {
                           self->CloseNow();
@@ -192,26 +163,28 @@ void Connection::ReadBody() {
     return;
   }
   http::async_read(
-      socket_, buffer_, *parser_,
+      transport_->stream(), buffer_, *parser_,
       [self = shared_from_this()](boost::system::error_code ec, size_t) { self->OnBody(ec); });
 }
 
 void Connection::OnReadError(boost::system::error_code ec) {
   if (ec == http::error::body_limit) {
-    Reject(413, "payload_too_large",
-           fmt::format("the request body is larger than {} bytes", options_.max_body_bytes));
+    Reject(Response::Error(
+        413, "payload_too_large",
+        fmt::format("the request body is larger than {} bytes", options_.max_body_bytes)));
   } else if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
-    Reject(431, "header_too_large",
-           fmt::format("the request header is larger than {} bytes", options_.max_header_bytes));
+    Reject(Response::Error(
+        431, "header_too_large",
+        fmt::format("the request header is larger than {} bytes", options_.max_header_bytes)));
   } else if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
              ec != http::error::end_of_stream && ec != http::error::partial_message) {
-    Reject(400, "bad_request", "malformed HTTP request: " + ec.message());
+    Reject(Response::Error(400, "bad_request", "malformed HTTP request: " + ec.message()));
   } else {
     CloseNow();  // the client left (between requests or in the middle of one), or a timeout
   }
 }
 
-void Connection::Reject(int status, std::string_view code, std::string_view message) {
+void Connection::Reject(Response response) {
   Request request;
   request.remote = remote_;
   if (parser_ && parser_->got_some()) {
@@ -219,10 +192,10 @@ void Connection::Reject(int status, std::string_view code, std::string_view mess
     request.raw_target = std::string(parser_->get().target());
   }
   request.request_id = server_.NewRequestId("");
-  server_.Finished(request, status, std::chrono::microseconds(0));
+  server_.Finished(request, response.status, std::chrono::microseconds(0));
   parser_.reset();
   keep_alive_ = false;  // what follows in the stream cannot be trusted to be a request
-  Response response = Response::Error(status, code, message);
+  head_only_ = false;
   std::string head = ResponseHead(response, request.request_id, Framing::kLength, false, true);
   WriteFixed(std::move(head), std::move(response.body));
 }
@@ -242,370 +215,103 @@ void Connection::OnBody(boost::system::error_code ec) {
   chunked_ = message.version() >= 11;
   Request request;
   if (!ParseTarget(message.target(), &request)) {
-    Reject(400, "bad_request", "the request target is not a valid path");
+    Reject(Response::Error(400, "bad_request", "the request target is not a valid path"));
     return;
   }
   request.method = std::string(message.method_string());
+  head_only_ = request.method == "HEAD";
   for (const auto& field : message) {
     request.headers.Add(std::string(field.name_string()), std::string(field.value()));
   }
   request.body = std::move(message.body());
   request.remote = remote_;
   request.request_id = server_.NewRequestId(request.headers.Get("X-Request-Id"));
+  client_ = std::make_shared<ClientWatchImpl>();
+  request.client = client_;
   phase_ = Phase::kHandling;
+  ThreadPool& pool = server_.PoolFor(request);
   auto task = [self = shared_from_this(), request = std::move(request)]() mutable {
     self->RunHandler(request);
   };
-  if (!server_.pool().Submit(std::move(task))) {
+  if (!pool.Submit(std::move(task))) {
     CloseNow();  // the server is stopping
   }
 }
 
 void Connection::RunHandler(Request& request) {
+  Clock::time_point start = Clock::now();
   Response response = server_.Call(request);
+  if (response.defer) {
+    StartDeferred(std::move(response), std::move(request), start);
+    return;
+  }
   asio::post(executor_, [self = shared_from_this(), response = std::move(response),
                          id = std::move(request.request_id)]() mutable {
     self->Reply(std::move(response), id);
   });
 }
 
-void Connection::Reply(Response response, const std::string& request_id) {
-  if (phase_ != Phase::kHandling) {
-    return;  // cut off by Stop()
-  }
-  if (server_.stopping()) {
-    keep_alive_ = false;
-  }
-  if (response.push) {
-    StartStream(std::move(response), request_id);
-  } else if (response.pull) {
-    StartPull(std::move(response), request_id);
-  } else {
-    std::string head = ResponseHead(response, request_id, Framing::kLength, keep_alive_, chunked_);
-    if (BodyForbidden(response.status)) {
-      response.body.clear();
-    }
-    WriteFixed(std::move(head), std::move(response.body));
-  }
-}
-
-void Connection::WriteFixed(std::string head, std::string body) {
-  phase_ = Phase::kWriting;
-  head_ = std::move(head);
-  body_ = std::move(body);
-  ArmTimer(options_.idle_timeout);
-  std::array<asio::const_buffer, 2> buffers = {asio::buffer(head_), asio::buffer(body_)};
-  asio::async_write(socket_, buffers,
-                    [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                      self->OnFixedWritten(ec);
-                    });
-}
-
-void Connection::OnFixedWritten(boost::system::error_code ec) {
-  if (phase_ != Phase::kWriting) {
-    return;
-  }
-  head_ = std::string();
-  body_ = std::string();  // release a large body now, not at the next response
-  if (ec) {
-    CloseNow();
-    return;
-  }
-  FinishResponse();
-}
-
-void Connection::FinishResponse() {
-  if (keep_alive_) {
-    ReadRequest();
-  } else {
-    LingerClose();
-  }
-}
-
-void Connection::StartPull(Response response, const std::string& request_id) {
-  phase_ = Phase::kPulling;
-  pull_ = std::move(response.pull);
-  if (!chunked_) {
-    keep_alive_ = false;  // an HTTP/1.0 client learns of the end from the closed connection
-  }
-  head_ = ResponseHead(response, request_id, chunked_ ? Framing::kChunked : Framing::kUntilClose,
-                       keep_alive_, chunked_);
-  // The head goes out at once, so the client knows the status before the first piece is ready.
-  WritePull(false);
-}
-
-void Connection::PullNext() {
-  DisarmTimer();
-  if (!server_.pool().Submit([self = shared_from_this()] { self->RunPull(); })) {
-    CloseNow();
-  }
-}
-
-void Connection::RunPull() {
-  Result<std::optional<std::string>> piece = std::optional<std::string>();
+void Connection::StartDeferred(Response response, Request request, Clock::time_point start) {
+  request.body = std::string();  // the request is kept for the metrics hook, not its body
+  request.client.reset();
+  auto reply = std::make_shared<DeferredReply>(
+      [self = shared_from_this(), request = std::move(request), start](Response answer) {
+        asio::post(self->executor_, [self, request, start, answer = std::move(answer)]() mutable {
+          self->server_.Finished(request, answer.status, Since(start));
+          self->Reply(std::move(answer), request.request_id);
+        });
+      });
+  server_.TrackDeferred(reply);
+  asio::post(executor_, [self = shared_from_this()] { self->WatchClient(); });
+  DeferredStarter starter = std::move(response.defer);
   try {
-    piece = pull_();
+    starter(reply);
   } catch (const std::exception& e) {
-    piece = Error(ErrorCode::kInternal, std::string("the body producer threw: ") + e.what());
-  }
-  asio::post(executor_, [self = shared_from_this(), piece = std::move(piece)]() mutable {
-    self->OnPulled(std::move(piece));
-  });
-}
-
-void Connection::OnPulled(Result<std::optional<std::string>> piece) {
-  if (phase_ != Phase::kPulling) {
-    return;
-  }
-  if (!piece.ok()) {
-    // Too late for an error status: a truncated chunked body tells the client it failed.
-    LOG_WARN("HTTP download to {} cut short: {}", remote_, piece.error().ToString());
-    CloseNow();
-    return;
-  }
-  if (!piece->has_value()) {
-    pull_ = nullptr;  // release what the producer holds (an open file) now
-    chunk_line_ = chunked_ ? std::string(kLastChunk) : std::string();
-    WritePull(true);
-    return;
-  }
-  if ((*piece)->empty()) {
-    PullNext();  // an empty chunk would end the body
-    return;
-  }
-  body_ = std::move(**piece);
-  chunk_line_ = chunked_ ? fmt::format("{:x}\r\n", body_.size()) : std::string();
-  WritePull(false);
-}
-
-void Connection::WritePull(bool last) {
-  bool framed = chunked_ && !body_.empty();
-  std::array<asio::const_buffer, 4> buffers = {
-      asio::buffer(head_), asio::buffer(chunk_line_), asio::buffer(body_),
-      asio::buffer(kCrlf.data(), framed ? kCrlf.size() : 0)};
-  ArmTimer(options_.idle_timeout);
-  asio::async_write(socket_, buffers,
-                    [self = shared_from_this(), last](boost::system::error_code ec, size_t) {
-                      self->OnPullWritten(ec, last);
-                    });
-}
-
-void Connection::OnPullWritten(boost::system::error_code ec, bool last) {
-  if (phase_ != Phase::kPulling) {
-    return;
-  }
-  head_.clear();
-  chunk_line_.clear();
-  body_.clear();
-  if (ec) {
-    CloseNow();
-    return;
-  }
-  if (!last) {
-    PullNext();
-    return;
-  }
-  head_ = std::string();
-  body_ = std::string();
-  FinishResponse();
-}
-
-void Connection::StartStream(Response response, const std::string& request_id) {
-  phase_ = Phase::kStreaming;
-  // Whatever the client sends from now on is ignored (see WatchPeer), so the connection cannot
-  // serve another request after the stream.
-  keep_alive_ = false;
-  std::string head = ResponseHead(
-      response, request_id, chunked_ ? Framing::kChunked : Framing::kUntilClose, false, chunked_);
-  std::weak_ptr<Connection> weak = shared_from_this();
-  stream_ = std::make_shared<StreamImpl>(std::move(head), options_.max_stream_queue_bytes, chunked_,
-                                         [weak, executor = executor_] {
-                                           asio::post(executor, [weak] {
-                                             if (std::shared_ptr<Connection> self = weak.lock()) {
-                                               self->FlushStream();
-                                             }
-                                           });
-                                         });
-  // A follower may stay for hours: keep nothing per connection that the stream does not need.
-  buffer_.consume(buffer_.size());
-  buffer_.shrink_to_fit();
-  FlushStream();
-  wrote_since_ping_ = false;  // the head does not count: the first ping is one interval away
-  WatchPeer();
-  ArmTimer(std::max<Clock::duration>(options_.keepalive_ping, std::chrono::seconds(1)));
-  auto start = [stream = stream_, push = std::move(response.push)] {
-    try {
-      push(stream);
-    } catch (const std::exception& e) {
-      LOG_ERROR("SSE stream starter threw: {}", e.what());
-      stream->Close();
-    }
-  };
-  if (!server_.pool().Submit(std::move(start))) {
-    CloseNow();
+    LOG_ERROR("the starter of a deferred response threw: {}", e.what());
+    reply->Send(Response::Error(500, "internal", "internal error"));
   }
 }
 
-void Connection::FlushStream() {
-  if (phase_ != Phase::kStreaming) {
+// While a deferred response is pending, reads what the client sends into buffer_: the next
+// request, kept for when this one is answered, or the end of the connection, which tells the
+// handler that nobody waits for its answer any more.
+void Connection::WatchClient() {
+  if (phase_ != Phase::kHandling || watch_reading_) {
     return;
   }
-  stream_->RunCloseCallbacks();  // after Close() or an overflow: not on the writer's thread
-  if (stream_writing_) {
-    return;  // OnStreamWritten flushes again
+  size_t room = buffer_.max_size() - buffer_.size();
+  if (room == 0) {
+    return;  // a client that sent this much ahead is not watched any further
   }
-  StreamImpl::Next next = stream_->Take(&stream_out_);
-  if (next == StreamImpl::Next::kAbandoned) {
-    CloseNow();
-    return;
-  }
-  if (stream_out_.empty()) {
-    if (next == StreamImpl::Next::kLast) {
-      LingerClose();
-    }
-    return;
-  }
-  std::vector<asio::const_buffer> buffers;
-  buffers.reserve(stream_out_.size());
-  for (const std::string& piece : stream_out_) {
-    buffers.push_back(asio::buffer(piece));
-  }
-  stream_writing_ = true;
-  wrote_since_ping_ = true;
-  write_started_ = Clock::now();
-  asio::async_write(
-      socket_, buffers,
-      [self = shared_from_this(), last = next == StreamImpl::Next::kLast](
-          boost::system::error_code ec, size_t bytes) { self->OnStreamWritten(ec, bytes, last); });
+  watch_reading_ = true;
+  transport_->AsyncReadSome(
+      buffer_.prepare(std::min(room, kWatchReadBytes)),
+      [self = shared_from_this()](boost::system::error_code ec, size_t bytes) {
+        self->OnClientData(ec, bytes);
+      });
 }
 
-void Connection::OnStreamWritten(boost::system::error_code ec, size_t bytes, bool last) {
-  stream_writing_ = false;
-  stream_->Sent(bytes);
-  stream_out_.clear();
-  if (phase_ != Phase::kStreaming) {
+void Connection::OnClientData(boost::system::error_code ec, size_t bytes) {
+  watch_reading_ = false;
+  buffer_.commit(bytes);
+  if (parked_) {
+    Parked parked = std::move(*parked_);
+    parked_.reset();
+    Reply(std::move(parked.response), parked.request_id);
     return;
   }
-  if (ec) {
-    CloseNow();
-  } else if (last) {
-    LingerClose();
-  } else {
-    FlushStream();
-  }
-}
-
-void Connection::OnPingTick() {
-  // A client that stopped reading while little is sent would never fill the queue's cap; a write
-  // that has not completed for idle_timeout gives it away.
-  if (stream_writing_ && Clock::now() - write_started_ >= options_.idle_timeout) {
-    LOG_DEBUG("SSE stream to {} closed: the client stopped reading", remote_);
-    CloseNow();
-    return;
-  }
-  if (!wrote_since_ping_) {
-    stream_->QueuePing();
-  }
-  wrote_since_ping_ = false;
-  ArmTimer(std::max<Clock::duration>(options_.keepalive_ping, std::chrono::seconds(1)));
-}
-
-void Connection::LingerClose() {
-  phase_ = Phase::kLingering;
-  if (stream_) {
-    stream_->Abandon();
-  }
-  boost::system::error_code ec;
-  socket_.shutdown(Tcp::socket::shutdown_send, ec);
-  if (ec) {
-    CloseNow();
-    return;
-  }
-  ArmTimer(kLingerTimeout);
-  WatchPeer();
-}
-
-// Waits until the socket is readable, without a buffer: a follower's connection costs no read
-// buffer. Used while streaming, to notice at once that the client left (EOF or RST make the
-// socket readable), and while lingering.
-void Connection::WatchPeer() {
-  if (watching_peer_) {
-    return;
-  }
-  watching_peer_ = true;
-  socket_.async_wait(Tcp::socket::wait_read,
-                     [self = shared_from_this()](boost::system::error_code ec) {
-                       self->watching_peer_ = false;
-                       self->OnPeerReadable(ec);
-                     });
-}
-
-void Connection::OnPeerReadable(boost::system::error_code ec) {
-  if (phase_ != Phase::kStreaming && phase_ != Phase::kLingering) {
+  if (phase_ != Phase::kHandling) {
     return;
   }
   if (!ec) {
-    // Discards what the client sent; only its end matters. Non-blocking: readable may be stale.
-    std::array<char, 512> discard;
-    socket_.non_blocking(true, ec);
-    if (!ec) {
-      socket_.read_some(asio::buffer(discard), ec);
-    }
-    if (!ec || ec == asio::error::would_block || ec == asio::error::try_again) {
-      WatchPeer();
-      return;
-    }
-  }
-  if (phase_ == Phase::kStreaming) {
-    LOG_DEBUG("SSE stream to {} ended: {}", remote_, ec.message());
-  }
-  CloseNow();
-}
-
-void Connection::CloseNow() {
-  if (phase_ == Phase::kClosed) {
+    WatchClient();
     return;
   }
-  phase_ = Phase::kClosed;
-  if (stream_) {
-    stream_->Abandon();
+  LOG_DEBUG("HTTP client {} left before its answer: {}", remote_, ec.message());
+  if (client_) {
+    client_->MarkGone();
   }
-  timer_.cancel();
-  boost::system::error_code ignored;
-  socket_.close(ignored);  // completes the pending operations, which drop their references
-}
-
-void Connection::ArmTimer(Clock::duration duration) {
-  timer_.expires_after(duration);
-  timer_.async_wait(
-      [self = shared_from_this()](boost::system::error_code ec) { self->OnTimer(ec); });
-}
-
-void Connection::DisarmTimer() {
-  // An expiry far away, not cancel(): a completion already queued then sees a future expiry and
-  // does nothing.
-  timer_.expires_at(Clock::time_point::max());
-}
-
-void Connection::OnTimer(boost::system::error_code ec) {
-  if (ec == asio::error::operation_aborted || timer_.expiry() > Clock::now()) {
-    return;  // re-armed or disarmed since this wait began
-  }
-  switch (phase_) {
-    case Phase::kStreaming:
-      OnPingTick();
-      return;
-    case Phase::kReading:
-    case Phase::kWriting:
-    case Phase::kPulling:
-    case Phase::kLingering:
-      LOG_DEBUG("HTTP connection from {} timed out", remote_);
-      CloseNow();
-      return;
-    case Phase::kHandling:
-    case Phase::kClosed:
-      return;
-  }
+  CloseNow();
 }
 
 }  // namespace warden::api

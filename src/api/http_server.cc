@@ -1,6 +1,8 @@
-// HttpServer over Boost.Asio, with Beast parsing requests. One of the two files that include Beast
-// (DESIGN.md §8: each costs ~15 s to compile); http_connection.cc has the per-connection part.
+// HttpServer over Boost.Asio: the acceptor, the connection cap, the pools and a graceful stop.
+// http_connection*.cc have the per-connection part (DESIGN.md §8: Beast stays in these files).
 #include <fcntl.h>
+#include <malloc.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cctype>
@@ -13,53 +15,6 @@
 #include "base/log.h"
 
 namespace warden::api {
-
-WorkerPool::WorkerPool(size_t threads) {
-  for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i) {
-    threads_.emplace_back([this] { Run(); });
-  }
-}
-
-WorkerPool::~WorkerPool() {
-  Stop();
-}
-
-bool WorkerPool::Submit(std::function<void()> task) {
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) {
-      return false;
-    }
-    tasks_.push_back(std::move(task));
-  }
-  cv_.notify_one();
-  return true;
-}
-
-void WorkerPool::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  threads_.clear();  // joins, after the queue ran dry
-}
-
-void WorkerPool::Run() {
-  while (true) {
-    std::function<void()> task;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-      if (tasks_.empty()) {
-        return;
-      }
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
-    }
-    task();
-  }
-}
 
 namespace {
 
@@ -83,13 +38,26 @@ bool UsableRequestId(std::string_view id) {
   });
 }
 
+// Connections at the cap that are answered 503 at once; more wait in the listen backlog.
+constexpr size_t kRefusingConnections = 64;
+
+// Half of what the process may open: the rest is for the store, sandboxes and files.
+size_t DefaultMaxConnections() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return 4096;
+  }
+  return std::max<size_t>(16, static_cast<size_t>(limit.rlim_cur) / 2);
+}
+
 }  // namespace
 
 ServerImpl::ServerImpl(ServerOptions options, Handler handler)
     : options_(std::move(options)),
       handler_(std::move(handler)),
       id_prefix_(RandomPrefix()),
-      pool_(options_.handler_threads) {}
+      pool_(options_.handler_threads),
+      priority_pool_(options_.priority_paths.empty() ? 1 : options_.priority_threads) {}
 
 Status ServerImpl::Listen() {
   boost::system::error_code ec;
@@ -100,6 +68,11 @@ Status ServerImpl::Listen() {
   }
   Tcp::endpoint endpoint(address, options_.port);
   std::string where = fmt::format("{}:{}", options_.host, options_.port);
+  if (options_.tls.enabled()) {
+    ASSIGN_OR_RETURN(tls_, LoadTlsContext(options_.tls));
+  }
+  max_connections_ =
+      options_.max_connections > 0 ? options_.max_connections : DefaultMaxConnections();
   ioc_.emplace(static_cast<int>(std::max<size_t>(options_.io_threads, 1)));
   acceptor_.emplace(asio::make_strand(*ioc_));
   if (acceptor_->open(endpoint.protocol(), ec); ec) {
@@ -116,6 +89,8 @@ Status ServerImpl::Listen() {
   }
   port_ = acceptor_->local_endpoint(ec).port();
   retry_timer_.emplace(acceptor_->get_executor());
+  trim_timer_.emplace(acceptor_->get_executor());
+  ArmTrim();
   // Without it, run() would return whenever every connection waits on a handler.
   work_guard_.emplace(ioc_->get_executor());
   Accept();
@@ -123,7 +98,8 @@ Status ServerImpl::Listen() {
     io_threads_.emplace_back([this] { RunIo(); });
   }
   listening_ = true;
-  LOG_INFO("HTTP server listening on {}:{}", options_.host, port_);
+  LOG_INFO("HTTP{} server listening on {}:{}, at most {} connections", tls_ ? "S" : "",
+           options_.host, port_, max_connections_);
   return OkStatus();
 }
 
@@ -137,6 +113,33 @@ void ServerImpl::RunIo() {
       LOG_ERROR("HTTP I/O thread: unexpected exception: {}", e.what());
     }
   }
+}
+
+void ServerImpl::ArmTrim() {
+  if (options_.trim_after_quiet.count() <= 0) {
+    return;
+  }
+  trim_timer_->expires_after(options_.trim_after_quiet);
+  trim_timer_->async_wait([this](boost::system::error_code ec) {
+    if (!ec && acceptor_->is_open()) {
+      OnTrimTick();
+    }
+  });
+}
+
+// glibc keeps what a thread freed in that thread's arena for reuse; after a burst of big bodies
+// on many handler threads, that is the resident memory of the burst, kept for good. Trimming
+// when the server has gone quiet returns it without slowing a busy server.
+void ServerImpl::OnTrimTick() {
+  uint64_t finished = finished_.load(std::memory_order_relaxed);
+  if (finished != finished_at_tick_) {
+    finished_at_tick_ = finished;
+    trim_due_ = true;
+  } else if (trim_due_) {
+    trim_due_ = false;
+    pool_.Submit([] { ::malloc_trim(0); });  // walks every arena: not on an I/O thread
+  }
+  ArmTrim();
 }
 
 void ServerImpl::Accept() {
@@ -164,28 +167,79 @@ void ServerImpl::OnAccept(boost::system::error_code ec, Tcp::socket socket) {
   SetCloseOnExec(socket.native_handle());
   Tcp::endpoint peer = socket.remote_endpoint(ec);
   std::string remote = ec ? "?" : fmt::format("{}:{}", peer.address().to_string(), peer.port());
-  auto connection = std::make_shared<Connection>(*this, std::move(socket), std::move(remote));
-  if (Register(connection)) {
+  bool accept_more = false;
+  if (std::shared_ptr<Connection> connection = Admit(std::move(socket), remote, &accept_more)) {
     asio::post(connection->executor(), [connection] { connection->Start(); });
   }
-  Accept();
+  if (accept_more) {
+    Accept();
+  }
 }
 
-bool ServerImpl::Register(const std::shared_ptr<Connection>& connection) {
+std::shared_ptr<Connection> ServerImpl::Admit(Tcp::socket socket, std::string remote,
+                                              bool* accept_more) {
+  std::unique_ptr<Transport> transport =
+      tls_ ? MakeTlsTransport(std::move(socket), tls_) : MakePlainTransport(std::move(socket));
   std::lock_guard lock(mu_);
   if (stopping_) {
-    return false;
+    return nullptr;
   }
+  bool refuse = serving_ >= max_connections_;
+  auto connection =
+      std::make_shared<Connection>(*this, std::move(transport), std::move(remote), refuse);
   connections_.emplace(connection.get(), connection);
-  return true;
+  ++(refuse ? refusing_ : serving_);
+  if (refuse && !cap_reached_logged_) {
+    cap_reached_logged_ = true;
+    LOG_WARN("HTTP: {} connections open, the most allowed: new ones get 503 until some close",
+             max_connections_);
+  }
+  // At the cap and with as many 503s under way as allowed, the listen backlog holds the rest
+  // (Unregister() resumes): a flood of connections costs no descriptors beyond these.
+  *accept_more = serving_ < max_connections_ || refusing_ < kRefusingConnections;
+  accept_paused_ = !*accept_more;
+  return connection;
 }
 
 void ServerImpl::Unregister(Connection* connection) {
   std::lock_guard lock(mu_);
-  connections_.erase(connection);
+  if (connections_.erase(connection) == 0) {
+    return;
+  }
+  --(connection->refused() ? refusing_ : serving_);
+  if (serving_ < max_connections_) {
+    cap_reached_logged_ = false;
+  }
+  if (accept_paused_ && !stopping_ &&
+      (serving_ < max_connections_ || refusing_ < kRefusingConnections)) {
+    accept_paused_ = false;
+    asio::post(acceptor_->get_executor(), [this] {
+      if (acceptor_->is_open()) {
+        Accept();
+      }
+    });
+  }
   if (connections_.empty()) {
     connections_empty_.notify_all();
   }
+}
+
+void ServerImpl::TrackDeferred(const std::shared_ptr<DeferredReply>& reply) {
+  std::lock_guard lock(mu_);
+  if (deferred_.size() >= 64 && deferred_.size() == deferred_.capacity()) {
+    std::erase_if(deferred_,
+                  [](const std::weak_ptr<DeferredReply>& weak) { return weak.expired(); });
+  }
+  deferred_.push_back(reply);
+}
+
+ThreadPool& ServerImpl::PoolFor(const Request& request) {
+  for (const std::string& path : options_.priority_paths) {
+    if (request.path == path) {
+      return priority_pool_;
+    }
+  }
+  return pool_;
 }
 
 std::vector<std::weak_ptr<Connection>> ServerImpl::Connections() {
@@ -214,6 +268,7 @@ void ServerImpl::Stop() {
     boost::system::error_code ignored;
     acceptor_->close(ignored);
     retry_timer_->cancel();
+    trim_timer_->cancel();
   });
   for (const std::weak_ptr<Connection>& weak : Connections()) {
     if (std::shared_ptr<Connection> connection = weak.lock()) {
@@ -222,6 +277,7 @@ void ServerImpl::Stop() {
   }
   // Running handlers finish; their responses are posted to the I/O threads, which still run.
   pool_.Stop();
+  priority_pool_.Stop();
   {
     std::unique_lock lock(mu_);
     connections_empty_.wait_for(lock, options_.stop_grace, [this] { return connections_.empty(); });
@@ -236,8 +292,19 @@ void ServerImpl::Stop() {
       connection->AbandonStream();
     }
   }
+  std::vector<std::weak_ptr<DeferredReply>> deferred;
+  {
+    std::lock_guard lock(mu_);
+    deferred.swap(deferred_);
+  }
+  for (const std::weak_ptr<DeferredReply>& weak : deferred) {
+    if (std::shared_ptr<DeferredReply> reply = weak.lock()) {
+      reply->Abandon();  // its delivery holds a connection and the io_context's executor
+    }
+  }
   acceptor_.reset();
   retry_timer_.reset();
+  trim_timer_.reset();
   ioc_.reset();  // destroys the pending handlers and with them the remaining connections
   LOG_INFO("HTTP server on port {} stopped", port_);
 }
@@ -268,18 +335,21 @@ Response ServerImpl::Call(Request& request) {
               request.raw_target);
     response = Response::Error(500, "internal", "internal error");
   }
-  if (response.pull && response.push) {
-    LOG_ERROR("{} {} {}: a response cannot be both pulled and pushed", request.request_id,
+  if ((response.pull ? 1 : 0) + (response.push ? 1 : 0) + (response.defer ? 1 : 0) > 1) {
+    LOG_ERROR("{} {} {}: a response is pulled, pushed or deferred, not more", request.request_id,
               request.method, request.raw_target);
     response = Response::Error(500, "internal", "internal error");
   }
-  Finished(request, response.status,
-           std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                                 start));
+  if (!response.defer) {
+    Finished(request, response.status,
+             std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::steady_clock::now() - start));
+  }
   return response;
 }
 
 void ServerImpl::Finished(const Request& request, int status, std::chrono::microseconds latency) {
+  finished_.fetch_add(1, std::memory_order_relaxed);
   LOG_DEBUG("http {} {} {} {} {} {}us", request.request_id, request.remote, request.method,
             request.raw_target, status, latency.count());
   if (!options_.on_request) {
@@ -307,6 +377,10 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(ServerOptions options, Han
 
 uint16_t HttpServer::port() const {
   return impl_->port();
+}
+
+size_t HttpServer::max_connections() const {
+  return impl_->max_connections();
 }
 
 void HttpServer::Stop() {

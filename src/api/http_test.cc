@@ -127,7 +127,7 @@ TEST(HttpServerTest, RouterAnswers404And405) {
   EXPECT_EQ(missing->status, 404);
   EXPECT_EQ(ParseJson(missing->body).at("error").at("code").as_string(), "not_found");
   EXPECT_EQ(wrong_method->status, 405);
-  EXPECT_EQ(wrong_method->headers["allow"], "GET");
+  EXPECT_EQ(wrong_method->headers["allow"], "GET, HEAD");
 }
 
 TEST(HttpServerTest, OversizedBodyGets413BeforeItIsSent) {

@@ -130,11 +130,12 @@ Response Router::Handle(Request& request) const {
     if (match == Match::kNo) {
       continue;
     }
-    if (route.method != request.method) {
+    // HEAD is answered by the GET route; the server sends the headers alone.
+    if (route.method != request.method && !(request.method == "HEAD" && route.method == "GET")) {
       if (!allowed.empty()) {
         allowed += ", ";
       }
-      allowed += route.method;
+      allowed += route.method == "GET" ? "GET, HEAD" : route.method;
       continue;
     }
     // The pattern the route was added with, rebuilt: "/v1/jobs/{id}/files/{path...}".

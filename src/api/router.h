@@ -26,7 +26,8 @@ class Router {
   // A malformed pattern is a programming error: it is logged and aborts.
   void Add(std::string method, std::string_view pattern, Handler handler);
 
-  // Runs the handler of the first route matching the method and path of `request`. Otherwise:
+  // Runs the handler of the first route matching the method and path of `request` (a GET route
+  // matches HEAD too: the server drops the body). Otherwise:
   // 404 when no route has this path, 405 with an Allow header when routes have it for other
   // methods, 400 when the path has a bad escape or a parameter has a "." or ".." segment (a
   // safety net for handlers that turn parameters into file paths).

@@ -99,7 +99,7 @@ TEST(RouterTest, WrongMethodIs405WithAllow) {
   Request request = MakeRequest("PUT", "/v1/jobs/9");
   Response response = router.Handle(request);
   EXPECT_EQ(response.status, 405);
-  EXPECT_EQ(response.headers.Get("Allow"), "GET, DELETE");
+  EXPECT_EQ(response.headers.Get("Allow"), "GET, HEAD, DELETE");
   EXPECT_EQ(Body(response).at("error").at("code").as_string(), "method_not_allowed");
 }
 
