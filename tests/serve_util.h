@@ -118,8 +118,7 @@ class ServeProcess {
  public:
   ServeProcess(const std::vector<std::string>& args, const std::vector<std::string>& env,
                std::string stderr_path, std::string listen = "127.0.0.1:0")
-      : stderr_path_(std::move(stderr_path)),
-        listening_prefix_("listening on http://" + listen.substr(0, listen.rfind(':')) + ":") {
+      : stderr_path_(std::move(stderr_path)), listening_host_(listen.substr(0, listen.rfind(':'))) {
     // Everything the child uses is built before fork(): FakeLlm's threads may hold locks.
     std::vector<std::string> argv_storage = {WARDEN_BINARY, "serve", "--listen", listen};
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());
@@ -208,9 +207,15 @@ class ServeProcess {
 
  private:
   void WaitUntilListening(Deadline deadline) {
-    const std::string& prefix = listening_prefix_;
     for (;;) {
-      if (size_t at = out_.find(prefix); at != std::string::npos) {
+      // "listening on http://127.0.0.1:PORT", or https:// with TLS.
+      std::string prefix = "listening on https://" + listening_host_ + ":";
+      size_t at = out_.find(prefix);
+      if (at == std::string::npos) {
+        prefix = "listening on http://" + listening_host_ + ":";
+        at = out_.find(prefix);
+      }
+      if (at != std::string::npos) {
         size_t end = out_.find_first_not_of("0123456789", at + prefix.size());
         if (end != std::string::npos) {
           port_ = static_cast<uint16_t>(std::stoi(out_.substr(at + prefix.size())));
@@ -233,7 +238,7 @@ class ServeProcess {
   }
 
   std::string stderr_path_;
-  std::string listening_prefix_;  // "listening on http://127.0.0.1:"
+  std::string listening_host_;  // "127.0.0.1"
   pid_t pid_ = -1;
   UniqueFd pidfd_;
   UniqueFd stdout_fd_;

@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "cli/reachable.h"
+#include "cli/serve_http.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -218,6 +219,8 @@ int Serve(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--config", o.config, "Configuration file (default ~/.config/warden/config.toml)");
   app.add_flag("--allow-network", o.allow_network, "Let jobs ask for the host's network");
+  ServeHttpFlags http_flags;
+  AddServeHttpFlags(app, http_flags);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -263,6 +266,18 @@ int Serve(int argc, char** argv) {
         host));
   }
   LogKeys(**auth);
+  api::ServerOptions server_options;
+  api::ExecApiOptions exec_options;
+  if (Status applied = ApplyServeHttpFlags(http_flags, server_options, exec_options);
+      !applied.ok()) {
+    return fail(applied.error().message());
+  }
+  if (!IsLoopback(host) && !server_options.tls.enabled()) {
+    LOG_WARN(
+        "listening on {} without TLS: API keys, code and results travel in clear over the "
+        "network. Give --tls-cert and --tls-key, or keep a TLS proxy in front",
+        host);
+  }
 
   std::string data_dir = o.data_dir.empty() ? DefaultDataDir() : o.data_dir;
   std::error_code ec;
@@ -311,7 +326,6 @@ int Serve(int argc, char** argv) {
   jobs_options.bounds = worker_options.bounds;
   api::JobsApi jobs_api(**store, &workers, jobs_options);
   jobs_api.AddRoutes(router);
-  api::ExecApiOptions exec_options;
   exec_options.defaults.wall_time = std::chrono::seconds(30);
   exec_options.ceiling.wall_time = std::chrono::minutes(10);
   exec_options.ceiling.cpu_time = std::chrono::minutes(10);
@@ -335,10 +349,11 @@ int Serve(int argc, char** argv) {
   api::Handler handler =
       (*auth)->Wrap([&router](api::Request& request) { return router.Handle(request); });
 
-  api::ServerOptions server_options;
   server_options.host = host;
   server_options.port = static_cast<uint16_t>(port);
   server_options.handler_threads = handler_threads;
+  // Answered while every handler thread is busy: what orchestrators and monitoring poll.
+  server_options.priority_paths = {"/healthz", "/readyz", "/metrics"};
   // Room for one big event (a write_file action carries its content) beyond what a follower is
   // let to have unsent.
   server_options.max_stream_queue_bytes = 8 << 20;
@@ -354,13 +369,15 @@ int Serve(int argc, char** argv) {
   workers.Start();
   Sweeper sweeper(**store, *retention);
   // One line on stdout that scripts (and tests) can wait for.
-  std::printf("warden serve: listening on http://%s:%u (data in %s, %zu workers)\n",
+  std::printf("warden serve: listening on %s://%s:%u (data in %s, %zu workers)\n",
+              server_options.tls.enabled() ? "https" : "http",
               host.find(':') != std::string::npos ? ("[" + host + "]").c_str() : host.c_str(),
               static_cast<unsigned>((*server)->port()), data_dir.c_str(), worker_options.workers);
   std::fflush(stdout);
 
   int sig = WaitForStopSignal();
   LOG_INFO("signal {}: stopping", sig);
+  exec_api.CancelAll();  // their clients get the results now, not at the end of the grace period
   (*server)->Stop();
   workers.Stop();
   return 0;
