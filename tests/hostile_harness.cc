@@ -408,7 +408,7 @@ HostSnapshot TakeHostSnapshot() {
   HostSnapshot snapshot;
   std::error_code ec;
   for (fs::directory_iterator it("/sys/fs/cgroup", ec), end; !ec && it != end; it.increment(ec)) {
-    CollectCgroups(it->path(), 3, snapshot.cgroups);
+    CollectCgroups(it->path(), 6, snapshot.cgroups);  // runs nest below warden's own cgroup
   }
   for (fs::directory_iterator it(WardenTmpDir(), ec), end; !ec && it != end; it.increment(ec)) {
     snapshot.temp_entries.insert(it->path());

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -85,6 +86,8 @@ class CgroupManager {
   static Result<CgroupManager> Detect();
   CgroupManager(CgroupManager&& other) noexcept;
   CgroupManager& operator=(CgroupManager&&) = delete;
+  // Removes the v1 parent directories it created, when no run is left in them.
+  ~CgroupManager();
 
   CgroupVersion version() const { return version_; }
   const std::string& description() const { return description_; }
@@ -95,17 +98,26 @@ class CgroupManager {
   // The cgroup v2 half of Detect(), on a hierarchy mounted at `mount`, for a process whose
   // /proc/self/cgroup reads `self` (public for tests, which hand it a directory tree of files).
   static Result<CgroupManager> DetectV2(const std::string& mount, std::string_view self);
+  // The cgroup v1 half: runs go in "warden" under this process's own cgroup of each hierarchy
+  // (read from `self`), so that limits an operator puts on the service cover its runs; where
+  // that cgroup is not writable, under the hierarchy's root, with the reason in description().
+  static Result<CgroupManager> DetectV1(const struct CgroupMounts& mounts, std::string_view self);
 
  private:
   CgroupManager() = default;
-
-  static Result<CgroupManager> DetectV1(const struct CgroupMounts& mounts);
+  // mkdir of a run's directory in v1 hierarchy `index`, making its parent again when another
+  // supervisor that shared it removed it on exit.
+  Status MakeRunDir(size_t index, const std::string& dir);
 
   CgroupVersion version_ = CgroupVersion::kNone;
   bool cpu_with_cpuacct_ = false;
   std::string description_;
   // v2: {parent}. v1: parents in {memory, pids, cpuacct, cpu}; cpu may be "".
   std::vector<std::string> parents_;
+  // v1 parents this manager made (Detect, or again in Create after another supervisor removed
+  // them): removed by the destructor when empty.
+  std::mutex created_mutex_;
+  std::vector<std::string> created_parents_;  // guarded by created_mutex_
   std::atomic<uint64_t> counter_{0};
 };
 
@@ -138,5 +150,13 @@ struct CgroupMounts {
 Result<CgroupMounts> FindCgroupMounts();
 // Parses mountinfo text (exposed for tests).
 CgroupMounts ParseCgroupMounts(std::string_view mountinfo);
+
+// This process's cgroup in the v1 hierarchy of `controller` ("memory"), or in the v2 hierarchy
+// when `controller` is "", from the text of /proc/self/cgroup ("4:memory:/system.slice/x"):
+// "/system.slice/x". Nothing when no line names it.
+std::optional<std::string> OwnCgroupPath(std::string_view self, std::string_view controller);
+// Where the runs' cgroups go in a hierarchy mounted at `mount` for a process whose own cgroup
+// there is `own`: "<mount><own>/warden" (or "<mount>/warden" for the root cgroup).
+std::string NestedParent(const std::string& mount, const std::string& own);
 
 }  // namespace warden::sandbox

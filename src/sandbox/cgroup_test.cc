@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <optional>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -44,9 +45,29 @@ TEST(CgroupTest, IgnoresGarbageLines) {
   EXPECT_TRUE(m.v1_dirs.empty());
 }
 
-// A cgroup v2 hierarchy imitated with plain files: the delegation logic runs against it exactly
+TEST(CgroupTest, OwnCgroupPathReadsTheLineOfEachHierarchy) {
+  constexpr std::string_view kSelf =
+      "9:name=systemd:/system.slice/warden.service\n"
+      "4:memory:/system.slice/warden.service\n"
+      "2:cpu,cpuacct:/\n"
+      "0::/system.slice/warden.service\n";
+  EXPECT_EQ(OwnCgroupPath(kSelf, "memory"), "/system.slice/warden.service");
+  EXPECT_EQ(OwnCgroupPath(kSelf, "cpuacct"), "/");
+  EXPECT_EQ(OwnCgroupPath(kSelf, "cpu"), "/");
+  EXPECT_EQ(OwnCgroupPath(kSelf, ""), "/system.slice/warden.service");
+  EXPECT_EQ(OwnCgroupPath(kSelf, "pids"), std::nullopt);
+  EXPECT_EQ(OwnCgroupPath("4:memory:/a\n", ""), std::nullopt);  // v1 only: no "0::" line
+}
+
+TEST(CgroupTest, NestedParentIsWardenUnderTheOwnCgroup) {
+  EXPECT_EQ(NestedParent("/sys/fs/cgroup/memory", "/system.slice/x.service"),
+            "/sys/fs/cgroup/memory/system.slice/x.service/warden");
+  EXPECT_EQ(NestedParent("/sys/fs/cgroup/pids", "/"), "/sys/fs/cgroup/pids/warden");
+}
+
+// Cgroup hierarchies imitated with plain files: the delegation logic runs against it exactly
 // as against /sys/fs/cgroup (this project's machines have only cgroup v1).
-class CgroupV2Test : public ::testing::Test {
+class FakeHierarchyTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto dir = sys::TempDir::Create("warden-cgv2-");
@@ -68,6 +89,8 @@ class CgroupV2Test : public ::testing::Test {
 
   std::optional<sys::TempDir> root_;
 };
+
+class CgroupV2Test : public FakeHierarchyTest {};
 
 TEST_F(CgroupV2Test, TrueRootGetsAWardenSubtreeWithControllers) {
   File("/cgroup.controllers", "cpuset cpu io memory pids\n");
@@ -147,6 +170,70 @@ TEST_F(CgroupV2Test, MissingControllersAreNamed) {
   EXPECT_NE(manager.error().message().find("lacks the memory and pids controllers"),
             std::string::npos)
       << manager.error().message();
+}
+
+// cgroup v1 hierarchies imitated with plain directories: where the runs' parents go.
+class CgroupV1Test : public FakeHierarchyTest {
+ protected:
+  CgroupMounts Mounts() const {
+    CgroupMounts mounts;
+    mounts.v1_memory = Path("/memory");
+    mounts.v1_pids = Path("/pids");
+    mounts.v1_cpuacct = Path("/cpu,cpuacct");
+    mounts.v1_cpu = Path("/cpu,cpuacct");
+    return mounts;
+  }
+  void MakeHierarchies() const {
+    for (const char* dir : {"/memory", "/pids", "/cpu,cpuacct"}) {
+      Dir(dir);
+    }
+  }
+  bool IsDir(const std::string& relative) const {
+    struct stat st {};
+    return ::stat(Path(relative).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  }
+};
+
+TEST_F(CgroupV1Test, RunsNestUnderTheServicesOwnCgroupInEachHierarchy) {
+  MakeHierarchies();
+  Dir("/memory/svc");
+  auto manager = CgroupManager::DetectV1(Mounts(), "5:memory:/svc\n3:pids:/\n2:cpu,cpuacct:/\n");
+  ASSERT_TRUE(manager.ok()) << manager.error().ToString();
+  EXPECT_TRUE(IsDir("/memory/svc/warden"));
+  EXPECT_TRUE(IsDir("/pids/warden"));
+  EXPECT_TRUE(IsDir("/cpu,cpuacct/warden"));
+  EXPECT_FALSE(IsDir("/memory/warden"));
+  EXPECT_NE(manager->description().find(Path("/memory/svc/warden")), std::string::npos)
+      << manager->description();
+  EXPECT_EQ(manager->description().find("not under"), std::string::npos) << manager->description();
+}
+
+TEST_F(CgroupV1Test, UnusableOwnCgroupFallsBackToTheRootAndSaysWhy) {
+  MakeHierarchies();
+  // The process's memory cgroup as /proc/self/cgroup names it does not exist here.
+  auto manager =
+      CgroupManager::DetectV1(Mounts(), "5:memory:/gone\n3:pids:/../outside\n2:cpu,cpuacct:/\n");
+  ASSERT_TRUE(manager.ok()) << manager.error().ToString();
+  EXPECT_TRUE(IsDir("/memory/warden"));
+  EXPECT_TRUE(IsDir("/pids/warden"));
+  const std::string& description = manager->description();
+  EXPECT_NE(description.find("memory: " + Path("/memory/gone") + " is not writable"),
+            std::string::npos)
+      << description;
+  EXPECT_NE(description.find("outside its cgroup namespace"), std::string::npos) << description;
+}
+
+TEST_F(CgroupV1Test, ParentsTheManagerMadeGoWithIt) {
+  MakeHierarchies();
+  Dir("/pids/warden");  // there before: an operator's, kept
+  {
+    auto manager = CgroupManager::DetectV1(Mounts(), "5:memory:/\n3:pids:/\n2:cpu,cpuacct:/\n");
+    ASSERT_TRUE(manager.ok()) << manager.error().ToString();
+    ASSERT_TRUE(IsDir("/memory/warden"));
+  }
+  EXPECT_FALSE(IsDir("/memory/warden"));
+  EXPECT_FALSE(IsDir("/cpu,cpuacct/warden"));
+  EXPECT_TRUE(IsDir("/pids/warden"));
 }
 
 }  // namespace

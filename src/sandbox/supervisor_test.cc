@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "sandbox/cgroup.h"
 #include "sandbox/sandbox.h"
 #include "sys/fs.h"
 
@@ -44,12 +45,19 @@ class SupervisorTest : public ::testing::TestWithParam<size_t> {
 
   void TearDown() override {
     supervisor_.reset();  // warm sandboxes go with their supervisor
-    // Nothing survives a run: no cgroup of this process's runs is left.
+    // Nothing survives a run: no cgroup of this process's runs is left, where runs go (under this
+    // process's own cgroup) nor at the hierarchy's root.
     std::string ours = "run-" + std::to_string(::getpid()) + "-";
+    auto self = sys::ReadFile("/proc/self/cgroup");
+    ASSERT_TRUE(self.ok());
     for (const char* hierarchy : {"memory", "pids", "cpuacct", "cpu"}) {
-      for (const std::string& name :
-           ListDir(std::string("/sys/fs/cgroup/") + hierarchy + "/warden")) {
-        EXPECT_NE(name.rfind(ours, 0), 0U) << hierarchy << "/warden/" << name << " was left behind";
+      std::string mount = std::string("/sys/fs/cgroup/") + hierarchy;
+      for (const std::string& parent :
+           {NestedParent(mount, "/"),
+            NestedParent(mount, OwnCgroupPath(*self, hierarchy).value_or("/"))}) {
+        for (const std::string& name : ListDir(parent)) {
+          EXPECT_NE(name.rfind(ours, 0), 0U) << parent << "/" << name << " was left behind";
+        }
       }
     }
   }
@@ -267,6 +275,30 @@ TEST_P(SupervisorTest, InvalidRequestsAreErrorsNotRuns) {
   into_workspace.argv = {"/bin/true"};
   into_workspace.ro_binds = {{"/etc/hostname", "/workspace/evil/planted"}};
   EXPECT_EQ(supervisor_->Run(into_workspace).error().code(), ErrorCode::kInvalidArgument);
+}
+
+// An operator's memory limit on the service (its own cgroup) must cover the sandboxes it runs:
+// on cgroup v1 the runs' cgroups are made below the service's own cgroup of each hierarchy.
+TEST(CgroupPlacementTest, RunCgroupsNestUnderTheServicesOwnCgroup) {
+  auto mounts = FindCgroupMounts();
+  auto self = sys::ReadFile("/proc/self/cgroup");
+  ASSERT_TRUE(mounts.ok() && self.ok());
+  auto manager = CgroupManager::Detect();
+  ASSERT_TRUE(manager.ok()) << manager.error().ToString();
+  if (manager->version() != CgroupVersion::kV1) {
+    GTEST_SKIP() << "cgroup v2 host: covered by the CgroupV2Test unit tests";
+  }
+  auto cgroup = manager->Create({});
+  ASSERT_TRUE(cgroup.ok()) << cgroup.error().ToString();
+  for (const auto& [controller, mount] :
+       {std::pair<const char*, std::string>{"memory", mounts->v1_memory},
+        {"pids", mounts->v1_pids},
+        {"cpuacct", mounts->v1_cpuacct}}) {
+    std::string own = OwnCgroupPath(*self, controller).value_or("/");
+    std::set<std::string> runs = ListDir(NestedParent(mount, own));
+    EXPECT_TRUE(runs.contains("run-" + std::to_string(::getpid()) + "-0"))
+        << controller << ": no run cgroup under " << NestedParent(mount, own);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(ColdAndWarm, SupervisorTest, ::testing::Values(0, 2),
