@@ -151,6 +151,15 @@ TEST_F(HostileTest, WardenCommandLineIsInvisible) {
   EXPECT_THAT(result.out(), Not(HasSubstr("WARDEN_HOSTILE_SECRET")));
 }
 
+TEST_F(HostileTest, HostPathsSupervisorPidAndRunCountAreInvisible) {
+  // /proc/self/cgroup of a run on cgroup v1 used to read "4:memory:/warden/run-<pid>-<n>": the
+  // supervisor's pid, and a counter of every run it started (another tenant's activity).
+  WardenResult result = RunHostile({"--timeout", "10s"}, "host_details",
+                                   {"warden", kWardenPidToken, WardenTmpDir(), HostileDir()});
+  ExpectContained(result, {"/proc/self/cgroup: clean", "/proc/self/mountinfo: clean",
+                           "/proc/self/mountstats: clean", "cgroup lines: "});
+}
+
 TEST_F(HostileTest, ProcRootAndCwdDoNotLeadToTheHost) {
   HostDir secrets("hostile-secret-");
   WriteFile(secrets / "secret", "hostile-secret", 0644);

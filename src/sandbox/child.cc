@@ -328,7 +328,9 @@ bool ClearCapabilitySets() {
       Fail(plan, StepId::kRlimits);
     }
   }
-  ::umask(022);
+  // What the program creates is its own and the service's, not every host user's: files in a
+  // workspace outlive the run on the host.
+  ::umask(077);
   if (::chdir(plan.workdir) != 0) {
     Fail(plan, StepId::kChdir);
   }
@@ -405,6 +407,8 @@ const char* StepIdName(StepId step) {
       return "receive the run from the supervisor";
     case StepId::kNetwork:
       return "create the network namespace";
+    case StepId::kCgroupNamespace:
+      return "create the cgroup namespace";
   }
   return "unknown step";
 }
@@ -488,6 +492,16 @@ void FinishRoot(const ChildPlan& run) {
   }
 }
 
+// Called once init is in the run's cgroup: a cgroup namespace rooted there, so that
+// /proc/self/cgroup shows "/" in every hierarchy instead of the host's path to the run's cgroup
+// (which names the supervisor's pid and counts its runs). The clone's own cgroup namespace was
+// rooted where init was born: the supervisor's cgroup on v1, where init is moved only later.
+void EnterCgroupNamespace(const ChildPlan& plan) {
+  if (plan.isolated && ::unshare(CLONE_NEWCGROUP) != 0) {
+    Fail(plan, StepId::kCgroupNamespace);
+  }
+}
+
 // Starts the program, then reaps every process of the run until the program ends.
 [[noreturn]] void StartAndReap(const ChildPlan& run) {
   // CLONE_VM | CLONE_VFORK: no copy of the address space; init sleeps until the program has
@@ -536,6 +550,7 @@ void RunInit(const ChildPlan& plan) {
   const ChildPlan* run = &plan;
   if (plan.warm) {
     WaitForSupervisor(plan.sync_fd);  // second byte: in the cgroup (it comes before the request)
+    EnterCgroupNamespace(plan);
     warm_plan = plan;
     if (!ReceiveLateRequest(plan.sync_fd, &warm_plan)) {
       if (errno == EPIPE) {
@@ -552,6 +567,7 @@ void RunInit(const ChildPlan& plan) {
     // Second byte: init is in its cgroup (cgroup v1 moves it while the root was built, which can
     // take milliseconds), so the program starts inside it.
     WaitForSupervisor(plan.sync_fd);
+    EnterCgroupNamespace(plan);
   }
   ::close(plan.sync_fd);
   StartAndReap(*run);

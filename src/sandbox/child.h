@@ -81,6 +81,7 @@ enum class StepId : int32_t {
   kInitIds = -19,
   kReceiveRequest = -20,
   kNetwork = -21,
+  kCgroupNamespace = -22,
 };
 
 const char* StepIdName(StepId step);
