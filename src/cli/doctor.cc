@@ -68,6 +68,7 @@ int Doctor(int argc, char** argv) {
       report.isolation = "none: the test run failed (see above)";
     }
     report.checks.push_back(std::move(smoke));
+    report.checks.push_back(sandbox::CheckWorkspaceMounting());
   }
 
   if (as_json) {

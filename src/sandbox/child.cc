@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "sandbox/child_mounts.h"
 #include "sandbox/late_request.h"
 
 namespace warden::sandbox {
@@ -92,75 +93,6 @@ void WaitForSupervisor(int fd) {
 // exist in this process and wait forever for them to change their credentials too.
 long SetIds(long call, unsigned id) {  // NOLINT(google-runtime-int)
   return ::syscall(call, id, id, id);
-}
-
-bool ExecuteOp(const MountOp& op) {
-  switch (op.kind) {
-    case MountOp::Kind::kMkdir:
-      if (::mkdir(op.target, op.mode) != 0 && errno != EEXIST) {
-        return false;
-      }
-      return op.owner == MountOp::kNoOwner || ::chown(op.target, op.owner, op.owner) == 0;
-    case MountOp::Kind::kTouch: {
-      int fd = ::open(op.target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, op.mode);
-      if (fd < 0) {
-        return false;
-      }
-      ::close(fd);
-      return true;
-    }
-    case MountOp::Kind::kSymlink:
-      return ::symlink(op.source, op.target) == 0;
-    case MountOp::Kind::kWriteFile: {
-      int fd = ::open(op.target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, op.mode);
-      if (fd < 0) {
-        return false;
-      }
-      size_t done = 0;
-      while (done < op.size) {
-        ssize_t n = ::write(fd, op.data + done, op.size - done);
-        if (n < 0) {
-          ::close(fd);
-          return false;
-        }
-        done += static_cast<size_t>(n);
-      }
-      ::close(fd);
-      return true;
-    }
-    case MountOp::Kind::kMount: {
-      if (::mount(op.source, op.target, op.fstype, op.flags, op.data) != 0) {
-        return false;
-      }
-      struct stat st {};
-      if (op.verify && (::stat(op.target, &st) != 0 || st.st_dev != op.expect_dev ||
-                        st.st_ino != op.expect_ino)) {
-        errno = ESTALE;  // the host path changed between the parent's check and the bind
-        return false;
-      }
-      return true;
-    }
-    case MountOp::Kind::kPivotRoot:
-      // The host's root moves to /.oldroot, where bind sources stay reachable by path (a
-      // descriptor opened before the clone would name a mount of the parent's namespace, which
-      // mount(2) refuses to bind).
-      if (::chdir(op.target) != 0 || (::mkdir(".oldroot", 0700) != 0 && errno != EEXIST) ||
-          ::syscall(SYS_pivot_root, ".", ".oldroot") != 0) {
-        return false;
-      }
-      return ::chdir("/") == 0;
-    case MountOp::Kind::kLockDown: {
-      struct mount_attr attr {};
-      attr.attr_set = op.flags;
-      return ::mount_setattr(AT_FDCWD, op.target, AT_RECURSIVE, &attr, sizeof(attr)) == 0;
-    }
-    case MountOp::Kind::kDetachOldRoot:
-      return ::umount2("/.oldroot", MNT_DETACH) == 0 && ::rmdir("/.oldroot") == 0;
-    case MountOp::Kind::kDetach:
-      return ::umount2(op.target, MNT_DETACH) == 0 && ::rmdir(op.target) == 0;
-  }
-  errno = EINVAL;
-  return false;
 }
 
 bool BringUpLoopback() {
@@ -467,7 +399,7 @@ void BuildRoot(const ChildPlan& plan) {
     Fail(plan, StepId::kMakePrivate);
   }
   for (size_t i = 0; i < plan.op_count; ++i) {
-    if (!ExecuteOp(plan.ops[i]) && !plan.ops[i].optional) {
+    if (!ExecuteMountOp(plan.ops[i]) && !plan.ops[i].optional) {
       Fail(plan, static_cast<int32_t>(i));
     }
   }
@@ -482,7 +414,7 @@ void BuildRoot(const ChildPlan& plan) {
 // The run's own part of the root (late_ops), then the root made read-only.
 void FinishRoot(const ChildPlan& run) {
   for (size_t i = 0; i < run.late_op_count; ++i) {
-    if (!ExecuteOp(run.late_ops[i]) && !run.late_ops[i].optional) {
+    if (!ExecuteMountOp(run.late_ops[i]) && !run.late_ops[i].optional) {
       Fail(run, static_cast<int32_t>(run.op_count + i));
     }
   }

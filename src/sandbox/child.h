@@ -28,6 +28,13 @@ struct MountOp {
     kDetach,         // detach target (its bind mounts elsewhere stay) and remove the directory
     kLockDown,       // mount_setattr(target, AT_RECURSIVE): set the MOUNT_ATTR_* bits in flags on
                      // the mount and every mount below it
+    kAttach,         // move_mount the detached tree `fd` (open_tree(OPEN_TREE_CLONE) in the
+                     // parent) onto target, then close fd: a host directory bound without a path
+    kOverlay,        // an overlay on target (flags: MS_* of the mount) whose only writable layer is
+                     // the directory `source` and whose work directory is `data` (both on one
+                     // mount), over an empty lower layer; if verify, source must be the inode
+                     // (expect_dev, expect_ino). The layers are named through /proc/self/fd, so
+                     // the mount's options in /proc/self/mountinfo carry no host path
   };
   Kind kind;
   const char* source = nullptr;
@@ -39,6 +46,7 @@ struct MountOp {
   unsigned mode = 0;
   bool optional = false;      // failure is ignored (e.g. a host file that may be missing)
   uint32_t owner = kNoOwner;  // kMkdir: uid and gid (inside the sandbox) of the new directory
+  int fd = -1;                // kAttach: the detached mount; one of ChildPlan::keep_fds
   bool verify = false;
   dev_t expect_dev = 0;
   ino_t expect_ino = 0;

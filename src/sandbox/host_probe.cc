@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "sandbox/cgroup.h"
+#include "sandbox/sandbox.h"
 #include "sandbox/seccomp_filter.h"
 #include "sys/fs.h"
 
@@ -158,6 +159,36 @@ HostCheck CheckKernel() {
 }
 
 }  // namespace
+
+HostCheck CheckWorkspaceMounting() {
+  HostCheck check{"workspaces", HostCheck::Level::kOk, ""};
+  auto root = sys::TempDir::Create("warden-doctor-");
+  SupervisorOptions options;
+  if (!root.ok() || (::geteuid() == 0 && ::chown(root->path().c_str(), options.root_sandbox_uid,
+                                                 options.root_sandbox_uid) != 0)) {
+    check.level = HostCheck::Level::kWarn;
+    check.detail = "cannot make a temporary directory to check overlays in";
+    return check;
+  }
+  options.workspace_root = root->path();
+  auto supervisor = Supervisor::Create(options);
+  if (!supervisor.ok()) {
+    check.level = HostCheck::Level::kFail;
+    check.detail = supervisor.error().message();
+    return check;
+  }
+  std::string where = root->path().substr(0, root->path().rfind('/'));
+  if ((*supervisor)->hides_workspace_paths()) {
+    check.detail = fmt::format(
+        "overlays: a sandbox sees no workspace's host path (checked in {}; warden serve checks "
+        "its data directory at start and logs the outcome)",
+        where);
+  } else {
+    check.level = HostCheck::Level::kWarn;
+    check.detail = fmt::format("warden serve would use {}", (*supervisor)->workspace_mounting());
+  }
+  return check;
+}
 
 std::string_view HostCheckLevelName(HostCheck::Level level) {
   switch (level) {

@@ -23,6 +23,12 @@ struct HostReport {
 // Probes the host. Creates (and removes) a few short-lived test processes and cgroups.
 HostReport ProbeHost();
 
+// How `warden serve` will mount workspaces (SupervisorOptions::workspace_root): as overlays that
+// keep their host paths out of the sandbox, or as bind mounts and why. Checked with a real run
+// over a temporary directory in $TMPDIR (the data directory's file system may differ: the server
+// checks its own at start and logs the outcome).
+HostCheck CheckWorkspaceMounting();
+
 std::string_view HostCheckLevelName(HostCheck::Level level);
 
 }  // namespace warden::sandbox

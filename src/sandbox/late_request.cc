@@ -111,6 +111,9 @@ std::optional<std::string> EncodeLateRequest(const ChildPlan& plan) {
   std::vector<WireOp> wire_ops;
   for (size_t i = 0; i < plan.late_op_count; ++i) {
     const MountOp& op = plan.late_ops[i];
+    if (op.fd >= 0) {
+      return std::nullopt;  // a descriptor cannot travel in the request: the run goes cold
+    }
     WireOp wire{};
     wire.flags = op.flags;
     wire.dev = op.expect_dev;

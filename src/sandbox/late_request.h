@@ -21,7 +21,7 @@ inline constexpr size_t kMaxLateExecPaths = 64;
 inline constexpr size_t kMaxLateRlimits = 16;
 
 // Packs `plan`'s late ops, argv, envp, exec paths and rlimits. Empty when they exceed the limits
-// above.
+// above, or an op carries a descriptor (kAttach).
 std::optional<std::string> EncodeLateRequest(const ChildPlan& plan);
 
 // Child side (async-signal-safe, no allocation): reads one request from `fd` into static storage

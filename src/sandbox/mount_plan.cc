@@ -19,6 +19,8 @@ namespace {
 constexpr std::string_view kRoot = "/tmp";
 constexpr std::string_view kOldRoot = "/.oldroot";
 constexpr uint32_t kSandboxId = 1000;  // the program's uid and gid inside
+// Where init puts the root of a workspace overlay while it mounts it; gone before the program.
+constexpr std::string_view kStage = "/.stage";
 
 std::string Host(std::string_view path) {
   return fmt::format("{}{}", kOldRoot, path);
@@ -159,6 +161,41 @@ void MountPlan::BindHost(const HostPath& source, const std::string& target, bool
   bind.expect_ino = source.ino;
 }
 
+void MountPlan::Attach(int tree_fd, const std::string& target) {
+  ops_.push_back({.kind = MountOp::Kind::kAttach, .target = Keep(target), .fd = tree_fd});
+}
+
+void MountPlan::AddWorkspace(const MountInputs& inputs) {
+  const std::string target = "/workspace";
+  if (!inputs.workspace_overlay) {
+    if (inputs.workspace_tree >= 0) {
+      Attach(inputs.workspace_tree, target);
+      LockDown(target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+    } else {
+      BindHost(*inputs.workspace, target, /*writable=*/true);
+    }
+    return;
+  }
+  const WorkspaceOverlay& overlay = *inputs.workspace_overlay;
+  const std::string stage(kStage);
+  Mkdir(stage, 0700);
+  if (inputs.workspace_tree >= 0) {
+    Attach(inputs.workspace_tree, stage);
+  } else {
+    Bind(Host(overlay.root), stage, /*writable=*/true);
+  }
+  ops_.push_back({.kind = MountOp::Kind::kOverlay,
+                  .source = Keep(fmt::format("{}/{}", kStage, overlay.upper)),
+                  .target = Keep(target),
+                  .flags = MS_NOSUID | MS_NODEV,
+                  .data = Keep(fmt::format("{}/{}", kStage, overlay.work)),
+                  .verify = true,
+                  .expect_dev = inputs.workspace->dev,
+                  .expect_ino = inputs.workspace->ino});
+  // The overlay holds its layers itself; the stage (every workspace under the root) must go.
+  ops_.push_back({.kind = MountOp::Kind::kDetach, .target = Keep(stage)});
+}
+
 void MountPlan::Bind(const std::string& source, const std::string& target, bool writable,
                      bool optional) {
   Mount(Keep(source), target, nullptr, MS_BIND | MS_REC, nullptr, optional);
@@ -260,7 +297,7 @@ Result<MountPlan> MountPlan::Build(const HostLayout& layout, const Spec& spec,
              plan.Keep(fmt::format("size={},nr_inodes={}", spec.limits.disk_bytes, inodes)));
   if (inputs.workspace) {
     // The caller's directory goes on top of the default workspace.
-    plan.BindHost(*inputs.workspace, "/workspace", /*writable=*/true);
+    plan.AddWorkspace(inputs);
   }
   if (inputs.resolv_conf) {
     plan.Touch("/etc/resolv.conf");
@@ -311,9 +348,16 @@ std::string MountPlan::Describe(size_t index) const {
       return fmt::format("detach {}", inside(op.target));
     case MountOp::Kind::kLockDown:
       return fmt::format("lock down {}", inside(op.target));
+    case MountOp::Kind::kAttach:
+      return fmt::format("attach the host directory of {}", inside(op.target));
+    case MountOp::Kind::kOverlay:
+      return fmt::format("mount the workspace's overlay on {}", inside(op.target));
     case MountOp::Kind::kMount:
       if (op.flags & MS_REMOUNT) {
         return fmt::format("remount {}", inside(op.target));
+      }
+      if ((op.flags & MS_BIND) && (inside(op.target) == "/workspace" || op.target == kStage)) {
+        return fmt::format("bind the workspace on {}", inside(op.target));  // no host path
       }
       if (op.flags & MS_BIND) {
         return fmt::format(

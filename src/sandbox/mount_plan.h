@@ -41,10 +41,23 @@ Result<HostPath> ResolveHostPath(const std::string& path);
 // The same for a directory or file already open as `fd`: its inode, and the path it has now.
 Result<HostPath> HostPathOf(int fd);
 
+// A workspace mounted as an overlay so that the sandbox cannot read its host path: a bind mount
+// shows, in /proc/self/mountinfo, the directory's path within its file system; an overlay shows
+// "/" and the options it was given, which name its layers through /proc/self/fd.
+struct WorkspaceOverlay {
+  std::string root;   // host directory holding both below; bound (or attached) at /.stage
+  std::string upper;  // the workspace, relative to root
+  std::string work;   // an empty directory for the overlay's own use, relative to root
+};
+
 // Inputs of one plan that are not in the Spec.
 struct MountInputs {
   // The caller's workspace; none: the run gets a fresh one on the same tmpfs as /tmp.
   std::optional<HostPath> workspace;
+  // A detached clone (open_tree) of the workspace's mount tree, or of the overlay's root, made
+  // by the parent and attached by init without walking a host path; -1: bound by path.
+  int workspace_tree = -1;
+  std::optional<WorkspaceOverlay> workspace_overlay;
   std::vector<HostPath> ro_binds;       // parallel to spec.ro_binds
   std::optional<HostPath> resolv_conf;  // network == host: the host's resolv.conf
 };
@@ -76,6 +89,9 @@ class MountPlan {
   void LockDown(const std::string& target, uint64_t attributes, bool optional = false);
   // Bind a resolved host path, verifying its identity after the bind.
   void BindHost(const HostPath& source, const std::string& target, bool writable);
+  void Attach(int tree_fd, const std::string& target);
+  // The caller's workspace on /workspace: bound, attached or through an overlay (MountInputs).
+  void AddWorkspace(const MountInputs& inputs);
 
   std::deque<std::string> strings_;
   std::vector<MountOp> ops_;

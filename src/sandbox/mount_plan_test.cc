@@ -3,6 +3,7 @@
 #include <sys/mount.h>
 
 #include <string_view>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -80,6 +81,66 @@ TEST(MountPlanTest, WorkspaceIsWritableAndVerifiedAfterTheBind) {
   EXPECT_FALSE(lock->flags & MOUNT_ATTR_RDONLY);
   EXPECT_TRUE(lock->flags & MOUNT_ATTR_NOSUID);
   EXPECT_TRUE(lock->flags & MOUNT_ATTR_NODEV);
+}
+
+// The plan's ops of `kind`, in order.
+std::vector<const MountOp*> OpsOf(const MountPlan& plan, MountOp::Kind kind) {
+  std::vector<const MountOp*> found;
+  for (const MountOp& op : plan.ops()) {
+    if (op.kind == kind) {
+      found.push_back(&op);
+    }
+  }
+  return found;
+}
+
+TEST(MountPlanTest, AClonedWorkspaceTreeIsAttachedWithoutAHostPath) {
+  MountInputs inputs;
+  inputs.workspace = HostPath{"/srv/ws", 42, 4242, true};
+  inputs.workspace_tree = 17;
+  auto plan = MountPlan::Build(HostLayout{}, Spec{}, inputs);
+  ASSERT_TRUE(plan.ok());
+  std::vector<const MountOp*> attached = OpsOf(*plan, MountOp::Kind::kAttach);
+  ASSERT_EQ(attached.size(), 1U);
+  EXPECT_EQ(std::string_view(attached[0]->target), "/workspace");
+  EXPECT_EQ(attached[0]->fd, 17);
+  EXPECT_GE(static_cast<size_t>(attached[0] - plan->ops().data()), plan->late_begin());
+  const MountOp* lock = FindLockDown(*plan, "/workspace");
+  ASSERT_NE(lock, nullptr);
+  EXPECT_TRUE(lock->flags & MOUNT_ATTR_NOSUID);
+  EXPECT_EQ(FindMount(*plan, "/workspace", /*remount=*/false)->source,
+            std::string_view("/.scratch/workspace"));  // only the default workspace is bound
+}
+
+TEST(MountPlanTest, AWorkspaceUnderTheRootIsAnOverlayOfItsStagedTree) {
+  MountInputs inputs;
+  inputs.workspace = HostPath{"/srv/data/workspaces/j_1", 42, 4242, true};
+  inputs.workspace_tree = 17;
+  inputs.workspace_overlay = WorkspaceOverlay{"/srv/data/workspaces", "j_1", ".overlay-work/99-0"};
+  auto plan = MountPlan::Build(HostLayout{}, Spec{}, inputs);
+  ASSERT_TRUE(plan.ok());
+  std::vector<const MountOp*> attached = OpsOf(*plan, MountOp::Kind::kAttach);
+  std::vector<const MountOp*> overlays = OpsOf(*plan, MountOp::Kind::kOverlay);
+  ASSERT_EQ(attached.size(), 1U);
+  ASSERT_EQ(overlays.size(), 1U);
+  EXPECT_EQ(std::string_view(attached[0]->target), "/.stage");
+  const MountOp& overlay = *overlays[0];
+  EXPECT_EQ(std::string_view(overlay.target), "/workspace");
+  EXPECT_EQ(std::string_view(overlay.source), "/.stage/j_1");
+  EXPECT_EQ(std::string_view(overlay.data), "/.stage/.overlay-work/99-0");
+  EXPECT_TRUE(overlay.verify);
+  EXPECT_EQ(overlay.expect_ino, 4242U);
+  EXPECT_TRUE(overlay.flags & MS_NOSUID);
+  EXPECT_TRUE(overlay.flags & MS_NODEV);
+  // The stage (every workspace under the root) goes before the program starts.
+  std::vector<const MountOp*> detached = OpsOf(*plan, MountOp::Kind::kDetach);
+  ASSERT_FALSE(detached.empty());
+  EXPECT_EQ(std::string_view(detached.back()->target), "/.stage");
+  EXPECT_GT(detached.back(), overlays[0]);
+  // A setup error names no host path.
+  for (size_t i = 0; i < plan->ops().size(); ++i) {
+    EXPECT_EQ(plan->Describe(i).find("/srv"), std::string::npos) << plan->Describe(i);
+  }
 }
 
 TEST(MountPlanTest, NeverBindsTheHostDevOrSecretDirectories) {

@@ -165,7 +165,8 @@ Status ValidateSpec(const Spec& spec) {
     // Targets go on the sandbox's own root, never into a directory the program (or the host)
     // can fill with symlinks before init creates the mount point.
     bool reserved = false;
-    for (std::string_view dir : {"/workspace", "/tmp", "/proc", "/dev", "/.oldroot", "/.scratch"}) {
+    for (std::string_view dir :
+         {"/workspace", "/tmp", "/proc", "/dev", "/.oldroot", "/.scratch", "/.stage", "/.lower"}) {
       reserved |= bind.target == dir ||
                   (bind.target.size() > dir.size() &&
                    bind.target.compare(0, dir.size(), dir) == 0 && bind.target[dir.size()] == '/');

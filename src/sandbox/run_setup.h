@@ -13,6 +13,7 @@
 #include "base/unique_fd.h"
 #include "sandbox/child.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/workspace_mount.h"
 #include "sys/fs.h"
 
 namespace warden::sandbox {
@@ -37,6 +38,7 @@ struct Workspace {
   uid_t host_uid = 0;  // the sandbox user's id on the host
   gid_t host_gid = 0;
   uint64_t baseline_bytes = 0;  // what it held before the run, for the disk limit
+  std::optional<WorkspaceMount> mount;  // isolated runs with a caller's directory: how it goes in
 };
 
 // The program's command line and environment as the child's pointer arrays need them.

@@ -149,6 +149,13 @@ struct SupervisorOptions {
   // for the kernel to let go of it (milliseconds, now and then, on cgroup v1). A one-run program
   // (warden exec) removes it inline instead: it would wait at exit anyway.
   bool background_cleanup = true;
+  // The directory every workspace of a service lies under (warden serve: <data>/workspaces), or
+  // "". A workspace under it is mounted as an overlay whose only writable layer is the directory:
+  // a bind mount would show, in the sandbox's /proc/self/mountinfo, the directory's path on the
+  // host. The overlays' work directories come and go in <workspace_root>/.overlay-work. The
+  // sandbox's init must be able to search workspace_root: as root, give it to root_sandbox_uid.
+  // Create() checks with one run that overlays work there; if not, it logs why and binds.
+  std::string workspace_root;
 };
 
 // Starts sandboxes. Owns the cgroup subtree of its runs and the precompiled seccomp program.
@@ -164,6 +171,12 @@ class Supervisor {
   // (no argv, a relative path); a sandbox that could not be set up is a RunResult with
   // Outcome::kSetupError.
   Result<RunResult> Run(const Spec& spec, const CancelToken* cancel = nullptr);
+
+  // How a caller's workspace is mounted, in words: overlays under workspace_root (the sandbox
+  // sees no host path), or bind mounts and why.
+  const std::string& workspace_mounting() const;
+  // True when workspaces under SupervisorOptions::workspace_root are mounted as overlays.
+  bool hides_workspace_paths() const;
 
   class Impl;
 

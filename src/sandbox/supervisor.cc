@@ -60,25 +60,6 @@ int ReadLastCapability() {
 
 }  // namespace
 
-std::pair<uid_t, gid_t> Supervisor::Impl::DefaultHostIds() const {
-  if (!running_as_root) {
-    return {::geteuid(), ::getegid()};
-  }
-  return {options.root_sandbox_uid, static_cast<gid_t>(options.root_sandbox_uid)};
-}
-
-std::pair<uid_t, gid_t> Supervisor::Impl::SandboxHostIds(const struct stat& workspace) const {
-  if (!running_as_root) {
-    return {::geteuid(), ::getegid()};
-  }
-  // Root maps the sandbox user to the workspace's owner when that owner is an ordinary user, so
-  // that files keep their owner; otherwise to Warden's own unprivileged id.
-  if (workspace.st_uid != 0) {
-    return {workspace.st_uid, workspace.st_gid};
-  }
-  return {options.root_sandbox_uid, static_cast<gid_t>(options.root_sandbox_uid)};
-}
-
 Status Supervisor::Impl::WriteIdMaps(pid_t pid, uid_t uid, gid_t gid) const {
   std::string proc = fmt::format("/proc/{}/", pid);
   if (running_as_root) {
@@ -93,67 +74,6 @@ Status Supervisor::Impl::WriteIdMaps(pid_t pid, uid_t uid, gid_t gid) const {
   RETURN_IF_ERROR(
       sys::WriteExistingFile(proc + "uid_map", fmt::format("{} {} 1\n", kSandboxUid, uid)));
   return sys::WriteExistingFile(proc + "gid_map", fmt::format("{} {} 1\n", kSandboxGid, gid));
-}
-
-Result<Workspace> Supervisor::Impl::PrepareWorkspace(const Spec& spec) const {
-  Workspace ws;
-  ws.path = spec.workspace;
-  if (ws.path.empty() && isolated()) {
-    std::tie(ws.host_uid, ws.host_gid) = DefaultHostIds();
-    return ws;
-  }
-  if (ws.path.empty()) {
-    // No sandbox, so no tmpfs of its own: a host directory, removed when the run ends.
-    ASSIGN_OR_RETURN(ws.temp, sys::TempDir::Create("warden-unsandboxed-"));
-    ws.path = ws.temp->path();
-  }
-  ws.fd.reset(::open(ws.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!ws.fd) {
-    return Error::FromErrno(fmt::format("workspace {}", ws.path), errno);
-  }
-  struct stat st {};
-  if (::fstat(ws.fd.get(), &st) != 0) {
-    return ErrnoError("fstat(" + ws.path + ")");
-  }
-  std::tie(ws.host_uid, ws.host_gid) = SandboxHostIds(st);
-  bool writable = st.st_uid == ws.host_uid || (st.st_mode & S_IWOTH) != 0 ||
-                  (st.st_gid == ws.host_gid && (st.st_mode & S_IWGRP) != 0);
-  if (isolated() && !writable) {
-    // Root's own directory: the sandbox user is never root on the host, so it could not write.
-    return Error(ErrorCode::kFailedPrecondition,
-                 fmt::format("workspace {} belongs to uid {}, and the sandbox user (host uid {}) "
-                             "may not write there: give the directory to an ordinary user (the "
-                             "sandbox then runs as that user), or use --ro-bind to read it",
-                             ws.path, st.st_uid, ws.host_uid));
-  }
-  ASSIGN_OR_RETURN(ws.baseline_bytes, sys::DiskUsage(ws.fd.get()));
-  return ws;
-}
-
-Result<std::optional<MountPlan>> Supervisor::Impl::PrepareMounts(const Spec& spec,
-                                                                 const Workspace& ws) const {
-  if (!isolated()) {
-    return std::optional<MountPlan>();
-  }
-  MountInputs inputs;
-  if (ws.fd) {
-    // The directory already opened (and measured): the child must bind this very inode.
-    ASSIGN_OR_RETURN(inputs.workspace, HostPathOf(ws.fd.get()));
-  }
-  for (const BindMount& bind : spec.ro_binds) {
-    auto source = ResolveHostPath(bind.source);
-    if (!source.ok()) {
-      return std::move(source).error().WithContext("--ro-bind source");
-    }
-    inputs.ro_binds.push_back(std::move(source).value());
-  }
-  if (spec.network == NetworkMode::kHost) {
-    if (auto resolv = ResolveHostPath("/etc/resolv.conf"); resolv.ok()) {
-      inputs.resolv_conf = std::move(resolv).value();
-    }
-  }
-  ASSIGN_OR_RETURN(MountPlan plan, MountPlan::Build(layout, spec, inputs));
-  return std::optional<MountPlan>(std::move(plan));
 }
 
 ChildPlan Supervisor::Impl::MakeChildPlan(const Spec& spec, const RunPipes& pipes,
@@ -260,6 +180,10 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
   std::vector<ChildPlan::Rlimit> rlimits = MakeRlimits(spec.limits);
   ASSIGN_OR_RETURN(RunPipes pipes, MakePipes(FeedsStdin(spec)));
   std::vector<int> keep = ChildFds(pipes);
+  if (ws.mount && ws.mount->tree) {
+    keep.push_back(ws.mount->tree.get());  // attached by init (MountOp::Kind::kAttach)
+    std::sort(keep.begin(), keep.end());
+  }
   ChildPlan plan = MakeChildPlan(spec, pipes, keep, mounts, cmd, rlimits);
   if (!isolated()) {
     plan.workdir = ws.path.c_str();
@@ -399,6 +323,7 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Create(const SupervisorOptions& 
   if (options.background_cleanup) {
     impl->reaper = std::make_unique<CgroupReaper>();
   }
+  impl->SetUpWorkspaceRoot();
   if (options.warm_sandboxes > 0 && !options.unsandboxed) {
     Impl* raw = impl.get();
     impl->warm_pool =
@@ -409,6 +334,14 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Create(const SupervisorOptions& 
 
 Result<RunResult> Supervisor::Run(const Spec& spec, const CancelToken* cancel) {
   return impl_->Run(spec, cancel);
+}
+
+const std::string& Supervisor::workspace_mounting() const {
+  return impl_->workspace_mounting;
+}
+
+bool Supervisor::hides_workspace_paths() const {
+  return !impl_->workspace_root.empty();
 }
 
 }  // namespace warden::sandbox

@@ -36,12 +36,18 @@ class Supervisor::Impl {
   int last_capability = 40;
   char* cmdline_begin = nullptr;  // this process's argv strings, wiped in every init
   size_t cmdline_size = 0;
+  std::string workspace_root;      // resolved options.workspace_root; "" when overlays are not used
+  std::string workspace_mounting;  // how workspaces are mounted, for Supervisor::workspace_mounting
   std::unique_ptr<CgroupReaper> reaper;  // removes finished runs' cgroups off the caller's path
   std::unique_ptr<WarmPool> warm_pool;   // last: its thread uses the members above
 
   Result<RunResult> Run(const Spec& spec, const CancelToken* cancel);
   // Builds a sandbox up to the point where it waits for a run (WarmPool's factory).
   Result<WarmSandbox> StartWarm();
+  // Called once by Create(): checks with one run that a workspace under options.workspace_root
+  // can be mounted as an overlay; sets workspace_root (or leaves it empty, logging why) and
+  // workspace_mounting.
+  void SetUpWorkspaceRoot();
 
  private:
   bool isolated() const { return !options.unsandboxed; }
