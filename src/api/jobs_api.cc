@@ -20,11 +20,11 @@ bool WantsEventStream(const Request& request) {
 }
 
 // 201 with the new job, or 429 when the queue is full, or the store's error.
-Response Created(const Result<jobs::Job>& created) {
+Response Created(const Result<jobs::Job>& created, jobs::Viewer viewer) {
   if (!created.ok()) {
     return JobRefused(created.error());
   }
-  Response response = Response::Json(201, jobs::ToJson(*created));
+  Response response = Response::Json(201, jobs::ToJson(*created, viewer));
   response.headers.Set("Location", "/v1/jobs/" + created->id);
   return response;
 }
@@ -121,7 +121,8 @@ Response JobsApi::Submit(Request& request) {
   job.kind = spec->kind;
   job.input = std::move(body.get_object());
   job.requeue_on_crash = spec->requeue_on_crash;
-  return Created(store_.Create(std::move(job)));
+  jobs::Viewer viewer = jobs::ViewerFor(job.owner);
+  return Created(store_.Create(std::move(job)), viewer);
 }
 
 Response JobsApi::List(Request& request) {
@@ -148,7 +149,7 @@ Response JobsApi::List(Request& request) {
   }
   json::array items;
   for (const jobs::Job& job : result->jobs) {
-    items.push_back(jobs::ToJson(job));
+    items.push_back(jobs::ToJson(job, jobs::ViewerFor(filter.owner)));
   }
   json::object out{{"jobs", std::move(items)}};
   out["next_cursor"] =
@@ -158,7 +159,8 @@ Response JobsApi::List(Request& request) {
 
 Response JobsApi::Get(Request& request) {
   auto job = JobOf(request);
-  return job.ok() ? Response::Json(200, jobs::ToJson(*job)) : Response::FromError(job.error());
+  return job.ok() ? Response::Json(200, jobs::ToJson(*job, jobs::ViewerFor(OwnerOf(request))))
+                  : Response::FromError(job.error());
 }
 
 Response JobsApi::Events(Request& request) {
@@ -238,7 +240,7 @@ Response JobsApi::Cancel(Request& request) {
   if (workers_ != nullptr) {
     workers_->NotifyCancel(job->id);
   }
-  return Response::Json(202, jobs::ToJson(*cancelled));
+  return Response::Json(202, jobs::ToJson(*cancelled, jobs::ViewerFor(OwnerOf(request))));
 }
 
 Response JobsApi::Retry(Request& request) {
@@ -259,7 +261,7 @@ Response JobsApi::Retry(Request& request) {
   retry.input = job->input;
   retry.parent_id = job->id;
   retry.requeue_on_crash = job->requeue_on_crash;
-  return Created(store_.Create(std::move(retry)));
+  return Created(store_.Create(std::move(retry)), jobs::ViewerFor(OwnerOf(request)));
 }
 
 Response JobsApi::Files(Request& request) {

@@ -27,8 +27,8 @@ Result<jobs::Job> WaitForEnd(jobs::JobStore& store, const std::string& job_id,
 }
 
 // {"turn": ..., "job": ..., "reply": ...} for one turn; the reply only when asked for.
-Result<json::object> TurnJson(jobs::JobStore& store, const jobs::SessionTurn& turn,
-                              bool with_reply) {
+Result<json::object> TurnJson(jobs::JobStore& store, const jobs::SessionTurn& turn, bool with_reply,
+                              jobs::Viewer viewer) {
   json::object out = jobs::ToJson(turn);
   auto job = store.Get(turn.job_id, jobs::kAnyOwner);
   if (!job.ok()) {
@@ -39,7 +39,7 @@ Result<json::object> TurnJson(jobs::JobStore& store, const jobs::SessionTurn& tu
     out["reply"] = nullptr;
     return out;
   }
-  out["job"] = jobs::ToJson(*job);
+  out["job"] = jobs::ToJson(*job, viewer);
   if (with_reply) {
     ASSIGN_OR_RETURN(json::object reply, jobs::ReplyOf(store, *job));
     out["reply"] = std::move(reply);
@@ -81,7 +81,7 @@ Response SessionsApi::Create(Request& request) {
   if (!session.ok()) {
     return Response::FromError(session.error());
   }
-  json::object out = jobs::ToJson(*session);
+  json::object out = jobs::ToJson(*session, jobs::ViewerFor(OwnerOf(request)));
   out["turns"] = json::array{};
   Response response = Response::Json(201, out);
   response.headers.Set("Location", "/v1/sessions/" + session->id);
@@ -99,13 +99,13 @@ Response SessionsApi::Get(Request& request) {
   }
   json::array items;
   for (const jobs::SessionTurn& turn : *turns) {
-    auto item = TurnJson(store_, turn, /*with_reply=*/true);
+    auto item = TurnJson(store_, turn, /*with_reply=*/true, jobs::ViewerFor(OwnerOf(request)));
     if (!item.ok()) {
       return Response::FromError(item.error());
     }
     items.emplace_back(std::move(*item));
   }
-  json::object out = jobs::ToJson(*session);
+  json::object out = jobs::ToJson(*session, jobs::ViewerFor(OwnerOf(request)));
   out["turns"] = std::move(items);
   return Response::Json(200, out);
 }
@@ -192,7 +192,8 @@ Response SessionsApi::PostMessage(Request& request) {
       return Response::FromError(turn.error());
     }
   }
-  json::object out{{"turn", jobs::ToJson(*turn)}, {"job", jobs::ToJson(*created)}};
+  const jobs::Viewer viewer = jobs::ViewerFor(created->owner);
+  json::object out{{"turn", jobs::ToJson(*turn)}, {"job", jobs::ToJson(*created, viewer)}};
   // A wait holds a handler thread: only a few at once, so that waiting clients cannot starve
   // everyone else. Beyond that the answer comes at once, without the reply (follow the job's
   // events, or GET the session, instead).
@@ -210,7 +211,7 @@ Response SessionsApi::PostMessage(Request& request) {
     if (!reply.ok()) {
       return Response::FromError(reply.error());
     }
-    out["job"] = jobs::ToJson(*ended);
+    out["job"] = jobs::ToJson(*ended, viewer);
     out["reply"] = std::move(*reply);
   }
   Response response = Response::Json(201, out);

@@ -125,8 +125,8 @@ bool IsValidId(std::string_view id, std::string_view prefix) {
   return true;
 }
 
-json::object ToJson(const Job& job) {
-  return {
+json::object ToJson(const Job& job, Viewer viewer) {
+  json::object out{
       {"id", job.id},
       {"owner", job.owner},
       {"kind", JobKindName(job.kind)},
@@ -146,18 +146,31 @@ json::object ToJson(const Job& job) {
       {"workspace", job.workspace},
       {"last_event_seq", job.last_event_seq},
   };
+  if (viewer == Viewer::kTenant) {
+    out.erase("workspace");
+    out.erase("worker");
+  }
+  return out;
 }
 
 json::object ToJson(const Event& event) {
-  return {
+  json::object out{
       {"seq", event.seq}, {"time_ms", event.time_ms}, {"type", event.type}, {"data", event.data}};
+  if (event.type == kStateEventType) {
+    out["data"].as_object().erase("worker");
+  }
+  return out;
 }
 
-json::object ToJson(const Session& session) {
-  return {{"id", session.id},
-          {"owner", session.owner},
-          {"created_at_ms", session.created_at_ms},
-          {"workspace", session.workspace}};
+json::object ToJson(const Session& session, Viewer viewer) {
+  json::object out{{"id", session.id},
+                   {"owner", session.owner},
+                   {"created_at_ms", session.created_at_ms},
+                   {"workspace", session.workspace}};
+  if (viewer == Viewer::kTenant) {
+    out.erase("workspace");
+  }
+  return out;
 }
 
 json::object ToJson(const SessionTurn& turn) {

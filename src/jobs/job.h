@@ -128,11 +128,22 @@ bool IsValidId(std::string_view id, std::string_view prefix);
 inline constexpr std::string_view kJobIdPrefix = "j_";
 inline constexpr std::string_view kSessionIdPrefix = "s_";
 
+// Who reads a job or session. A tenant (the holder of an API key, when keys are configured) is
+// not told where on the host its work happens: no "workspace" (a host path) and no "worker"
+// (which names the server's process). The operator (a server without keys) sees both.
+enum class Viewer { kOperator, kTenant };
+// The viewer a request acting as `owner` is: kAnyOwner (no keys configured) is the operator.
+inline Viewer ViewerFor(std::string_view owner) {
+  return owner == kAnyOwner ? Viewer::kOperator : Viewer::kTenant;
+}
+
 // The JSON shape of each value, the one the API sends. Times stay numbers (ms); missing times are
 // null.
-json::object ToJson(const Job& job);
+json::object ToJson(const Job& job, Viewer viewer);
+// A "state" event never shows the worker that claimed the job (events written before it was
+// left out of them included it).
 json::object ToJson(const Event& event);
-json::object ToJson(const Session& session);
+json::object ToJson(const Session& session, Viewer viewer);
 json::object ToJson(const SessionTurn& turn);
 
 }  // namespace warden::jobs
