@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "base/log.h"
+#include "jobs/db_files.h"
 #include "jobs/sqlite.h"
 #include "jobs/sqlite_rows.h"
 
@@ -218,6 +219,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(SqliteStoreOptions option
   const std::string context = "opening job database " + options.path;
   auto opened = [&]() -> Result<std::unique_ptr<SqliteStore>> {
     RETURN_IF_ERROR(CheckDirectory(options.path));
+    RETURN_IF_ERROR(MakeDatabaseFilesPrivate(options.path));
     ASSIGN_OR_RETURN(Connection writer, Connection::Open(options.path));
     // WAL: readers never block the writer nor it them. FULL: each commit is fsynced, so a job
     // accepted is a job kept, through a crash of the process or of the machine.

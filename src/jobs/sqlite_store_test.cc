@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,6 +84,35 @@ TEST_F(SqliteStoreTest, UsesWriteAheadLoggingAndTheLatestSchema) {
   EXPECT_EQ(*raw.QueryText("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(*sqlite::SchemaVersion(raw), SqliteStore::LatestSchemaVersion());
   EXPECT_GE(SqliteStore::LatestSchemaVersion(), 1);
+}
+
+// Mode bits of `path`, or -1 when it does not exist.
+int ModeOf(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 07777) : -1;
+}
+
+TEST_F(SqliteStoreTest, DatabaseFilesAreReadableByTheServiceAlone) {
+  ::umask(022);  // a usual umask: files would be 0644
+  auto store = MustOpen();
+  ASSERT_THAT(store->Create(Task("a secret task")), IsOk());  // the -wal and -shm files exist now
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    EXPECT_EQ(ModeOf(path_ + suffix), 0600) << "jobs.db" << suffix;
+  }
+}
+
+TEST_F(SqliteStoreTest, ADatabaseOpenToOthersIsMadePrivateOnOpen) {
+  { ASSERT_THAT(MustOpen()->Create(Task("from an earlier version")), IsOk()); }
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    ::chmod((path_ + suffix).c_str(), 0644);  // as an earlier version left them
+  }
+  auto store = MustOpen();
+  ASSERT_THAT(store->Create(Task("now")), IsOk());
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    int mode = ModeOf(path_ + suffix);
+    EXPECT_TRUE(mode == -1 || mode == 0600) << "jobs.db" << suffix << " is " << std::oct << mode;
+  }
+  EXPECT_EQ(ModeOf(path_), 0600);
 }
 
 TEST_F(SqliteStoreTest, ReopeningKeepsJobsEventsAndSessions) {
