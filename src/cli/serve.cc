@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "cli/commands.h"
-#include "cli/reachable.h"
+#include "cli/data_dir.h"
 #include "cli/serve_http.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -280,20 +280,17 @@ int Serve(int argc, char** argv) {
   }
 
   std::string data_dir = o.data_dir.empty() ? DefaultDataDir() : o.data_dir;
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir + "/workspaces", ec);
-  if (ec) {
-    return fail(fmt::format("cannot create the data directory {}: {}", data_dir, ec.message()));
-  }
-  if (Status reachable = CheckSandboxCanReach(data_dir + "/workspaces/job"); !reachable.ok()) {
-    return fail(reachable.error().message() + " (no job could reach its workspace)");
+  sandbox::SupervisorOptions supervisor_options;
+  auto workspaces = PrepareDataDir(data_dir, supervisor_options.root_sandbox_uid);
+  if (!workspaces.ok()) {
+    return fail(workspaces.error().message());
   }
   jobs::SqliteStoreOptions store_options;
   store_options.path = data_dir + "/warden.db";
   store_options.store.max_queued = o.max_queued;
   store_options.store.max_queued_per_owner = o.max_queued_per_key;
   store_options.store.max_running_per_owner = o.max_running_per_key;
-  store_options.store.workspace_root = data_dir + "/workspaces";
+  store_options.store.workspace_root = *workspaces;
   auto store = jobs::SqliteStore::Open(store_options);
   if (!store.ok()) {
     return fail(store.error().message());
@@ -307,11 +304,13 @@ int Serve(int argc, char** argv) {
              recovered->failed, recovered->requeued, recovered->cancelled);
   }
 
-  sandbox::SupervisorOptions supervisor_options;
+  // Workspaces are mounted through overlays, so that no sandbox reads its host path.
+  supervisor_options.workspace_root = *workspaces;
   auto supervisor = sandbox::Supervisor::Create(supervisor_options);
   if (!supervisor.ok()) {
     return fail(supervisor.error().message() + " (`warden doctor` tells more)");
   }
+  LOG_INFO("workspaces: {}", (*supervisor)->workspace_mounting());
 
   jobs::WorkerOptions worker_options;
   worker_options.workers =

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <stop_token>
@@ -94,12 +95,20 @@ class EventLog {
   std::jthread flusher_;              // last: starts after the members it uses, stops before them
 };
 
+// The job's workspace: mode 0700, owned by the sandbox user (the service, root, reads it all the
+// same), so that no other user of the host can look into it.
 Status PrepareWorkspace(const std::string& path, uid_t sandbox_uid) {
   std::error_code ec;
-  std::filesystem::create_directories(path, ec);
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   if (ec) {
     return Error(ErrorCode::kInternal,
                  fmt::format("cannot create the workspace {}: {}", path, ec.message()));
+  }
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Error::FromErrno("mkdir(" + path + ")", errno);
+  }
+  if (::chmod(path.c_str(), 0700) != 0) {
+    return Error::FromErrno("chmod(" + path + ")", errno);
   }
   if (::geteuid() == 0 && ::chown(path.c_str(), sandbox_uid, sandbox_uid) != 0) {
     return Error::FromErrno("chown(" + path + ")", errno);
