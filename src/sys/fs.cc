@@ -112,7 +112,10 @@ bool AddUsage(int dir_fd, dev_t device, int depth, uint64_t* total) {
     if (::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       continue;  // removed meanwhile
     }
-    *total += std::max<uint64_t>(static_cast<uint64_t>(st.st_blocks) * 512, kMinimumInodeBytes);
+    // The apparent size counts as much as the blocks: a sparse file costs nothing to write but
+    // everything to read back (hashing it, archiving it).
+    *total += std::max({static_cast<uint64_t>(st.st_blocks) * 512,
+                        static_cast<uint64_t>(std::max<off_t>(st.st_size, 0)), kMinimumInodeBytes});
     if (!S_ISDIR(st.st_mode) || st.st_dev != device) {
       continue;
     }

@@ -19,9 +19,10 @@ Status WriteNewFile(const std::string& path, std::string_view data, int mode = 0
 // Removes `path` and everything below it without following symlinks or crossing mount points.
 Status RemoveTree(const std::string& path);
 
-// Bytes allocated on disk by everything below the directory `dir_fd` (st_blocks, at least 4 KiB
-// per inode; not following symlinks, not crossing mounts; hard links count twice). Fails with
-// kResourceExhausted for a tree more than 256 directories deep.
+// Bytes used by everything below the directory `dir_fd`: for each inode the larger of what it
+// holds on disk (st_blocks) and its apparent size (st_size), and at least 4 KiB; so a sparse file
+// counts for its full length. Not following symlinks, not crossing mounts; hard links count twice.
+// Fails with kResourceExhausted for a tree more than 256 directories deep.
 Result<uint64_t> DiskUsage(int dir_fd);
 // The same for the directory at `path` (kNotFound when there is none).
 Result<uint64_t> DiskUsage(const std::string& path);

@@ -51,6 +51,18 @@ TEST(FsTest, DiskUsageCountsFilesBelowAndNotSymlinkTargets) {
   EXPECT_LT(used - empty, 2U << 20);  // /usr behind the symlink is not counted
 }
 
+TEST(FsTest, DiskUsageCountsTheApparentSizeOfSparseFiles) {
+  auto dir = TempDir::Create("warden-test-du-");
+  ASSERT_TRUE(dir.ok());
+  UniqueFd fd(::open(dir->path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  uint64_t empty = *DiskUsage(fd.get());
+  // 1 GiB of holes: no block written, but a reader of the file reads 1 GiB.
+  UniqueFd sparse(::open((dir->path() + "/sparse").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+  ASSERT_TRUE(sparse.valid());
+  ASSERT_EQ(::ftruncate(sparse.get(), off_t{1} << 30), 0);
+  EXPECT_GE(*DiskUsage(fd.get()) - empty, uint64_t{1} << 30);
+}
+
 TEST(FsTest, ErrorsNameTheCallAndThePath) {
   auto r = ReadFile("/nonexistent/warden");
   ASSERT_FALSE(r.ok());
