@@ -6,6 +6,8 @@
 
 #include "api/event_followers.h"
 #include "artifacts/artifacts.h"
+#include "artifacts/manifest_json.h"
+#include "artifacts/names.h"
 #include "base/log.h"
 #include "jobs/output_reader.h"
 
@@ -17,6 +19,15 @@ constexpr int64_t kDefaultEventsLimit = 100;
 
 bool WantsEventStream(const Request& request) {
   return request.headers.Get("Accept").find("text/event-stream") != std::string_view::npos;
+}
+
+// 422 for a workspace too big to list: a permanent condition, which a client must not retry. The
+// archive, whose limit is ten times higher, is the way to its files.
+Response TooManyToList(const jobs::Job& job, std::string_view message) {
+  return Response::Error(422, artifacts::kTooManyFiles,
+                         fmt::format("{}: too many to list; download them all as one archive "
+                                     "(GET /v1/jobs/{}/archive)",
+                                     message, job.id));
 }
 
 // 201 with the new job, or 429 when the queue is full, or the store's error.
@@ -269,21 +280,35 @@ Response JobsApi::Files(Request& request) {
   if (!job.ok()) {
     return Response::FromError(job.error());
   }
-  auto manifest = artifacts::Manifest(job->workspace);
+  // A job that has ended answers with the manifest taken (and hashed) once, at its end.
+  if (jobs::IsFinal(job->state)) {
+    if (const json::value* files = job->result.if_contains("files");
+        files != nullptr && files->is_array()) {
+      return Response::Json(200, json::object{{"files", *files}});
+    }
+    const json::value* error = job->result.if_contains("files_error");
+    const json::object* refused = error != nullptr ? error->if_object() : nullptr;
+    if (refused != nullptr && refused->contains("code") && refused->at("code").is_string() &&
+        refused->at("code").get_string() == artifacts::kTooManyFiles &&
+        refused->contains("message") && refused->at("message").is_string()) {
+      return TooManyToList(*job, refused->at("message").get_string());
+    }
+  }
+  // Still running, or ended without a manifest (the server stopped under it, or the listing
+  // failed then): the workspace as it is now, listed without reading any file.
+  artifacts::ManifestOptions live;
+  live.hashing = std::nullopt;
+  auto manifest = artifacts::Manifest(job->workspace, live);
   if (!manifest.ok()) {
     if (manifest.error().code() == ErrorCode::kNotFound) {
       return Response::Json(200, json::object{{"files", json::array{}}});
     }
+    if (artifacts::IsTooManyFiles(manifest.error())) {
+      return TooManyToList(*job, manifest.error().message());
+    }
     return Response::FromError(manifest.error());
   }
-  json::array files;
-  for (const artifacts::FileInfo& file : *manifest) {
-    files.push_back(json::object{{"path", file.path},
-                                 {"size", file.size},
-                                 {"sha256", file.sha256},
-                                 {"modified_at", file.mtime_ms}});
-  }
-  return Response::Json(200, json::object{{"files", std::move(files)}});
+  return Response::Json(200, json::object{{"files", artifacts::ManifestJson(*manifest)}});
 }
 
 Response JobsApi::File(Request& request) {
@@ -291,7 +316,12 @@ Response JobsApi::File(Request& request) {
   if (!job.ok()) {
     return Response::FromError(job.error());
   }
-  auto file = artifacts::OpenInWorkspace(job->workspace, request.params.at("path"));
+  // The path as listings show it (artifacts/names.h); raw bytes, percent-encoded, pass unchanged.
+  auto name = artifacts::NameFromShown(request.params.at("path"));
+  if (!name.ok()) {
+    return Response::FromError(name.error());
+  }
+  auto file = artifacts::OpenInWorkspace(job->workspace, *name);
   if (!file.ok()) {
     return Response::FromError(file.error());
   }
@@ -316,6 +346,12 @@ Response JobsApi::Archive(Request& request) {
   }
   auto archive = artifacts::ArchiveStream::Open(job->workspace, *parsed);
   if (!archive.ok()) {
+    if (artifacts::IsTooManyFiles(archive.error())) {
+      return Response::Error(422, artifacts::kTooManyFiles,
+                             fmt::format("{}: too many to archive; download files one by one (GET "
+                                         "/v1/jobs/{}/files/{{path}})",
+                                         archive.error().message(), job->id));
+    }
     return Response::FromError(archive.error());
   }
   std::shared_ptr<artifacts::ArchiveStream> stream = std::move(*archive);

@@ -1,4 +1,5 @@
 // ArchiveStream: libarchive's push-style writer turned into a pull-style stream of pieces.
+#include <errno.h>
 #include <locale.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <archive_entry.h>
 
 #include "artifacts/artifacts.h"
+#include "artifacts/names.h"
 #include "artifacts/workspace_fs.h"
 #include "base/log.h"
 
@@ -35,41 +37,6 @@ la_ssize_t AppendToOutput(struct archive*, void* output, const void* data, size_
 struct EntryDeleter {
   void operator()(struct archive_entry* entry) const { archive_entry_free(entry); }
 };
-
-bool IsValidUtf8(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    auto byte = static_cast<unsigned char>(text[i]);
-    size_t length = 0;
-    if (byte < 0x80) {
-      length = 1;
-    } else if ((byte & 0xe0) == 0xc0) {
-      length = 2;
-    } else if ((byte & 0xf0) == 0xe0) {
-      length = 3;
-    } else if ((byte & 0xf8) == 0xf0) {
-      length = 4;
-    }
-    if (length == 0 || i + length > text.size()) {
-      return false;
-    }
-    uint32_t code = length == 1 ? byte : byte & (0x7f >> length);
-    for (size_t k = 1; k < length; ++k) {
-      auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xc0) != 0x80) {
-        return false;
-      }
-      code = (code << 6) | (next & 0x3f);
-    }
-    bool overlong = (length == 2 && code < 0x80) || (length == 3 && code < 0x800) ||
-                    (length == 4 && code < 0x10000);
-    if (overlong || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
-      return false;
-    }
-    i += length;
-  }
-  return true;
-}
 
 // libarchive reads the character set of names from the calling thread's LC_CTYPE. Warden leaves
 // the process in the "C" locale, in which libarchive cannot tell UTF-8 names from binary ones: it
@@ -140,12 +107,17 @@ ArchiveStream::~ArchiveStream() {
 Result<std::unique_ptr<ArchiveStream>> ArchiveStream::Open(const std::string& workspace,
                                                            ArchiveFormat format, size_t max_files) {
   ASSIGN_OR_RETURN(UniqueFd root, OpenWorkspace(workspace));
-  ASSIGN_OR_RETURN(std::vector<std::string> paths, ListRegularFiles(root.get(), max_files));
+  ASSIGN_OR_RETURN(std::vector<ListedFile> files, ListRegularFiles(root.get(), max_files));
+  std::vector<std::string> paths;
+  paths.reserve(files.size());
+  for (ListedFile& file : files) {
+    paths.push_back(std::move(file.path));
+  }
   std::unique_ptr<ArchiveStream> stream(new ArchiveStream(std::move(root), std::move(paths)));
   stream->format_ = format;
   stream->writer_ = archive_write_new();
   if (stream->writer_ == nullptr) {
-    return Error(ErrorCode::kResourceExhausted, "archive_write_new() failed");
+    return Error(ErrorCode::kResourceExhausted, "archive_write_new() failed", ENOMEM);
   }
   ScopedThreadLocale locale(Utf8Ctype());
   struct archive* writer = stream->writer_;
@@ -228,11 +200,11 @@ Status ArchiveStream::StartNextFile() {
   }
   struct stat st {};
   if (::fstat(file->fd.get(), &st) != 0) {
-    return ErrnoError("fstat('" + path + "')");
+    return ErrnoError("fstat(" + Quoted(path) + ")");
   }
   std::unique_ptr<struct archive_entry, EntryDeleter> entry(archive_entry_new());
   if (!entry) {
-    return Error(ErrorCode::kResourceExhausted, "archive_entry_new() failed");
+    return Error(ErrorCode::kResourceExhausted, "archive_entry_new() failed", ENOMEM);
   }
   archive_entry_set_pathname(entry.get(), path.c_str());
   archive_entry_set_filetype(entry.get(), AE_IFREG);
@@ -251,7 +223,7 @@ Status ArchiveStream::StartNextFile() {
     rc = archive_write_header(writer_, entry.get());
   }
   if (rc < ARCHIVE_WARN) {
-    return ArchiveError("writing the header of '" + path + "'");
+    return ArchiveError("writing the header of " + Quoted(path));
   }
   current_file_ = std::move(file->fd);
   current_path_ = path;
@@ -278,7 +250,7 @@ Status ArchiveStream::CopyNextChunk() {
   }
   if (got > 0) {
     if (archive_write_data(writer_, read_buffer_.data(), got) < 0) {
-      return ArchiveError("compressing '" + current_path_ + "'");
+      return ArchiveError("compressing " + Quoted(current_path_));
     }
     current_remaining_bytes_ -= got;
     bytes_read_this_piece_ += got;
@@ -288,7 +260,7 @@ Status ArchiveStream::CopyNextChunk() {
   }
   current_file_.reset();
   if (archive_write_finish_entry(writer_) < ARCHIVE_WARN) {
-    return ArchiveError("finishing '" + current_path_ + "'");
+    return ArchiveError("finishing " + Quoted(current_path_));
   }
   return OkStatus();
 }

@@ -1,7 +1,7 @@
 // Artifacts: the files a job leaves in its workspace. Lists them with their SHA-256 (the
-// manifest), opens one of them from an untrusted relative path without ever leaving the
-// workspace, and streams the whole workspace as a ZIP or tar.gz archive, piece by piece, in
-// bounded memory. Independent of HTTP: api/ turns the pieces into response bodies.
+// manifest, hashed within a budget), opens one of them from an untrusted relative path without
+// ever leaving the workspace, and streams the whole workspace as a ZIP or tar.gz archive, piece by
+// piece, in bounded memory. Independent of HTTP: api/ turns the pieces into response bodies.
 //
 // What counts as an artifact, everywhere in this file: a regular file below the workspace.
 // Symbolic links are never followed and never listed (a sandbox could point one at /etc/shadow);
@@ -11,6 +11,7 @@
 // not part of the manifest or of archives.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -22,28 +23,62 @@
 #include "base/result.h"
 #include "base/unique_fd.h"
 
+namespace warden {
+class Config;
+}
+
 struct archive;  // libarchive's writer, confined to archive_stream.cc
 
 namespace warden::artifacts {
 
+// Why a FileInfo has no SHA-256.
+enum class Unhashed {
+  kNo,          // it has one
+  kOverBudget,  // the hashing budget (bytes or time) did not reach it
+  kNotAsked,    // listed without hashing (ManifestOptions::hashing unset)
+};
+
 // One file of a manifest.
 struct FileInfo {
-  std::string path;      // relative to the workspace, '/'-separated, no "", "." or ".." segment
-  uint64_t size = 0;     // bytes, exactly those that were hashed
-  std::string sha256;    // 64 lower-case hex digits
+  std::string path;   // relative to the workspace, '/'-separated, no "", "." or ".." segment; the
+                      // name's own bytes (names.h says how they are shown as text)
+  uint64_t size = 0;  // bytes: exactly those hashed, or the size when listed if not hashed
+  std::optional<std::string> sha256;  // 64 lower-case hex digits, or why not below
+  Unhashed unhashed = Unhashed::kNo;
   int64_t mtime_ms = 0;  // last modification, milliseconds since the Unix epoch
 };
 
 inline constexpr size_t kDefaultManifestLimit = 10000;
 
-// Lists the artifacts of `workspace` (a directory), sorted by path in byte order, each with the
-// SHA-256 of its content (read in 64 KiB pieces, never whole). A file that disappears or stops
+// What a manifest may spend on digests: the bytes read in all, and the time from its start. Zero
+// bytes or zero time hash nothing (never "unlimited").
+struct HashBudget {
+  uint64_t bytes = uint64_t{1} << 30;
+  std::chrono::milliseconds time{10'000};
+};
+
+// The budget set in the configuration: `artifacts.hash_budget` (a size, "1G") and
+// `artifacts.hash_time` (a duration, "10s"); the defaults above for what is unset.
+// kInvalidArgument naming the key and the form expected for anything else.
+Result<HashBudget> HashBudgetFromConfig(const Config& config);
+
+struct ManifestOptions {
+  size_t max_files = kDefaultManifestLimit;
+  // Unset: no file is read, only listed (a live listing: cheap, whatever the files hold).
+  std::optional<HashBudget> hashing = HashBudget{};
+};
+
+// Lists the artifacts of `workspace` (a directory), sorted by path in byte order. With a hashing
+// budget, each file gets the SHA-256 of its content (read in 64 KiB pieces, never whole), the
+// smallest files first, so that one huge (or sparse) file cannot cost all the others their
+// digests: a file larger than what is left of the byte budget, or reached after the time budget
+// has run out, is listed with its size and Unhashed::kOverBudget. A file that disappears or stops
 // being a regular file while the manifest is taken is left out. Fails with kNotFound when the
-// workspace does not exist and with kResourceExhausted when it holds more than `max_files`
-// artifacts or is nested more than 256 directories deep: no partial manifest, so that a caller
-// cannot mistake a truncated list for the whole.
+// workspace does not exist and with kResourceExhausted (no errno) when it holds more than
+// `max_files` artifacts or is nested more than 256 directories deep: no partial manifest, so that
+// a caller cannot mistake a truncated list for the whole.
 Result<std::vector<FileInfo>> Manifest(const std::string& workspace,
-                                       size_t max_files = kDefaultManifestLimit);
+                                       const ManifestOptions& options = {});
 
 // A regular file of a workspace, open for reading.
 struct OpenFile {

@@ -113,8 +113,8 @@ TEST_F(WorkspaceTest, ManifestHashesLargeFilesInPieces) {
 }
 
 TEST_F(WorkspaceTest, ManifestRefusesMoreFilesThanTheLimit) {
-  EXPECT_TRUE(Manifest(ws_, 6).ok());
-  auto manifest = Manifest(ws_, 5);
+  EXPECT_TRUE(Manifest(ws_, {.max_files = 6}).ok());
+  auto manifest = Manifest(ws_, {.max_files = 5});
   ASSERT_FALSE(manifest.ok());
   EXPECT_EQ(manifest.error().code(), ErrorCode::kResourceExhausted);
 }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <utility>
 
+#include "artifacts/names.h"
 #include "artifacts/workspace_fs.h"
 #include "base/log.h"
 
@@ -27,11 +28,11 @@ using DirPtr = std::unique_ptr<DIR, DirCloser>;
 struct Walk {
   dev_t device;
   size_t max_files;
-  std::vector<std::string> paths;
+  std::vector<ListedFile> files;
 };
 
 std::string Shown(const std::string& prefix) {
-  return prefix.empty() ? "." : prefix.substr(0, prefix.size() - 1);
+  return prefix.empty() ? "'.'" : Quoted(prefix.substr(0, prefix.size() - 1));
 }
 
 // Adds the regular files below the open directory `dir_fd`, whose path is `prefix` ("" or ending
@@ -39,7 +40,7 @@ std::string Shown(const std::string& prefix) {
 Status AddDirectory(UniqueFd dir_fd, const std::string& prefix, int depth, Walk* walk) {
   DirPtr dir(::fdopendir(dir_fd.get()));
   if (!dir) {
-    return ErrnoError("fdopendir('" + Shown(prefix) + "')");
+    return ErrnoError("fdopendir(" + Shown(prefix) + ")");
   }
   dir_fd.release();  // now owned by `dir`
   for (;;) {
@@ -47,7 +48,7 @@ Status AddDirectory(UniqueFd dir_fd, const std::string& prefix, int depth, Walk*
     struct dirent* entry = ::readdir(dir.get());
     if (entry == nullptr) {
       if (errno != 0) {
-        return ErrnoError("readdir('" + Shown(prefix) + "')");
+        return ErrnoError("readdir(" + Shown(prefix) + ")");
       }
       return OkStatus();
     }
@@ -60,20 +61,20 @@ Status AddDirectory(UniqueFd dir_fd, const std::string& prefix, int depth, Walk*
       if (errno == ENOENT) {
         continue;  // removed since readdir()
       }
-      return ErrnoError("fstatat('" + prefix + std::string(name) + "')");
+      return ErrnoError("fstatat(" + Quoted(prefix + std::string(name)) + ")");
     }
     std::string path = prefix + std::string(name);
     if (path.size() > kMaxPathBytes && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
-      LOG_WARN("artifacts: skipping '{}...': path longer than {} bytes", path.substr(0, 100),
-               kMaxPathBytes);
+      LOG_WARN("artifacts: skipping '{}...': path longer than {} bytes",
+               ShownName(path.substr(0, 100)), kMaxPathBytes);
       continue;
     }
     if (S_ISREG(st.st_mode)) {
-      if (walk->paths.size() >= walk->max_files) {
+      if (walk->files.size() >= walk->max_files) {
         return Error(ErrorCode::kResourceExhausted,
                      "the workspace holds more than " + std::to_string(walk->max_files) + " files");
       }
-      walk->paths.push_back(std::move(path));
+      walk->files.push_back({std::move(path), static_cast<uint64_t>(st.st_size), MtimeMs(st)});
       continue;
     }
     if (!S_ISDIR(st.st_mode) || st.st_dev != walk->device) {
@@ -91,10 +92,10 @@ Status AddDirectory(UniqueFd dir_fd, const std::string& prefix, int depth, Walk*
         continue;
       }
       if (errno == EACCES) {
-        LOG_WARN("artifacts: skipping unreadable directory '{}'", path);
+        LOG_WARN("artifacts: skipping unreadable directory {}", Quoted(path));
         continue;
       }
-      return ErrnoError("open('" + path + "')");
+      return ErrnoError("open(" + Quoted(path) + ")");
     }
     RETURN_IF_ERROR(AddDirectory(std::move(child), path + "/", depth + 1, walk));
   }
@@ -102,7 +103,7 @@ Status AddDirectory(UniqueFd dir_fd, const std::string& prefix, int depth, Walk*
 
 }  // namespace
 
-Result<std::vector<std::string>> ListRegularFiles(int root_fd, size_t max_files) {
+Result<std::vector<ListedFile>> ListRegularFiles(int root_fd, size_t max_files) {
   UniqueFd dir(::openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir) {
     return ErrnoError("open(workspace)");
@@ -114,8 +115,9 @@ Result<std::vector<std::string>> ListRegularFiles(int root_fd, size_t max_files)
   Walk walk{root.st_dev, max_files, {}};
   RETURN_IF_ERROR(AddDirectory(std::move(dir), "", 0, &walk));
   // std::string compares as unsigned char: byte order, the same on every machine.
-  std::sort(walk.paths.begin(), walk.paths.end());
-  return std::move(walk.paths);
+  std::sort(walk.files.begin(), walk.files.end(),
+            [](const ListedFile& a, const ListedFile& b) { return a.path < b.path; });
+  return std::move(walk.files);
 }
 
 }  // namespace warden::artifacts

@@ -9,6 +9,8 @@
 
 #include <utility>
 
+#include "artifacts/names.h"
+
 namespace warden::artifacts {
 
 namespace {
@@ -77,7 +79,7 @@ Opened OpenComponentwise(int root_fd, const std::string& relative) {
 }
 
 Error OpenError(const std::string& relative, int err) {
-  std::string quoted = "'" + relative + "'";
+  std::string quoted = Quoted(relative);
   switch (err) {
     case ENOENT:
     case ENOTDIR:
@@ -93,11 +95,15 @@ Error OpenError(const std::string& relative, int err) {
   }
 }
 
+}  // namespace
+
+std::string Quoted(std::string_view path) {
+  return "'" + ShownName(path) + "'";
+}
+
 int64_t MtimeMs(const struct stat& st) {
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
-
-}  // namespace
 
 Result<UniqueFd> OpenWorkspace(const std::string& workspace) {
   UniqueFd fd(::open(workspace.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -159,13 +165,13 @@ Result<OpenFile> OpenBeneath(int root_fd, std::string_view relative, Resolution 
   }
   struct stat st {};
   if (::fstat(opened.fd.get(), &st) != 0) {
-    return ErrnoError("fstat('" + path + "')");
+    return ErrnoError("fstat(" + Quoted(path) + ")");
   }
   if (S_ISDIR(st.st_mode)) {
-    return Error(ErrorCode::kInvalidArgument, "'" + path + "' is a directory");
+    return Error(ErrorCode::kInvalidArgument, Quoted(path) + " is a directory");
   }
   if (!S_ISREG(st.st_mode)) {
-    return Error(ErrorCode::kInvalidArgument, "'" + path + "' is not a regular file");
+    return Error(ErrorCode::kInvalidArgument, Quoted(path) + " is not a regular file");
   }
   return OpenFile{std::move(opened.fd), static_cast<uint64_t>(st.st_size), MtimeMs(st)};
 }
@@ -177,7 +183,7 @@ Result<size_t> ReadSome(int fd, char* buffer, size_t size, std::string_view path
       return static_cast<size_t>(n);
     }
     if (errno != EINTR) {
-      return ErrnoError("read('" + std::string(path) + "')");
+      return ErrnoError("read(" + Quoted(path) + ")");
     }
   }
 }

@@ -2,7 +2,10 @@
 // ever leaving it, and the listing of its regular files.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,11 +40,24 @@ Result<OpenFile> OpenBeneath(int root_fd, std::string_view relative,
 // in errors.
 Result<size_t> ReadSome(int fd, char* buffer, size_t size, std::string_view path);
 
-// Paths of the regular files below the directory `root_fd` (relative, '/'-separated, sorted in
+// A regular file found by ListRegularFiles(), as fstatat() saw it then.
+struct ListedFile {
+  std::string path;
+  uint64_t size = 0;
+  int64_t mtime_ms = 0;
+};
+
+// The regular files below the directory `root_fd` (paths relative, '/'-separated, sorted in
 // byte order), under the rules at the top of artifacts.h. Each directory is opened relative to its
 // parent with O_NOFOLLOW, one descriptor per level of depth. Files whose path is longer than
 // kMaxPathBytes are skipped with a warning: they could not be opened by path. kResourceExhausted
 // for more than `max_files` files or more than 256 levels.
-Result<std::vector<std::string>> ListRegularFiles(int root_fd, size_t max_files);
+Result<std::vector<ListedFile>> ListRegularFiles(int root_fd, size_t max_files);
+
+// `path` in quotes, in its shown form (names.h), for messages.
+std::string Quoted(std::string_view path);
+
+// The modification time of `st` in milliseconds since the Unix epoch.
+int64_t MtimeMs(const struct stat& st);
 
 }  // namespace warden::artifacts

@@ -29,6 +29,7 @@
 #include "api/metrics_api.h"
 #include "api/router.h"
 #include "api/sessions_api.h"
+#include "artifacts/artifacts.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -318,6 +319,11 @@ int Serve(int argc, char** argv) {
   worker_options.config = *config;
   worker_options.bounds.allow_network = o.allow_network;
   worker_options.sandbox_uid = supervisor_options.root_sandbox_uid;
+  auto hash_budget = artifacts::HashBudgetFromConfig(*config);
+  if (!hash_budget.ok()) {
+    return fail(hash_budget.error().message());
+  }
+  worker_options.hash_budget = *hash_budget;
   jobs::WorkerPool workers(**store, **supervisor, worker_options);
 
   api::Router router;

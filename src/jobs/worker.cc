@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "artifacts/artifacts.h"
+#include "artifacts/manifest_json.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/units.h"
@@ -127,18 +128,21 @@ json::object ObservationJson(int step, const std::string& tool,
                       {"summary", observation.summary}};
 }
 
-json::object FilesJson(const std::string& workspace) {
-  json::object result;
-  json::array files;
-  auto manifest = artifacts::Manifest(workspace);
+// The manifest of the workspace at the job's end, hashed within the server's budget, into the
+// job's result: "files", or "files_error" when the workspace cannot be listed (too many files).
+void AddManifest(const std::string& workspace, const artifacts::HashBudget& budget,
+                 json::object* result) {
+  artifacts::ManifestOptions options;
+  options.hashing = budget;
+  auto manifest = artifacts::Manifest(workspace, options);
   if (manifest.ok()) {
-    for (const artifacts::FileInfo& file : *manifest) {
-      files.push_back(
-          json::object{{"path", file.path}, {"size", file.size}, {"sha256", file.sha256}});
-    }
+    (*result)["files"] = artifacts::ManifestJson(*manifest);
+  } else if (manifest.error().code() == ErrorCode::kNotFound) {
+    (*result)["files"] = json::array{};  // never created: cancelled before it ran
+  } else {
+    LOG_WARN("no manifest of {}: {}", workspace, manifest.error().message());
+    (*result)["files_error"] = artifacts::ManifestErrorJson(manifest.error());
   }
-  result["files"] = std::move(files);
-  return result;
 }
 
 }  // namespace
@@ -303,8 +307,10 @@ void WorkerPool::RunJob(const Job& job, const std::string& worker) {
     finish.summary = stopping_ ? "the server stopped while the job ran" : "cancelled on request";
   }
   log.Flush();
-  json::object files = FilesJson(job.workspace);
-  finish.result["files"] = files["files"];
+  // A server on its way down lists the files without reading them, so that it stops promptly.
+  AddManifest(job.workspace,
+              stopping_ ? artifacts::HashBudget{0, milliseconds(0)} : options_.hash_budget,
+              &finish.result);
   finish.result["duration_ms"] =
       std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start).count();
   auto finished = store_.Finish(job.id, std::move(finish));

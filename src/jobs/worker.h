@@ -15,6 +15,7 @@
 
 #include "agent/agent.h"
 #include "agent/output.h"
+#include "artifacts/artifacts.h"
 #include "base/config.h"
 #include "jobs/job_budget.h"
 #include "jobs/job_spec.h"
@@ -34,6 +35,8 @@ struct WorkerOptions {
   uid_t sandbox_uid = 2'100'001'000;
   // Server configuration: the LLM, the agent's policy. Tasks may name provider and model.
   Config config;
+  // What hashing the manifest at a job's end may cost (artifacts.hash_budget, .hash_time).
+  artifacts::HashBudget hash_budget;
 };
 
 class WorkerPool {
