@@ -37,7 +37,7 @@ struct Workspace {
   UniqueFd fd;
   uid_t host_uid = 0;  // the sandbox user's id on the host
   gid_t host_gid = 0;
-  uint64_t baseline_bytes = 0;  // what it held before the run, for the disk limit
+  uint64_t baseline_bytes = 0;          // what it held before the run, for the disk limit
   std::optional<WorkspaceMount> mount;  // isolated runs with a caller's directory: how it goes in
 };
 
