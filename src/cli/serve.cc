@@ -193,6 +193,7 @@ int Serve(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  LimitHeapRetention();
 
   CLI::App app(
       "Run the job service: a durable queue (SQLite in the data directory), workers that run\n"

@@ -1,5 +1,7 @@
 #include "cli/serve_http.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -31,6 +33,10 @@ void AddServeHttpFlags(CLI::App& app, ServeHttpFlags& flags) {
   app.add_option("--tls-key", flags.tls_key, "The PEM private key of --tls-cert");
   app.add_option("--tls-client-ca", flags.tls_client_ca,
                  "Require client certificates signed by a CA of this PEM file (needs --tls-cert)");
+}
+
+void LimitHeapRetention() {
+  ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
 }
 
 Status ApplyServeHttpFlags(const ServeHttpFlags& flags, api::ServerOptions& server,
