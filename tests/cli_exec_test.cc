@@ -49,7 +49,8 @@ TEST(CliExecTest, BadInputIsAClearErrorAnd125) {
       << unknown.raw_stderr;
   WardenResult bad_size = Exec({"--memory", "lots", "--", "/bin/true"});
   EXPECT_EQ(bad_size.warden_exit, 125);
-  EXPECT_NE(bad_size.raw_stderr.find("invalid size 'lots'"), std::string::npos)
+  EXPECT_NE(bad_size.raw_stderr.find("--memory must be a size of at least 4M, not \"lots\""),
+            std::string::npos)
       << bad_size.raw_stderr;
   WardenResult bad_env = Exec({"--env", "NOEQUALS", "--", "/bin/true"});
   EXPECT_EQ(bad_env.warden_exit, 125);

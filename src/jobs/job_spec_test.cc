@@ -195,7 +195,7 @@ TEST(RunLimitsTest, OnlyAnOperatorsZeroCeilingLiftsTheTop) {
   // Still never zero.
   Status zero = SetRunLimit(limits, RunLimit::kMemory, "0", no_ceiling, "--memory");
   ASSERT_FALSE(zero.ok());
-  EXPECT_THAT(zero.error().message(), HasSubstr("--memory must be a size at least 4M"));
+  EXPECT_THAT(zero.error().message(), HasSubstr("--memory must be a size of at least 4M"));
   EXPECT_EQ(ParseRunLimitName("output_limit"), RunLimit::kOutput);
   EXPECT_EQ(ParseRunLimitName("stack"), std::nullopt);
 }

@@ -173,8 +173,10 @@ static inline int ExitStatus(void) {
 
 // Runs attempt() in a child process, so that a seccomp policy that kills (SIGSYS) is observed as
 // "contained" instead of ending the whole program. attempt() prints its own line and returns
-// ExitStatus()-style codes.
-static inline void InChild(const char* what, int (*attempt)(void)) {
+// ExitStatus()-style codes. A child ended by `allowed_signal` (0: none) is contained too: the
+// kernel itself refused the attempt, and `meaning` says why.
+static inline void InChildAllowing(const char* what, int (*attempt)(void), int allowed_signal,
+                                   const char* meaning) {
   pid_t pid = fork();
   if (pid < 0) {
     Unexpected(what, "fork failed");
@@ -199,9 +201,15 @@ static inline void InChild(const char* what, int (*attempt)(void)) {
     }
   } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
     printf("%s: killed by SIGSYS\n", what);
+  } else if (WIFSIGNALED(status) && allowed_signal != 0 && WTERMSIG(status) == allowed_signal) {
+    printf("%s: killed by signal %d (%s)\n", what, allowed_signal, meaning);
   } else {
     char detail[64];
     snprintf(detail, sizeof(detail), "(child ended by signal %d)", WTERMSIG(status));
     Unexpected(what, detail);
   }
+}
+
+static inline void InChild(const char* what, int (*attempt)(void)) {
+  InChildAllowing(what, attempt, 0, "");
 }
