@@ -10,10 +10,24 @@ function(warden_add_library name)
 endfunction()
 
 # warden_add_test(NAME SOURCES ... DEPS ... LABELS ...): a GoogleTest binary whose tests are
-# registered with CTest one by one, carrying LABELS (unit, sandbox, integration, ...).
+# registered with CTest one by one, carrying LABELS (unit, sandbox, integration, ...) and the
+# binary's NAME as a label too (`ctest -L serve_test`: what scripts/sanitize.sh selects by).
 function(warden_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
-  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 30)
+  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS};${name}" DISCOVERY_TIMEOUT 30)
+endfunction()
+
+# warden_add_fuzzer(NAME SOURCES ... DEPS ...): a libFuzzer target (fuzz preset only). CTest runs it
+# once over its seeds in fuzz/corpus/NAME (test NAME_seeds); bench/fuzz.sh fuzzes it for a while.
+function(warden_add_fuzzer name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  set_property(GLOBAL APPEND PROPERTY WARDEN_FUZZ_TARGETS ${name})
+  add_test(NAME ${name}_seeds COMMAND ${name} -runs=0 ${PROJECT_SOURCE_DIR}/fuzz/corpus/${name})
+  set_tests_properties(${name}_seeds PROPERTIES LABELS fuzz)
 endfunction()

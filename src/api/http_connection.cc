@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "api/http_internal.h"
+#include "api/http_request.h"
 #include "base/log.h"
 
 namespace warden::api {
@@ -124,8 +125,7 @@ void Connection::ReadRequest() {
     buffer_.shrink_to_fit();  // an idle keep-alive connection holds no buffer
   }
   parser_.emplace();
-  parser_->header_limit(static_cast<uint32_t>(options_.max_header_bytes));
-  parser_->body_limit(options_.max_body_bytes);
+  LimitParser(options_, *parser_);
   ArmTimer(options_.idle_timeout);
   http::async_read_header(
       transport_->stream(), buffer_, *parser_,
@@ -168,17 +168,8 @@ void Connection::ReadBody() {
 }
 
 void Connection::OnReadError(boost::system::error_code ec) {
-  if (ec == http::error::body_limit) {
-    Reject(Response::Error(
-        413, "payload_too_large",
-        fmt::format("the request body is larger than {} bytes", options_.max_body_bytes)));
-  } else if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
-    Reject(Response::Error(
-        431, "header_too_large",
-        fmt::format("the request header is larger than {} bytes", options_.max_header_bytes)));
-  } else if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
-             ec != http::error::end_of_stream && ec != http::error::partial_message) {
-    Reject(Response::Error(400, "bad_request", "malformed HTTP request: " + ec.message()));
+  if (std::optional<Rejection> rejection = RejectionFor(ec, options_)) {
+    Reject(Response::Error(rejection->status, rejection->code, rejection->message));
   } else {
     CloseNow();  // the client left (between requests or in the middle of one), or a timeout
   }
@@ -209,21 +200,16 @@ void Connection::OnBody(boost::system::error_code ec) {
     return;
   }
   DisarmTimer();  // a handler may take its time
-  http::request<http::string_body> message = parser_->release();
+  RequestMessage message = parser_->release();
   parser_.reset();
   keep_alive_ = message.keep_alive();
   chunked_ = message.version() >= 11;
   Request request;
-  if (!ParseTarget(message.target(), &request)) {
+  if (!ToRequest(std::move(message), &request)) {
     Reject(Response::Error(400, "bad_request", "the request target is not a valid path"));
     return;
   }
-  request.method = std::string(message.method_string());
   head_only_ = request.method == "HEAD";
-  for (const auto& field : message) {
-    request.headers.Add(std::string(field.name_string()), std::string(field.value()));
-  }
-  request.body = std::move(message.body());
   request.remote = remote_;
   request.request_id = server_.NewRequestId(request.headers.Get("X-Request-Id"));
   client_ = std::make_shared<ClientWatchImpl>();

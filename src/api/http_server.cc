@@ -5,13 +5,13 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <cctype>
 #include <condition_variable>
 #include <mutex>
 #include <random>
 #include <thread>
 
 #include "api/http_internal.h"
+#include "api/http_request.h"
 #include "base/log.h"
 
 namespace warden::api {
@@ -29,13 +29,6 @@ void SetCloseOnExec(int fd) {
 std::string RandomPrefix() {
   std::random_device random;
   return fmt::format("{:08x}", random());
-}
-
-// A request id offered by a client (or a proxy in front) is kept when it is short and plain.
-bool UsableRequestId(std::string_view id) {
-  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || c == '.';
-  });
 }
 
 // Connections at the cap that are answered 503 at once; more wait in the listen backlog.

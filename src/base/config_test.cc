@@ -46,6 +46,16 @@ TEST(ConfigTest, SyntaxErrorsNameFileAndLine) {
       << config.error().message();
 }
 
+// toml++ 3.3 asserts here before it reports the error: builds without NDEBUG (debug, asan) aborted
+// on this typo (found by fuzz_config).
+TEST(ConfigTest, ATableNameStartingWithADotIsAnErrorNotAnAbort) {
+  auto config = Config::Parse("[.llm]\nmodel = \"x\"\n", "/etc/warden.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(config.error().message().find("/etc/warden.toml:1:2:"), std::string::npos)
+      << config.error().message();
+}
+
 TEST(ConfigTest, LoadOfAMissingFileIsAnError) {
   auto config = Config::Load("/nonexistent/warden/config.toml");
   ASSERT_FALSE(config.ok());

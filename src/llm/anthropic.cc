@@ -16,7 +16,7 @@ constexpr std::string_view kApiVersion = "2023-06-01";
 json::value ParsedArguments(const std::string& text) {
   boost::system::error_code ec;
   json::value value = json::parse(text.empty() ? "{}" : text, ec);
-  return !ec && value.is_object() ? value : json::value(json::object{});
+  return !ec && value.is_object() && AllNumbersFinite(value) ? value : json::value(json::object{});
 }
 
 // Appends blocks to the last message when it has the same role (the API wants alternation).
@@ -85,8 +85,7 @@ void ReadUsage(const json::value* usage, Usage& out) {
   }
   const json::object& u = usage->get_object();
   auto number = [&](std::string_view key) -> uint64_t {
-    const json::value* v = u.if_contains(key);
-    return v != nullptr && v->is_number() ? v->to_number<uint64_t>() : 0;
+    return CountOf(u.if_contains(key));
   };
   if (uint64_t n = number("input_tokens") + number("cache_read_input_tokens") +
                    number("cache_creation_input_tokens");

@@ -377,6 +377,15 @@ std::string StringAt(const json::object& object, std::string_view key) {
   return std::string(value->get_string());
 }
 
+uint64_t CountOf(const json::value* value) {
+  if (value == nullptr) {
+    return 0;
+  }
+  boost::system::error_code ec;
+  auto count = value->to_number<uint64_t>(ec);
+  return ec ? 0 : count;
+}
+
 std::string Excerpt(std::string_view body, size_t limit) {
   std::string out;
   for (char c : body) {

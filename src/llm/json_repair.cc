@@ -511,12 +511,21 @@ std::string_view StripFence(std::string_view text, size_t& base) {
   return body;
 }
 
+// Refuses what Boost.JSON read as infinity (json.h: AllNumbersFinite() says why).
+Result<json::value> Finite(json::value value) {
+  if (!AllNumbersFinite(value)) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "a number is too large for JSON (at most about 1.8e308)");
+  }
+  return value;
+}
+
 }  // namespace
 
 Result<json::value> ParseLenientJson(std::string_view text) {
   size_t strict_offset = 0;
   if (std::optional<json::value> value = ParseStrict(text, strict_offset)) {
-    return *std::move(value);
+    return Finite(*std::move(value));
   }
   size_t base = 0;
   std::string_view body = StripFence(text, base);
@@ -526,7 +535,7 @@ Result<json::value> ParseLenientJson(std::string_view text) {
   }
   size_t repaired_offset = 0;
   if (std::optional<json::value> value = ParseStrict(*repaired, repaired_offset)) {
-    return *std::move(value);
+    return Finite(*std::move(value));
   }
   // The repair produced something the parser still rejects (invalid UTF-8, say): report where the
   // original text went wrong.

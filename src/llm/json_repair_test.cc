@@ -107,6 +107,16 @@ TEST(JsonRepairTest, NumbersAreNormalised) {
   EXPECT_EQ(Repaired("[+1, .5, 2., -0.25e1]"), "[1,5E-1,2,-2.5E0]");
 }
 
+// Boost.JSON reads such a number as infinity and writes infinity as `Infinity`, which no JSON
+// parser accepts: the arguments would poison every later request (found by fuzz_json_repair).
+TEST(JsonRepairTest, ANumberTooLargeForADoubleIsAnError) {
+  EXPECT_EQ(Repaired(R"({"timeout_seconds": 1e999})"),
+            "ERROR: a number is too large for JSON (at most about 1.8e308)");
+  EXPECT_EQ(Repaired("[+1, .2e5[+1, .2e515"),
+            "ERROR: a number is too large for JSON (at most about 1.8e308)");
+  EXPECT_EQ(Repaired("[-1e400]"), "ERROR: a number is too large for JSON (at most about 1.8e308)");
+}
+
 TEST(JsonRepairTest, UnrepairableTextNamesTheOffset) {
   EXPECT_EQ(Repaired(R"({"command": @ls})"),
             "ERROR: invalid JSON at offset 12: unexpected "

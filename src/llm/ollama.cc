@@ -28,7 +28,7 @@ json::array EncodeMessages(const std::vector<Message>& messages) {
       for (const ToolCall& call : message.tool_calls) {
         boost::system::error_code ec;
         json::value arguments = json::parse(call.arguments, ec);
-        if (ec || !arguments.is_object()) {
+        if (ec || !arguments.is_object() || !AllNumbersFinite(arguments)) {
           arguments = json::object{};
         }
         calls.push_back(json::object{
@@ -52,8 +52,7 @@ void AddKey(const ProviderConfig& config, HttpRequest& http) {
 }
 
 uint64_t NumberAt(const json::object& object, std::string_view key) {
-  const json::value* value = object.if_contains(key);
-  return value != nullptr && value->is_number() ? value->to_number<uint64_t>() : 0;
+  return CountOf(object.if_contains(key));
 }
 
 class OllamaDecoder final : public Decoder {
@@ -188,8 +187,8 @@ class OllamaWire final : public WireProtocol {
         if (const json::value* info = show.get_object().if_contains("model_info");
             info != nullptr && info->is_object()) {
           for (const auto& [key, value] : info->get_object()) {
-            if (key.ends_with(".context_length") && value.is_number()) {
-              model_context = value.to_number<uint64_t>();
+            if (key.ends_with(".context_length")) {
+              model_context = CountOf(&value);
             }
           }
         }

@@ -45,11 +45,11 @@ void ReadUsage(const json::object& object, Usage& usage) {
     return;
   }
   const json::object& u = value->get_object();
-  if (const json::value* n = u.if_contains("prompt_tokens"); n != nullptr && n->is_number()) {
-    usage.input_tokens = n->to_number<uint64_t>();
+  if (const json::value* n = u.if_contains("prompt_tokens"); n != nullptr) {
+    usage.input_tokens = CountOf(n);
   }
-  if (const json::value* n = u.if_contains("completion_tokens"); n != nullptr && n->is_number()) {
-    usage.output_tokens = n->to_number<uint64_t>();
+  if (const json::value* n = u.if_contains("completion_tokens"); n != nullptr) {
+    usage.output_tokens = CountOf(n);
   }
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -82,6 +83,9 @@ json::array FunctionTools(const std::vector<ToolSpec>& tools, bool gemini_schema
 Result<json::value> ParseJson(std::string_view text, std::string_view what);
 // A string member of an object, or "".
 std::string StringAt(const json::object& object, std::string_view key);
+// A count a server reported (tokens, a context length): a whole number from 0 up, else 0, which
+// callers read as unknown. Never throws, unlike json::value::to_number() on -1, 1.5 or 1e30.
+uint64_t CountOf(const json::value* value);
 // Collapses a body into one line of at most `limit` characters, for an error message.
 std::string Excerpt(std::string_view body, size_t limit = 300);
 

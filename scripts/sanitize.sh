@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Builds and runs tests under a sanitizer, and fails on any report (docs/fuzzing.md):
+#   scripts/sanitize.sh asan   # ASan + UBSan (g++ 12): every test of the suite
+#   scripts/sanitize.sh tsan   # TSan (g++ 12): the server, store and worker tests
+#   scripts/sanitize.sh tsan -R Followers   # extra arguments go to ctest
+# Every process of a test, the `warden` binaries the integration tests start included, writes its
+# reports into build/<preset>/sanitizer-reports/ (never into a test's output, where a test reading
+# stderr would miss or choke on them); any file there fails the run, and its text is printed.
+# Run as root, like scripts/test.sh: the sandbox tests need it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+preset=${1:-}
+shift || true
+case "$preset" in
+  asan)
+    targets=()  # everything
+    labels=''
+    ;;
+  tsan)
+    # The server (api_http_test: the HTTP server, streams, router), the store and the workers
+    # (jobs_test), and `warden serve` end to end (serve_test) with its worker threads, SSE hub and
+    # sandboxes. The warden binary is built too: serve_test starts it.
+    targets=(jobs_test api_http_test serve_test warden)
+    labels='^(jobs_test|api_http_test|serve_test)$'
+    ;;
+  *)
+    echo "usage: scripts/sanitize.sh asan|tsan [ctest arguments]" >&2
+    exit 2
+    ;;
+esac
+
+jobs=$(nproc 2>/dev/null || echo 2)
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
+cmake --preset "$preset" "${launcher[@]}" >/dev/null
+build_args=()
+if [ ${#targets[@]} -ne 0 ]; then
+  build_args=(--target "${targets[@]}")
+fi
+echo "sanitize.sh: building the $preset preset with $jobs jobs"
+cmake --build "build/$preset" -j"$jobs" "${build_args[@]}"
+
+reports=$PWD/build/$preset/sanitizer-reports
+rm -rf "$reports"
+mkdir -p "$reports"
+# detect_leaks: LeakSanitizer at every instrumented process's exit (sandbox init processes leave
+# with _exit() and are not checked: they only ever run on the memory of their parent's copy).
+# abort_on_error=0 and exitcode: a report makes the process exit non-zero, so the test fails too.
+export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:strict_string_checks=1:check_initialization_order=1:detect_stack_use_after_return=1"
+export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1"
+export TSAN_OPTIONS="log_path=$reports/tsan:second_deadlock_stack=1:halt_on_error=0"
+
+ctest_args=(--test-dir "build/$preset" --output-on-failure --timeout 600)
+if [ -n "$labels" ]; then
+  ctest_args+=(-L "$labels")
+fi
+status=0
+ctest "${ctest_args[@]}" "$@" || status=$?
+
+shopt -s nullglob
+found=("$reports"/*)
+if [ ${#found[@]} -ne 0 ]; then
+  echo "sanitize.sh: ${#found[@]} sanitizer report(s):" >&2
+  for file in "${found[@]}"; do
+    echo "==== $file" >&2
+    head -n 60 "$file" >&2
+  done
+  exit 1
+fi
+if [ "$status" -ne 0 ]; then
+  echo "sanitize.sh: tests failed under $preset (no sanitizer report)" >&2
+  exit "$status"
+fi
+echo "sanitize.sh: $preset: every test passed, no sanitizer report"
