@@ -47,7 +47,8 @@ def parse_cmake(path):
     libraries, tests = {}, {}
     for kind, body in CALL.findall(text):
         tokens = body.split()
-        lists, key = {"SOURCES": [], "PUBLIC": [], "PRIVATE": [], "DEPS": []}, None
+        lists = {"SOURCES": [], "PUBLIC": [], "PRIVATE": [], "DEPS": [], "LABELS": []}
+        key = None
         for token in tokens[1:]:
             if token in lists:
                 key = token
