@@ -73,6 +73,7 @@ Throughput MeasureThroughput(int clients, int runs_per_client, const SpawnOnce& 
   Clock::time_point start = Clock::now();
   {
     std::vector<std::jthread> threads;
+    threads.reserve(clients);
     for (int c = 0; c < clients; ++c) {
       threads.emplace_back([&spawn, &mine = failures[c], runs_per_client] {
         for (int i = 0; i < runs_per_client; ++i) {

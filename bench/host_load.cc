@@ -34,7 +34,7 @@ OtherLoad::OtherLoad() {
     other_ticks_ = 0;
     start_boot_ticks_ = last_boot_ticks_;
   }
-  thread_ = std::jthread([this](std::stop_token stop) {
+  thread_ = std::jthread([this](const std::stop_token& stop) {
     std::unique_lock lock(mutex_);
     while (!stop.stop_requested()) {
       // Nothing notifies wake_: it only makes the wait end early when the thread is stopped.

@@ -42,10 +42,10 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
 
 // Spawns `argv` with the given descriptor plumbing and waits for it, retrying on EINTR.
 Result<int> SpawnAndWait(const std::vector<std::string>& argv, FileActions& actions) {
-  static const std::vector<char*> kEnv = CStrings(CommandEnvironment());
+  static const std::vector<char*> env = CStrings(CommandEnvironment());
   std::vector<char*> args = CStrings(argv);
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, args[0], actions.get(), nullptr, args.data(), kEnv.data());
+  int rc = posix_spawn(&pid, args[0], actions.get(), nullptr, args.data(), env.data());
   if (rc != 0) {
     return Error::FromErrno("posix_spawn(" + argv[0] + ")", rc);
   }
@@ -61,7 +61,7 @@ Result<int> SpawnAndWait(const std::vector<std::string>& argv, FileActions& acti
 }  // namespace
 
 const std::vector<std::string>& CommandEnvironment() {
-  static const std::vector<std::string> kEnv = [] {
+  static const std::vector<std::string> env = [] {
     const char* home = getenv("HOME");
     return std::vector<std::string>{
         "PATH=/usr/local/bin:/usr/bin:/bin",
@@ -69,7 +69,7 @@ const std::vector<std::string>& CommandEnvironment() {
         "LANG=C.UTF-8",
     };
   }();
-  return kEnv;
+  return env;
 }
 
 Result<int> RunQuietly(const std::vector<std::string>& argv) {

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -72,7 +73,7 @@ std::vector<ProcessInfo> ListProcesses() {
   if (DIR* proc = opendir("/proc")) {
     while (dirent* entry = readdir(proc)) {
       char* end = nullptr;
-      long pid = std::strtol(entry->d_name, &end, 10);
+      int64_t pid = std::strtoll(entry->d_name, &end, 10);
       ProcessInfo info;
       if (*end == '\0' && pid > 0 && ReadProcessInfo(static_cast<pid_t>(pid), &info)) {
         all.push_back(std::move(info));

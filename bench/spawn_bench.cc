@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -51,7 +53,7 @@ constexpr char kUsage[] = R"(usage: spawn_bench [options]
 
 bool ParseCount(const char* text, int* value, int min = 1) {
   char* end = nullptr;
-  long parsed = std::strtol(text, &end, 10);
+  int64_t parsed = std::strtoll(text, &end, 10);
   if (end == text || *end != '\0' || parsed < min || parsed > 1'000'000) {
     return false;
   }
@@ -79,7 +81,7 @@ bool ParseSections(std::string_view list, Options* options) {
 
 // Returns false (after printing why) when the command line is wrong.
 bool ParseOptions(int argc, char** argv, Options* options) {
-  static const option kLongOptions[] = {
+  static constexpr option kLongOptions[] = {
       {"runs-true", required_argument, nullptr, 't'},
       {"runs-python", required_argument, nullptr, 'p'},
       {"library-runs", required_argument, nullptr, 'l'},
@@ -95,6 +97,7 @@ bool ParseOptions(int argc, char** argv, Options* options) {
   options->cli.warden = WARDEN_BINARY;
   options->cli.bwrap = FindOnPath("bwrap");
   int opt;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): parsed once, before any thread starts.
   while ((opt = getopt_long(argc, argv, "", kLongOptions, nullptr)) != -1) {
     bool ok = true;
     switch (opt) {
@@ -170,14 +173,11 @@ double PrintLoad(OtherLoad& load) {
   return share;
 }
 
-}  // namespace
-}  // namespace warden::bench
-
-int main(int argc, char** argv) {
-  using namespace warden::bench;
+// The whole benchmark; main() adds the boundary that turns an exception into a message.
+int Main(int argc, char** argv) {
   // Line-buffered even into a pipe or file: rows appear as they are measured, and no buffered
   // text is pending when the supervisor forks.
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  static_cast<void>(std::setvbuf(stdout, nullptr, _IOLBF, 0));
   Options options;
   if (!ParseOptions(argc, argv, &options)) {
     return 2;
@@ -208,4 +208,16 @@ int main(int argc, char** argv) {
         worst_load * 100);
   }
   return valid ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace warden::bench
+
+int main(int argc, char** argv) {
+  try {
+    return warden::bench::Main(argc, argv);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "spawn_bench: {}\n", e.what());
+    return 1;
+  }
 }

@@ -1,12 +1,14 @@
 # Helpers shared by every folder's CMakeLists.txt.
 
-# warden_add_library(NAME SOURCES ... DEPS ...): one library per source folder. DEPS is the folder's
-# allowed dependency list (DESIGN.md: dependencies point down only).
+# warden_add_library(NAME SOURCES ... PUBLIC ... PRIVATE ...): one library per source folder.
+# PUBLIC and PRIVATE together are the folder's allowed dependency list (DESIGN.md: dependencies
+# point down only); PUBLIC are those its headers include, PRIVATE those only its sources do.
+# scripts/check_layers.py checks every #include "folder/..." against these lists.
 function(warden_add_library name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC;PRIVATE" ${ARGN})
   add_library(${name} STATIC ${ARG_SOURCES})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
-  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+  target_link_libraries(${name} PUBLIC ${ARG_PUBLIC} PRIVATE ${ARG_PRIVATE})
 endfunction()
 
 # warden_add_test(NAME SOURCES ... DEPS ... LABELS ...): a GoogleTest binary whose tests are

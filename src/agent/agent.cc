@@ -140,7 +140,8 @@ Result<llm::ChatResponse> Agent::Loop::Ask(const llm::ChatRequest& request) {
          json::object{{"kind", "llm_retry"},
                       {"message", fmt::format("model request failed ({}); attempt {} again in "
                                               "{:.1f} s",
-                                              why, attempt + 1, wait.count() / 1000.0)}});
+                                              why, attempt + 1,
+                                              std::chrono::duration<double>(wait).count())}});
   };
   Result<llm::ChatResponse> response = agent_.client_.Chat(request, observer, CancelFlag());
   if (response.ok()) {
@@ -222,7 +223,7 @@ bool Agent::Loop::MakePlan() {
   for (std::string& step : PlanSteps(plan)) {
     steps.push_back(json::value(std::move(step)));
   }
-  Emit(EventType::kPlan, json::object{{"steps", std::move(steps)}, {"text", plan}});
+  Emit(EventType::kPlan, json::object{{"steps", steps}, {"text", plan}});
   history_.SetPlan(plan, ActRequest());
   return true;
 }

@@ -28,7 +28,7 @@ std::string CutArguments(const std::string& arguments) {
   }
   for (auto& [key, item] : value.as_object()) {
     if (item.is_string() && item.get_string().size() > kShortArgument) {
-      item = json::value(Cut(std::string_view(item.get_string()), kShortArgument));
+      item = json::value(Cut(static_cast<std::string_view>(item.get_string()), kShortArgument));
     }
   }
   return json::serialize(value);
@@ -55,7 +55,7 @@ void Turn::AddResult(const std::string& call_id, const std::string& tool, std::s
   user_text_ += fmt::format("{}Result of {}:\n{}", user_text_.empty() ? "" : "\n\n", tool, text);
 }
 
-void Turn::AddNote(std::string text) {
+void Turn::AddNote(const std::string& text) {
   user_text_ += (user_text_.empty() ? "" : "\n\n") + text;
 }
 

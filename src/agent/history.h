@@ -17,7 +17,7 @@ class Turn {
   // goes back in a user message.
   void AddResult(const std::string& call_id, const std::string& tool, std::string text);
   // Words for the model after the results (a format error, calls that were not run).
-  void AddNote(std::string text);
+  void AddNote(const std::string& text);
 
  private:
   friend class History;

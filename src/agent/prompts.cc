@@ -28,10 +28,11 @@ std::string DescribeTools(const std::vector<llm::ToolSpec>& tools) {
         }
         const json::value* type =
             schema.is_object() ? schema.get_object().if_contains("type") : nullptr;
-        params += fmt::format(
-            "{}{}{}: {}", params.empty() ? "" : ", ", std::string_view(name), needed ? "" : "?",
-            type != nullptr && type->is_string() ? std::string_view(type->get_string())
-                                                 : std::string_view("any"));
+        params += fmt::format("{}{}{}: {}", params.empty() ? "" : ", ",
+                              static_cast<std::string_view>(name), needed ? "" : "?",
+                              type != nullptr && type->is_string()
+                                  ? static_cast<std::string_view>(type->get_string())
+                                  : std::string_view("any"));
       }
     }
     out += fmt::format("- {}({}): {}\n", tool.name, params, tool.description);

@@ -225,7 +225,8 @@ Observation ToolRunner::Finish(const std::string& tool, const Result<sandbox::Ru
   observation.duration = std::chrono::duration_cast<milliseconds>(run.wall_time);
   observation.ok = run.outcome == Outcome::kExited && run.exit_code == 0;
   std::string status = ExplainOutcome(run, spec.limits);
-  std::string text = fmt::format("{} ({:.1f} s)\n", status, observation.duration.count() / 1000.0);
+  std::string text = fmt::format("{} ({:.1f} s)\n", status,
+                                 std::chrono::duration<double>(observation.duration).count());
   if (tool != "read_file" || !observation.ok) {
     if (!run.stdout_data.empty()) {
       text += "--- stdout ---\n" + HeadAndTail(run.stdout_data, options_.observation_bytes);
@@ -245,7 +246,7 @@ Observation ToolRunner::Finish(const std::string& tool, const Result<sandbox::Ru
   }
   observation.text = std::move(text);
   observation.summary = fmt::format("{} in {:.1f} s", observation.ok ? "ok" : status,
-                                    observation.duration.count() / 1000.0);
+                                    std::chrono::duration<double>(observation.duration).count());
   if (!observation.ok) {
     // The same failure: same outcome and code, and the same last line of stderr.
     std::string_view err = run.stderr_data;

@@ -137,7 +137,7 @@ Response SessionsApi::PostMessage(Request& request) {
       return Response::Error(
           400, "invalid_message",
           fmt::format("unknown field \"{}\": a message has \"message\" and \"options\"",
-                      std::string_view(field.key())));
+                      static_cast<std::string_view>(field.key())));
     }
   }
   // The job is an agent task whose text is the message; its options are checked like a job's.

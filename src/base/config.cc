@@ -64,6 +64,12 @@ bool ReadWhole(const std::string& path, std::string* out) {
 
 }  // namespace
 
+Result<Config> Config::ParseAndCheck(std::string_view text, const std::string& origin) {
+  ASSIGN_OR_RETURN(Config config, Parse(text, origin));
+  RETURN_IF_ERROR(config.CheckKeys());
+  return config;
+}
+
 Result<Config> Config::Parse(std::string_view text, const std::string& origin) {
   toml::parse_result parsed = toml::parse(text, origin);
   if (!parsed) {
@@ -84,7 +90,7 @@ Result<Config> Config::Load(const std::string& path) {
   if (!ReadWhole(path, &text)) {
     return Error::FromErrno("reading the configuration file " + path, errno);
   }
-  return Parse(text, path);
+  return ParseAndCheck(text, path);
 }
 
 Result<Config> Config::LoadDefault() {
@@ -104,7 +110,7 @@ Result<Config> Config::LoadDefault() {
   if (path.empty() || !ReadWhole(path, &text)) {
     return Config();
   }
-  return Parse(text, path);
+  return ParseAndCheck(text, path);
 }
 
 const json::value* Config::Find(std::string_view key) const {

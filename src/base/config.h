@@ -1,7 +1,8 @@
 // Warden's configuration file (TOML), read once and queried by dotted keys ("llm.model").
 //
 // Where: $WARDEN_CONFIG when set, else $XDG_CONFIG_HOME/warden/config.toml, else
-// ~/.config/warden/config.toml. No file is an empty configuration, not an error.
+// ~/.config/warden/config.toml. No file is an empty configuration, not an error. Every key a
+// file may hold is in the table of base/config_keys.h; a file with any other is refused.
 #pragma once
 
 #include <cstdint>
@@ -19,12 +20,17 @@ class Config {
  public:
   Config() = default;
 
-  // Parses the file at `path`. Errors name the file, line and column.
+  // Parses the file at `path` and checks its keys (CheckKeys). Errors name the file, and the
+  // line and column of a syntax error.
   static Result<Config> Load(const std::string& path);
   // The file of the default location, or an empty configuration when there is none.
   static Result<Config> LoadDefault();
-  // Parses TOML text (for tests, and for Load).
+  // Parses TOML text, without checking its keys (for tests, and for Load).
   static Result<Config> Parse(std::string_view text, const std::string& origin);
+
+  // kInvalidArgument unless every key is in the table of keys (config_keys.h) with a value of
+  // its type: `config.toml: unknown key "llm.modle" (did you mean "llm.model"?)`.
+  Status CheckKeys() const;
 
   std::optional<std::string> String(std::string_view key) const;
   std::optional<int64_t> Int(std::string_view key) const;
@@ -42,6 +48,7 @@ class Config {
   const std::string& origin() const { return origin_; }  // the file it came from, or ""
 
  private:
+  static Result<Config> ParseAndCheck(std::string_view text, const std::string& origin);
   const json::value* Find(std::string_view key) const;
 
   json::object root_;

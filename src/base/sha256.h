@@ -1,6 +1,9 @@
-// SHA-256 (FIPS 180-4), streaming, for artifact manifests and checksums. Written from the
-// specification so that the binary needs no crypto library.
+// SHA-256 (FIPS 180-4), streaming, for artifact manifests and API key digests: a small value
+// type over nettle's implementation (already linked for libarchive), so that callers need not
+// speak nettle's C interface.
 #pragma once
+
+#include <nettle/sha2.h>
 
 #include <array>
 #include <cstddef>
@@ -16,10 +19,10 @@ namespace warden {
 //   while (auto piece = reader.Next()) hash.Update(*piece);
 //   std::string hex = hash.FinishHex();  // 64 lower-case hex digits
 //
-// Holds only its 112 bytes of state; copyable; not thread-safe.
+// Holds only nettle's context (112 bytes), no heap memory; copyable; not thread-safe.
 class Sha256 {
  public:
-  static constexpr size_t kDigestBytes = 32;
+  static constexpr size_t kDigestBytes = SHA256_DIGEST_SIZE;
   using Digest = std::array<uint8_t, kDigestBytes>;
 
   Sha256() { Reset(); }
@@ -38,15 +41,7 @@ class Sha256 {
   void Reset();
 
  private:
-  static constexpr size_t kBlockBytes = 64;
-
-  // Processes one 512-bit block (FIPS 180-4 §6.2.2).
-  void Compress(const uint8_t* block);
-
-  std::array<uint32_t, 8> state_{};
-  std::array<uint8_t, kBlockBytes> buffer_{};
-  size_t buffered_bytes_ = 0;
-  uint64_t message_bytes_ = 0;
+  sha256_ctx context_{};
 };
 
 // SHA-256 of `data` as 64 lower-case hex digits.

@@ -74,7 +74,7 @@ Result<ApiReply> CallApi(const ServerFlags& flags, const std::string& method,
 
 int PrintApiFailure(const char* verb, const Result<ApiReply>& reply) {
   if (!reply.ok()) {
-    std::fprintf(stderr, "warden %s: %s\n", verb, reply.error().message().c_str());
+    fmt::print(stderr, "warden {}: {}\n", verb, reply.error().message());
     return kExitFailed;
   }
   std::string message = reply->body;
@@ -89,7 +89,7 @@ int PrintApiFailure(const char* verb, const Result<ApiReply>& reply) {
   if (reply->status == 401) {
     message += " (give the key with --api-key or WARDEN_API_KEY)";
   }
-  std::fprintf(stderr, "warden %s: %ld: %s\n", verb, reply->status, message.c_str());
+  fmt::print(stderr, "warden {}: {}: {}\n", verb, reply->status, message);
   return kExitFailed;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -10,7 +11,7 @@
 #include "base/json.h"
 #include "base/result.h"
 
-namespace CLI {
+namespace CLI {  // NOLINT(readability-identifier-naming): CLI11's own namespace
 class App;
 }
 
@@ -29,7 +30,7 @@ struct ServerFlags {
 void AddServerFlags(CLI::App& app, ServerFlags& flags);
 
 struct ApiReply {
-  long status = 0;
+  int64_t status = 0;
   std::string body;
   json::value value;  // the body as JSON, when it is
 };

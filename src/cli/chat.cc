@@ -40,15 +40,15 @@ void CatchInterrupts() {
 // The next line from stdin without its newline; nullopt at the end of input or on Ctrl-C.
 std::optional<std::string> ReadLine(bool interactive) {
   if (interactive) {
-    std::fputs("you> ", stderr);
-    std::fflush(stderr);
+    fmt::print(stderr, "you> ");
+    std::fflush(stderr);  // NOLINT(cert-err33-c): nothing to do when the terminal is gone
   }
   std::string line;
   for (;;) {
     int c = std::fgetc(stdin);
     if (c == EOF) {
       if (interactive) {
-        std::fputc('\n', stderr);
+        fmt::print(stderr, "\n");
       }
       if (!line.empty() && !g_interrupted.load()) {
         return line;
@@ -124,7 +124,7 @@ class ChatSession {
         [&](const std::string& type, const json::object& event, const std::string& raw) {
           if (flags_.json) {
             std::printf("%s\n", raw.c_str());
-            std::fflush(stdout);
+            std::fflush(stdout);  // NOLINT(cert-err33-c): nothing to do when the terminal is gone
             return;
           }
           Show(type, event);
@@ -147,7 +147,7 @@ class ChatSession {
       return "cancelled";
     }
     if (!state.ok()) {
-      std::fprintf(stderr, "warden chat: %s\n", state.error().message().c_str());
+      fmt::print(stderr, "warden chat: {}\n", state.error().message());
       return "";
     }
     if (!flags_.json) {
@@ -156,7 +156,7 @@ class ChatSession {
         const json::object& j = ended->value.as_object();
         std::string mark = *state == "succeeded" ? "✓" : "✗";
         std::printf("%s %s\n", mark.c_str(), StringField(j, "summary").c_str());
-        std::fflush(stdout);
+        std::fflush(stdout);  // NOLINT(cert-err33-c): nothing to do when the terminal is gone
       }
     }
     return *state;
@@ -178,7 +178,7 @@ class ChatSession {
 
   void Note(const std::string& text) const {
     if (!flags_.json) {
-      std::fprintf(stderr, "%s\n", text.c_str());
+      fmt::print(stderr, "{}\n", text);
     }
   }
 

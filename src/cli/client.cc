@@ -68,7 +68,7 @@ Result<std::string> Follow(const Common& common, const std::string& id, bool jso
       common, id, [&](const std::string& type, const json::object& event, const std::string& raw) {
         if (json_lines) {
           std::printf("%s\n", raw.c_str());
-          std::fflush(stdout);
+          std::fflush(stdout);  // NOLINT(cert-err33-c): nothing to do when the terminal is gone
           return;
         }
         const json::value* data = event.if_contains("data");
@@ -151,12 +151,12 @@ int Client(const std::string& verb, int argc, char** argv) {
       return 0;
     }
     if (!common.json) {
-      std::fprintf(stderr, "job %s submitted; following it (Ctrl-C stops following, not the job)\n",
-                   job_id.c_str());
+      fmt::print(stderr, "job {} submitted; following it (Ctrl-C stops following, not the job)\n",
+                 job_id);
     }
     auto state = Follow(common, job_id, common.json);
     if (!state.ok()) {
-      std::fprintf(stderr, "warden submit: %s\n", state.error().message().c_str());
+      fmt::print(stderr, "warden submit: {}\n", state.error().message());
       return kExitFailed;
     }
     auto final_job = Call(common, "GET", "/v1/jobs/" + job_id);
@@ -186,7 +186,7 @@ int Client(const std::string& verb, int argc, char** argv) {
   if (verb == "logs" && follow) {
     auto state = Follow(common, id, common.json);
     if (!state.ok()) {
-      std::fprintf(stderr, "warden logs: %s\n", state.error().message().c_str());
+      fmt::print(stderr, "warden logs: {}\n", state.error().message());
       return kExitFailed;
     }
     return 0;
@@ -203,9 +203,9 @@ int Client(const std::string& verb, int argc, char** argv) {
   if (verb == "download") {
     std::string file = output.empty() ? id + (format == "zip" ? ".zip" : ".tar.gz") : output;
     // Streamed to the file as it arrives: an archive can be larger than memory.
-    FILE* out = std::fopen(file.c_str(), "wb");
+    FILE* out = std::fopen(file.c_str(), "wbe");
     if (out == nullptr) {
-      std::fprintf(stderr, "warden download: cannot write %s\n", file.c_str());
+      fmt::print(stderr, "warden download: cannot write {}\n", file);
       return kExitFailed;
     }
     llm::HttpRequest request;
@@ -228,10 +228,10 @@ int Client(const std::string& verb, int argc, char** argv) {
     bool closed = std::fclose(out) == 0;
     if (!response.ok() || response->status != 200 || !closed) {
       ::unlink(file.c_str());
-      std::fprintf(stderr, "warden download: %s\n",
-                   !response.ok() ? response.error().message().c_str()
-                   : !closed      ? ("cannot write " + file).c_str()
-                             : fmt::format("{}: {}", response->status, response->body).c_str());
+      fmt::print(stderr, "warden download: {}\n",
+                 !response.ok() ? response.error().message()
+                 : !closed      ? "cannot write " + file
+                                : fmt::format("{}: {}", response->status, response->body));
       return kExitFailed;
     }
     std::printf("%s (%zu bytes)\n", file.c_str(), written);
@@ -242,7 +242,10 @@ int Client(const std::string& verb, int argc, char** argv) {
     return Fail(verb.c_str(), reply);
   }
   if (verb == "logs") {
-    std::fwrite(reply->body.data(), 1, reply->body.size(), stdout);
+    if (std::fwrite(reply->body.data(), 1, reply->body.size(), stdout) != reply->body.size()) {
+      fmt::print(stderr, "warden logs: cannot write to standard output\n");
+      return kExitFailed;
+    }
     return 0;
   }
   if (common.json || !reply->value.is_object()) {

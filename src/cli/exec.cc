@@ -212,7 +212,7 @@ Result<sandbox::Spec> ToSpec(const ExecOptions& o) {
       }
       code.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
     }
-    if (code.size() > 120 * 1024) {
+    if (code.size() > 120 * size_t{1024}) {
       return Error(ErrorCode::kInvalidArgument,
                    "the snippet is over 120K; write it to a file in the workspace and run that");
     }
@@ -293,16 +293,16 @@ int Exec(int argc, char** argv) {
   if (!o.command.empty() && o.command.front() == "--") {
     o.command.erase(o.command.begin());
   } else if (!o.command.empty() && o.command.front().size() > 1 && o.command.front()[0] == '-') {
-    std::fprintf(stderr,
-                 "warden exec: unknown option %s (a program whose name starts with '-' goes "
-                 "after --; see warden exec --help)\n",
-                 o.command.front().c_str());
+    fmt::print(stderr,
+               "warden exec: unknown option {} (a program whose name starts with '-' goes "
+               "after --; see warden exec --help)\n",
+               o.command.front());
     return 125;
   }
 
   auto spec = ToSpec(o);
   if (!spec.ok()) {
-    std::fprintf(stderr, "warden exec: %s\n", spec.error().message().c_str());
+    fmt::print(stderr, "warden exec: {}\n", spec.error().message());
     return 125;
   }
   std::optional<OutputWriter> writer;
@@ -317,7 +317,7 @@ int Exec(int argc, char** argv) {
   options.background_cleanup = false;  // one run, then exit
   auto supervisor = sandbox::Supervisor::Create(options);
   if (!supervisor.ok()) {
-    std::fprintf(stderr, "warden exec: %s\n", supervisor.error().message().c_str());
+    fmt::print(stderr, "warden exec: {}\n", supervisor.error().message());
     return 125;
   }
   sandbox::CancelToken cancel;
@@ -325,7 +325,7 @@ int Exec(int argc, char** argv) {
   auto result = (*supervisor)->Run(*spec, &cancel);
   CancelOnSignals(nullptr);  // `cancel` ends with this scope
   if (!result.ok()) {
-    std::fprintf(stderr, "warden exec: %s\n", result.error().message().c_str());
+    fmt::print(stderr, "warden exec: {}\n", result.error().message());
     return 125;
   }
   if (writer) {
@@ -336,7 +336,7 @@ int Exec(int argc, char** argv) {
     text += '\n';
     WriteAll(STDOUT_FILENO, text);
   } else if (result->outcome != Outcome::kExited || result->exec_errno != 0) {
-    std::fprintf(stderr, "warden: %s\n", result->message.c_str());
+    fmt::print(stderr, "warden: {}\n", result->message);
   }
   if (result->outcome == Outcome::kCancelled && CaughtSignal() != 0) {
     return 128 + CaughtSignal();  // 130 for Ctrl-C, 143 for SIGTERM, as a shell reports them

@@ -122,7 +122,8 @@ void Renderer::Show(const agent::Event& event) {
           steps != nullptr && steps->is_array()) {
         for (const json::value& step : steps->get_array()) {
           if (step.is_string()) {
-            text += fmt::format("  {}. {}\n", ++n, std::string_view(step.get_string()));
+            text +=
+                fmt::format("  {}. {}\n", ++n, static_cast<std::string_view>(step.get_string()));
           }
         }
       }

@@ -149,7 +149,7 @@ bool AskOnTerminal(Renderer& renderer, const std::string& tool, const json::obje
 }
 
 Result<std::chrono::milliseconds> DurationOr(const std::string& flag,
-                                             std::optional<std::string> config,
+                                             const std::optional<std::string>& config,
                                              std::chrono::milliseconds fallback) {
   std::string text = !flag.empty() ? flag : config.value_or("");
   if (text.empty()) {
@@ -200,7 +200,7 @@ int Run(int argc, char** argv) {
   }
 
   auto fail = [](const std::string& message) {
-    std::fprintf(stderr, "warden run: %s\n", message.c_str());
+    fmt::print(stderr, "warden run: {}\n", message);
     return kExitUsage;
   };
   Result<Config> config = o.config.empty() ? Config::LoadDefault() : Config::Load(o.config);

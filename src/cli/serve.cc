@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -192,7 +193,7 @@ int Serve(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGPIPE, SIG_IGN);  // NOLINT(cert-err33-c): fails only for an invalid signal
   LimitHeapRetention();
 
   CLI::App app(
@@ -229,7 +230,7 @@ int Serve(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   auto fail = [](const std::string& message) {
-    std::fprintf(stderr, "warden serve: %s\n", message.c_str());
+    fmt::print(stderr, "warden serve: {}\n", message);
     return 2;
   };
 
@@ -242,7 +243,7 @@ int Serve(int argc, char** argv) {
     host = host.substr(1, host.size() - 2);
   }
   char* end = nullptr;
-  long port = std::strtol(o.listen.c_str() + colon + 1, &end, 10);
+  int64_t port = std::strtoll(o.listen.c_str() + colon + 1, &end, 10);
   if (*end != '\0' || port < 0 || port > 65535) {
     return fail(fmt::format("--listen {}: bad port", o.listen));
   }
@@ -379,7 +380,7 @@ int Serve(int argc, char** argv) {
               server_options.tls.enabled() ? "https" : "http",
               host.find(':') != std::string::npos ? ("[" + host + "]").c_str() : host.c_str(),
               static_cast<unsigned>((*server)->port()), data_dir.c_str(), worker_options.workers);
-  std::fflush(stdout);
+  std::fflush(stdout);  // NOLINT(cert-err33-c): nothing to do when the terminal is gone
 
   int sig = WaitForStopSignal();
   LOG_INFO("signal {}: stopping", sig);

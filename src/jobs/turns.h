@@ -19,11 +19,11 @@ namespace warden::jobs {
 Result<json::object> ReplyOf(JobStore& store, const Job& job);
 
 struct ContextLimits {
-  size_t total_bytes = 16 * 1024;   // the whole digest; the oldest turns go first
-  size_t message_bytes = 2 * 1024;  // each earlier message
-  size_t action_bytes = 240;        // each action's one-line description
-  size_t actions_per_turn = 12;     // the last ones are kept
-  size_t summary_bytes = 1024;      // each turn's outcome
+  size_t total_bytes = 16'384;   // the whole digest; the oldest turns go first
+  size_t message_bytes = 2'048;  // each earlier message
+  size_t action_bytes = 240;     // each action's one-line description
+  size_t actions_per_turn = 12;  // the last ones are kept
+  size_t summary_bytes = 1024;   // each turn's outcome
 };
 
 // The task the agent gets for `job`, a message of its session: the session's earlier turns (those

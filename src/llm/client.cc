@@ -1,6 +1,7 @@
 #include "llm/client.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <ctime>
 #include <optional>
 #include <random>
@@ -41,12 +42,12 @@ std::optional<milliseconds> ParseRetryAfter(const std::string& value) {
   return std::nullopt;
 }
 
-bool Retryable(long status) {
+bool Retryable(int64_t status) {
   return status == 408 || status == 409 || status == 425 || status == 429 || status >= 500;
 }
 
 // The server refused the tools parameter: the model has no tool support.
-bool RejectsTools(long status, std::string_view message) {
+bool RejectsTools(int64_t status, std::string_view message) {
   if (status != 400 && status != 404 && status != 422 && status != 500) {
     return false;
   }
@@ -89,7 +90,7 @@ class HttpClient final : public Client {
   };
   Outcome Attempt(const ChatRequest& request, const ChatObserver& observer,
                   const std::atomic<bool>* cancel);
-  Error StatusError(long status, const std::string& message) const;
+  Error StatusError(int64_t status, const std::string& message) const;
   Status Wait(milliseconds wait, const std::atomic<bool>* cancel) const;
 
   std::unique_ptr<WireProtocol> wire_;
@@ -97,7 +98,7 @@ class HttpClient final : public Client {
   bool native_tools_ = true;
 };
 
-Error HttpClient::StatusError(long status, const std::string& message) const {
+Error HttpClient::StatusError(int64_t status, const std::string& message) const {
   std::string where = config_.Describe();
   switch (status) {
     case 401:

@@ -15,7 +15,7 @@ namespace {
 
 // The few libcurl entry points Warden uses, resolved from libcurl.so.4 at first use.
 struct CurlApi {
-  CURLcode (*global_init)(long);
+  CURLcode (*global_init)(long);  // NOLINT(google-runtime-int): curl's own signature
   CURL* (*easy_init)();
   CURLcode (*easy_setopt)(CURL*, CURLoption, ...);
   CURLcode (*easy_perform)(CURL*);
@@ -67,7 +67,7 @@ struct Transfer {
   const BodySink* sink = nullptr;
   const std::atomic<bool>* cancel = nullptr;
   HttpResponse* response = nullptr;
-  long status = 0;
+  long status = 0;  // NOLINT(google-runtime-int): curl writes CURLINFO_RESPONSE_CODE as a long
   std::optional<Error> sink_error;
   CURL* handle = nullptr;
   const CurlApi* api = nullptr;
@@ -166,11 +166,13 @@ Result<HttpResponse> PerformHttp(const HttpRequest& request, const BodySink& sin
     api->easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(request.body.size()));
   }
+  // NOLINTBEGIN(google-runtime-int): curl takes these options as a long.
   api->easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(request.connect_timeout.count()));
   if (request.total_timeout.count() > 0) {
     api->easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(request.total_timeout.count()));
   }
+  // NOLINTEND(google-runtime-int)
   transfer.idle_timeout = request.idle_timeout;  // a stalled server: see OnProgress
   api->easy_setopt(handle, CURLOPT_HEADERFUNCTION, &OnHeader);
   api->easy_setopt(handle, CURLOPT_HEADERDATA, &transfer);
@@ -195,7 +197,7 @@ Result<HttpResponse> PerformHttp(const HttpRequest& request, const BodySink& sin
       if (transfer.idle_expired) {
         return Error(ErrorCode::kDeadlineExceeded,
                      fmt::format("{} sent nothing for {:.1f} s", request.url,
-                                 request.idle_timeout.count() / 1000.0));
+                                 std::chrono::duration<double>(request.idle_timeout).count()));
       }
       return Error(ErrorCode::kCancelled, "cancelled");
     case CURLE_OPERATION_TIMEDOUT:

@@ -31,7 +31,7 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
-  long status = 0;
+  long status = 0;  // NOLINT(google-runtime-int): curl writes CURLINFO_RESPONSE_CODE as a long
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;                            // the whole body, unless a sink took it
 };

@@ -73,7 +73,7 @@ void ResetSignals() {
   }
   sigset_t none;
   sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);  // NOLINT(concurrency-mt-unsafe): one thread here
 }
 
 // Waits for one byte from the supervisor. Without it (the supervisor gave up on the run, or
@@ -104,7 +104,8 @@ bool BringUpLoopback() {
   std::memcpy(request.ifr_name, "lo", 3);
   bool ok = ::ioctl(fd, SIOCGIFFLAGS, &request) == 0;
   if (ok) {
-    request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP | IFF_RUNNING);
+    request.ifr_flags =
+        static_cast<decltype(request.ifr_flags)>(request.ifr_flags | IFF_UP | IFF_RUNNING);
     ok = ::ioctl(fd, SIOCSIFFLAGS, &request) == 0;
   }
   int saved = errno;

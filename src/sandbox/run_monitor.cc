@@ -271,7 +271,7 @@ MonitorResult Monitor::Run() {
 
     struct pollfd fds[8];
     int count = 0;
-    auto add = [&](int fd, short events) {
+    auto add = [&](int fd, decltype(pollfd::events) events) {
       if (fd >= 0) {
         fds[count++] = {fd, events, 0};
       }
@@ -350,7 +350,7 @@ MonitorResult Monitor::Run() {
   bool tmp_full = false;
   if (tmp_fd_) {
     struct statfs st {};
-    tmp_full = ::fstatfs(tmp_fd_.get(), &st) == 0 && st.f_bavail * st.f_bsize < 64 * 1024;
+    tmp_full = ::fstatfs(tmp_fd_.get(), &st) == 0 && st.f_bavail * st.f_bsize < 64 * size_t{1024};
   }
 
   // What was written between the last check and the end counts too.

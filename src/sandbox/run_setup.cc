@@ -42,7 +42,7 @@ std::vector<std::string> BuildEnv(const std::vector<std::string>& extra) {
                                   "LOGNAME=sandbox",
                                   "PWD=/workspace"};
   for (const std::string& entry : extra) {
-    std::string_view key = std::string_view(entry).substr(0, entry.find('='));
+    std::string_view key = std::string_view{entry}.substr(0, entry.find('='));
     auto same = std::find_if(env.begin(), env.end(), [&](const std::string& e) {
       return e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=';
     });

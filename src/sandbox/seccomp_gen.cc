@@ -1,10 +1,12 @@
 // Build-time tool: compiles the seccomp policy (seccomp_policy.cc) with libseccomp and prints it
 // as a C array for seccomp_filter.cc to embed.
 #include <cstdio>
+#include <exception>
 
 #include "sandbox/seccomp_policy.h"
 
-int main() {
+// NOLINTBEGIN(cert-err33-c): a failed write fails the build that reads the output anyway.
+int main() try {
   auto filter = warden::sandbox::CompileSeccompPolicy();
   if (!filter.ok()) {
     std::fprintf(stderr, "seccomp_gen: %s\n", filter.error().ToString().c_str());
@@ -17,4 +19,8 @@ int main() {
   }
   std::printf("};\n");
   return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "seccomp_gen: %s\n", e.what());
+  return 1;
 }
+// NOLINTEND(cert-err33-c)

@@ -206,10 +206,12 @@ Status GuardUnknownSyscalls(std::vector<struct sock_filter>* filter) {
   // The prologue's jumps past the insertion point move by two; those to it now reach the guard.
   for (size_t i = 0; i < kPrologue; ++i) {
     if (BPF_CLASS(f[i].code) == BPF_JMP) {
-      if (i + 1 + f[i].jt > kPrologue)
+      if (i + 1 + f[i].jt > kPrologue) {
         f[i].jt = static_cast<uint8_t>(f[i].jt + 2);
-      if (i + 1 + f[i].jf > kPrologue)
+      }
+      if (i + 1 + f[i].jf > kPrologue) {
         f[i].jf = static_cast<uint8_t>(f[i].jf + 2);
+      }
     }
   }
   struct sock_filter above =

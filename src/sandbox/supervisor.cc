@@ -36,7 +36,7 @@ std::pair<char*, size_t> FindOwnCommandLine() {
   }
   // Field 3 starts after ") ".
   std::vector<std::string_view> fields;
-  std::string_view rest = std::string_view(*stat).substr(paren + 2);
+  std::string_view rest = std::string_view{*stat}.substr(paren + 2);
   while (!rest.empty()) {
     size_t space = rest.find(' ');
     fields.push_back(rest.substr(0, space));
@@ -307,7 +307,7 @@ Result<std::unique_ptr<Supervisor>> Supervisor::Create(const SupervisorOptions& 
   impl->last_capability = ReadLastCapability();
   std::tie(impl->cmdline_begin, impl->cmdline_size) = FindOwnCommandLine();
   // A program that exits without reading its input must not kill the supervisor with SIGPIPE.
-  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGPIPE, SIG_IGN);  // NOLINT(cert-err33-c): fails only for an invalid signal
   auto cgroups = CgroupManager::Detect();
   if (cgroups.ok()) {
     impl->cgroups.emplace(std::move(cgroups).value());
