@@ -85,6 +85,12 @@ constexpr std::array kKeys = {
               "This key's own requests per second. Unset: `api.rate_limit`."},
     ConfigKey{"api.keys.burst", T::kNumber, "", "serve",
               "This key's own burst. Unset: `api.burst`, or twice its rate."},
+    // [artifacts]: a job's files, hashed once when the job ends.
+    ConfigKey{"artifacts.hash_budget", T::kBytes, R"("1G")", "serve",
+              "Bytes read at most to hash a job's files when it ends; files beyond are listed "
+              "without a digest."},
+    ConfigKey{"artifacts.hash_time", T::kDuration, R"("10s")", "serve",
+              "How long hashing a job's files at its end may take at most."},
 };
 
 std::string Lower(std::string_view text) {
