@@ -6,8 +6,8 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git
-  # static checks (scripts/lint.sh)
-  clang-tidy
+  # static checks (scripts/lint.sh); libFuzzer and its runtimes (bench/fuzz.sh)
+  clang-tidy clang-14 libclang-rt-14-dev llvm-14
   # libraries
   libseccomp-dev libcap-dev libfmt-dev libspdlog-dev libcli11-dev libboost-json1.81-dev libboost1.81-dev libcurl4-openssl-dev libtomlplusplus-dev
   libsqlite3-dev libarchive-dev nettle-dev liblzma-dev libbz2-dev zlib1g-dev libssl-dev
