@@ -8,9 +8,14 @@ them); --all adds the tests of src/, tests/ and bench/; PATH_REGEX keeps only ma
 
 A finding counts when it is located in the repository (or is a compile error). The analyzer follows
 paths into Boost and reports what it believes happens there, which HeaderFilterRegex means to
-leave out. Each file that passes is remembered in DIR/clang-tidy-cache under a digest of
-clang-tidy's version, .clang-tidy, the file's compile command and the content of every file it
-includes (ninja's record of the last build), so that a run checks only what changed since.
+leave out. Each file that passes is remembered under a digest of clang-tidy's version,
+.clang-tidy, the file's compile command (with the checkout's and the build's paths taken out) and
+the content of every file it includes (ninja's record of the last build), so that a run checks
+only what changed since: in DIR/clang-tidy-cache, and in .ci/clang-tidy-passed, which is
+committed. A clean checkout (CI) thus checks exactly the files whose digest no passing run has
+recorded: every file a change touched, directly or through a header. Commit the updated
+.ci/clang-tidy-passed with a change; a run rewrites it with the digests of the files now known
+to pass.
 
 With --budget, no file is started after that many seconds: the files not checked are listed, and
 the next run (remembering what passed) starts with them. Files the branch changed go first.
@@ -99,7 +104,8 @@ def cache_keys(files, build_dir):
         if output not in deps:
             continue
         digest = hashlib.sha256()
-        for part in [version, command] + [digests.of(d) for d in deps[output]]:
+        portable = command.replace(str(build_dir), "<build>").replace(str(ROOT), "<root>")
+        for part in [version, portable] + [digests.of(d) for d in deps[output]]:
             digest.update(part.encode() + b"\0")
         digest.update(config)
         keys[path] = digest.hexdigest()
@@ -111,6 +117,37 @@ def changed_by_branch():
     result = subprocess.run(["git", "-C", str(ROOT), "diff", "--name-only", "main"],
                             capture_output=True, text=True, check=False)
     return {str(ROOT / name) for name in result.stdout.split()}
+
+
+PASSED = ROOT / ".ci" / "clang-tidy-passed"
+
+
+def read_passed():
+    """The digests recorded in .ci/clang-tidy-passed ("digest path" lines)."""
+    try:
+        return {line.split()[0] for line in PASSED.read_text().splitlines() if line.strip()}
+    except OSError:
+        return set()
+
+
+def write_passed(files, keys, cache):
+    """Rewrites .ci/clang-tidy-passed: the digest of each selected file known to pass now. The
+    digests of other files (outside this run's selection) stay."""
+    selected = {str(pathlib.Path(f).relative_to(ROOT)) for f in files}
+    lines = []
+    try:
+        for line in PASSED.read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[1] not in selected:
+                lines.append(line)
+    except OSError:
+        pass
+    passed = read_passed()
+    for path in files:
+        key = keys.get(path)
+        if key is not None and (key in passed or (cache / key).exists()):
+            lines.append(f"{key} {pathlib.Path(path).relative_to(ROOT)}")
+    PASSED.write_text("".join(f"{line}\n" for line in sorted(set(lines), key=lambda l: l[65:])))
 
 
 FINDING = re.compile(r"^(\S+?):\d+:\d+: (?:warning|error): .*\[([^\]]+)\]$")
@@ -156,7 +193,9 @@ def main():
     cache = build_dir / "clang-tidy-cache"
     cache.mkdir(exist_ok=True)
     keys = cache_keys(files, build_dir)
-    todo = [f for f in files if f not in keys or not (cache / keys[f]).exists()]
+    passed = read_passed()
+    todo = [f for f in files
+            if f not in keys or (keys[f] not in passed and not (cache / keys[f]).exists())]
     changed = changed_by_branch()
     todo.sort(key=lambda f: (f not in changed, f))
     print(f"clang_tidy.py: {len(files)} files, {len(files) - len(todo)} unchanged since they "
@@ -180,6 +219,7 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         list(pool.map(check, todo))
     elapsed = time.monotonic() - start
+    write_passed(files, keys, cache)
     for line in sorted(findings):
         print(line)
     if skipped:

@@ -1,9 +1,46 @@
 #!/usr/bin/env bash
-# Every test, from nothing: install packages, build, run CTest (unit, sandbox and integration).
-# Run as root: the sandbox tests need user namespaces and cgroups, which Warden sets up itself.
+# Every check, from nothing: install packages, build, then the stages below in order. Every stage
+# runs even when an earlier one failed; the summary at the end lists each with its time, and the
+# exit status is non-zero when any failed.
+#   lint   scripts/lint.sh: the layering of src/ against CMake, clang-tidy on the changed sources
+#   tests  CTest on the release build: unit, sandbox and integration tests
+#   fuzz   bench/fuzz.sh: every libFuzzer target briefly (WARDEN_FUZZ_SECONDS, default 10)
+#   asan   scripts/sanitize.sh asan: the whole suite under AddressSanitizer and UBSan
+#   tsan   scripts/sanitize.sh tsan: the server, store and worker tests under ThreadSanitizer
+# WARDEN_TEST_STAGES="tests" (or any subset) runs only those; extra arguments go to the tests
+# stage's ctest (`scripts/test.sh -R Serve`). Run as root: the sandbox tests need user namespaces
+# and cgroups, which Warden sets up itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+stages=${WARDEN_TEST_STAGES:-lint tests fuzz asan tsan}
 scripts/setup.sh
 scripts/build.sh
-scripts/lint.sh --budget 420  # static checks: layering, clang-tidy (7 min at most; see the script)
-ctest --test-dir build/release --output-on-failure --timeout 300 "$@"
+
+summary=()
+failed=0
+run_stage() {
+  local name=$1
+  shift
+  [[ " $stages " == *" $name "* ]] || return 0
+  echo "test.sh: === $name: $* ==="
+  local start=$SECONDS status=0
+  "$@" || status=$?
+  local took=$((SECONDS - start))
+  if [[ $status -eq 0 ]]; then
+    summary+=("$(printf '%-6s ok      %4d s' "$name" "$took")")
+  else
+    summary+=("$(printf '%-6s FAILED  %4d s (exit %d)' "$name" "$took" "$status")")
+    failed=1
+  fi
+}
+
+run_stage lint scripts/lint.sh
+run_stage tests ctest --test-dir build/release --output-on-failure --timeout 300 "$@"
+run_stage fuzz bench/fuzz.sh "${WARDEN_FUZZ_SECONDS:-10}"
+run_stage asan scripts/sanitize.sh asan
+run_stage tsan scripts/sanitize.sh tsan
+
+echo "test.sh: summary"
+printf '  %s\n' "${summary[@]}"
+exit "$failed"
