@@ -93,6 +93,7 @@ class Load:
         self.execs = soak_jobs.exec_bodies(self.host_ns)
         self.exec_outcomes = Counter()
         self.probe_job = None  # (id, owner)
+        self.probe_born = 0.0  # time.monotonic() when probe_job was made
         self.threads = []
         self.script_errors = 0
 
@@ -141,7 +142,7 @@ class Load:
             self.stopping.wait(max(pause, 0.05))
 
     def start(self):
-        self.probe_job = self._make_probe_job()
+        self.probe_job, self.probe_born = self._make_probe_job(), time.monotonic()
         actions = {"submit": self.do_submit, "hostile": self.do_hostile, "exec": self.do_exec,
                    "download": self.do_download, "cancel": self.do_cancel,
                    "retry": self.do_retry, "list": self.do_list,
@@ -187,6 +188,10 @@ class Load:
         self.submit("hostile:" + name, body)
 
     def do_probe(self):
+        # A fresh probe job every minute: retention removes old jobs, and a probe of a removed
+        # job would time nothing (a 404) for the rest of the run.
+        if time.monotonic() - self.probe_born > 60:
+            self.probe_job, self.probe_born = self._make_probe_job(), time.monotonic()
         for name, path, owner in (("healthz", "/healthz", None),
                                   ("job", f"/v1/jobs/{self.probe_job[0]}", self.probe_job[1])):
             response = self.call("probe", "GET", path, owner, timeout_s=30)
