@@ -33,3 +33,14 @@ function(warden_add_fuzzer name)
   add_test(NAME ${name}_seeds COMMAND ${name} -runs=0 ${PROJECT_SOURCE_DIR}/fuzz/corpus/${name})
   set_tests_properties(${name}_seeds PROPERTIES LABELS fuzz)
 endfunction()
+
+# A program that runs inside a sandbox as the workload of a test (tests/hostile/): built without
+# the sanitizers of an asan or tsan build. Their runtimes need what a sandbox denies (LeakSanitizer
+# ptraces the process at exit) and would report on the attacks themselves, not on Warden.
+function(warden_unsanitized name)
+  if(CMAKE_C_FLAGS MATCHES "-fsanitize=" OR CMAKE_CXX_FLAGS MATCHES "-fsanitize="
+     OR CMAKE_EXE_LINKER_FLAGS MATCHES "-fsanitize=")
+    target_compile_options(${name} PRIVATE -fno-sanitize=all)
+    target_link_options(${name} PRIVATE -fno-sanitize=all)
+  endif()
+endfunction()

@@ -6,7 +6,9 @@
 #      each folder's CMake dependency list, PUBLIC and PRIVATE;
 #   2. scripts/clang_tidy.py: clang-tidy 14 with the repository's .clang-tidy, warnings as
 #      errors, on the sources of src/ that are not tests (--all: every file of src/, tests/ and
-#      bench/), skipping files unchanged since they last passed.
+#      bench/) whose digest (content, includes, flags) is not yet recorded as passing in
+#      .ci/clang-tidy-passed: on a clean checkout, the files a change touched. Commit that file
+#      with your change (a run rewrites it).
 # Usage: scripts/lint.sh [--all] [--budget SECONDS] [PATH_REGEX...]
 #   --budget: start no clang-tidy run after SECONDS; the next run starts with what was left.
 # Environment: LINT_JOBS (default: the number of cores), LINT_BUILD_DIR (default build/release).
