@@ -55,7 +55,7 @@ export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:strict_string_checks=
 export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1"
 export TSAN_OPTIONS="log_path=$reports/tsan:second_deadlock_stack=1:halt_on_error=0"
 
-ctest_args=(--test-dir "build/$preset" --output-on-failure --timeout 600)
+ctest_args=(--test-dir "build/$preset" --output-on-failure --timeout 600 -j"$jobs")
 if [ -n "$labels" ]; then
   ctest_args+=(-L "$labels")
 fi

@@ -36,7 +36,7 @@ run_stage() {
 }
 
 run_stage lint scripts/lint.sh
-run_stage tests ctest --test-dir build/release --output-on-failure --timeout 300 "$@"
+run_stage tests ctest --test-dir build/release --output-on-failure --timeout 300 -j"$(nproc 2>/dev/null || echo 2)" "$@"
 run_stage fuzz bench/fuzz.sh "${WARDEN_FUZZ_SECONDS:-10}"
 run_stage asan scripts/sanitize.sh asan
 run_stage tsan scripts/sanitize.sh tsan
