@@ -12,13 +12,13 @@ function(warden_add_library name)
 endfunction()
 
 # warden_add_test(NAME SOURCES ... DEPS ... LABELS ...): a GoogleTest binary whose tests are
-# registered with CTest one by one, carrying LABELS (unit, sandbox, integration, ...) and the
-# binary's NAME as a label too (`ctest -L serve_test`: what scripts/sanitize.sh selects by).
+# registered with CTest one by one, carrying one label (unit, sandbox, integration, ...):
+# gtest_discover_tests writes a list of labels out as separate words, so only the first would hold.
 function(warden_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
-  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS};${name}" DISCOVERY_TIMEOUT 30)
+  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 30)
 endfunction()
 
 # warden_add_fuzzer(NAME SOURCES ... DEPS ...): a libFuzzer target (fuzz preset only). CTest runs it
