@@ -1,0 +1,58 @@
+// PgStore's state, shared by the files that implement its methods (pg_store*.cc). Internal.
+#pragma once
+
+#include "jobs/pg.h"
+#include "jobs/pg_notifier.h"
+#include "jobs/pg_rows.h"
+#include "jobs/pg_store.h"
+
+namespace warden::jobs {
+
+class PgStore::Impl {
+ public:
+  explicit Impl(PgStoreOptions options)
+      : options_(std::move(options)),
+        pool_(options_.url, options_.connections),
+        notifier_(options_.url, options_.safety_poll) {}
+
+  const StoreOptions& store_options() const { return options_.store; }
+  int64_t Now() const { return options_.store.clock(); }
+
+  // Runs `body` in one transaction; on success wakes this process's waiters (other nodes' wake
+  // on the NOTIFY the body sent, if it changed something they wait for).
+  Status Write(const std::function<Status(pg::Connection&)>& body) {
+    RETURN_IF_ERROR(pool_.InTransaction(body));
+    notifier_.Wake();
+    return OkStatus();
+  }
+  // Runs `body`, which only reads, on a pooled connection outside any explicit transaction. A
+  // connection that broke while idle (the server restarted) costs one more try on a new one.
+  template <typename T>
+  Result<T> Read(const std::function<Result<T>(pg::Connection&)>& body) {
+    for (int attempt = 0;; ++attempt) {
+      ASSIGN_OR_RETURN(pg::Pool::Lease lease, pool_.Acquire());
+      Result<T> result = body(lease.conn());
+      if (result.ok() || attempt > 0 || !lease.conn().broken()) {
+        return result;
+      }
+    }
+  }
+  pg::Notifier& notifier() { return notifier_; }
+
+  std::string WorkspaceFor(const std::string& id) const {
+    const std::string& root = options_.store.workspace_root;
+    if (root.empty()) {
+      return "";
+    }
+    return root.back() == '/' ? root + id : root + "/" + id;
+  }
+
+ private:
+  PgStoreOptions options_;
+  pg::Pool pool_;
+  pg::Notifier notifier_;
+};
+
+Status CheckPageLimit(int limit);
+
+}  // namespace warden::jobs
