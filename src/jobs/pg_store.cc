@@ -111,36 +111,32 @@ Result<std::unique_ptr<PgStore>> PgStore::Open(PgStoreOptions options) {
   return std::unique_ptr<PgStore>(new PgStore(std::make_unique<Impl>(std::move(options))));
 }
 
+Status InsertNewJob(PgStore::Impl& impl, Connection& conn, Job& job) {
+  if (!job.parent_id.empty()) {
+    Result<Job> parent = pg::LoadJob(conn, job.parent_id, job.owner);
+    if (!parent.ok()) {
+      return parent.error().WithContext("retrying");
+    }
+  }
+  if (!job.session_id.empty()) {
+    ASSIGN_OR_RETURN(Session session, pg::LoadSession(conn, job.session_id, job.owner));
+    job.workspace = session.workspace;
+  }
+  RETURN_IF_ERROR(CheckQueueRoom(conn, impl.store_options(), job));
+  job.created_at_ms = impl.Now();
+  job.id = NewId(kJobIdPrefix, job.created_at_ms);
+  if (job.session_id.empty()) {
+    job.workspace = impl.WorkspaceFor(job.id);
+  }
+  RETURN_IF_ERROR(pg::InsertJob(conn, job));
+  ASSIGN_OR_RETURN(job.last_event_seq, pg::InsertStateEvent(conn, job.id, job.created_at_ms,
+                                                            JobState::kQueued, kReasonSubmitted));
+  return pg::Notify(conn, pg::kQueuedChanged);
+}
+
 Result<Job> PgStore::Create(NewJob new_job) {
-  Job job;
-  job.owner = std::move(new_job.owner);
-  job.kind = new_job.kind;
-  job.input = std::move(new_job.input);
-  job.parent_id = std::move(new_job.parent_id);
-  job.session_id = std::move(new_job.session_id);
-  job.requeue_on_crash = new_job.requeue_on_crash;
-  Status written = impl_->Write([&](Connection& conn) -> Status {
-    if (!job.parent_id.empty()) {
-      Result<Job> parent = pg::LoadJob(conn, job.parent_id, job.owner);
-      if (!parent.ok()) {
-        return parent.error().WithContext("retrying");
-      }
-    }
-    if (!job.session_id.empty()) {
-      ASSIGN_OR_RETURN(Session session, pg::LoadSession(conn, job.session_id, job.owner));
-      job.workspace = session.workspace;
-    }
-    RETURN_IF_ERROR(CheckQueueRoom(conn, impl_->store_options(), job));
-    job.created_at_ms = impl_->Now();
-    job.id = NewId(kJobIdPrefix, job.created_at_ms);
-    if (job.session_id.empty()) {
-      job.workspace = impl_->WorkspaceFor(job.id);
-    }
-    RETURN_IF_ERROR(pg::InsertJob(conn, job));
-    ASSIGN_OR_RETURN(job.last_event_seq, pg::InsertStateEvent(conn, job.id, job.created_at_ms,
-                                                              JobState::kQueued, kReasonSubmitted));
-    return pg::Notify(conn, pg::kQueuedChanged);
-  });
+  Job job = QueuedJob(std::move(new_job));
+  Status written = impl_->Write([&](Connection& conn) { return InsertNewJob(*impl_, conn, job); });
   RETURN_IF_ERROR(written);
   return job;
 }

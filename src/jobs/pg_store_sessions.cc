@@ -34,6 +34,37 @@ Status RecoverJob(Connection& conn, int64_t now, Job& job, RecoveryCounts& count
                     std::string(kRestartSummary), job.result);
 }
 
+// The session's next turn, numbered after its last. The caller holds the session's row lock.
+Result<SessionTurn> InsertTurn(Connection& conn, std::string_view session_id,
+                               std::string_view job_id, std::string_view message, int64_t now_ms) {
+  ASSIGN_OR_RETURN(Rows next, conn.Query("SELECT coalesce(max(seq), 0) + 1 FROM session_turns "
+                                         "WHERE session_id = $1",
+                                         {session_id}));
+  SessionTurn turn{next.Int(0, 0), std::string(job_id), ToValidUtf8(message), now_ms};
+  RETURN_IF_ERROR(
+      conn.Run("INSERT INTO session_turns (session_id, seq, job_id, message, "
+               "created_at_ms) VALUES ($1, $2, $3, $4, $5)",
+               {session_id, turn.seq, turn.job_id, turn.message, turn.created_at_ms}));
+  return turn;
+}
+
+// SessionBusy while the job of the session's last turn is queued or running. A job deleted since
+// (retention) has ended.
+Status CheckSessionIdle(Connection& conn, std::string_view session_id) {
+  ASSIGN_OR_RETURN(Rows last, conn.Query("SELECT t.seq, t.job_id, j.state FROM session_turns t "
+                                         "LEFT JOIN jobs j ON j.id = t.job_id WHERE "
+                                         "t.session_id = $1 ORDER BY t.seq DESC LIMIT 1",
+                                         {session_id}));
+  if (last.empty() || last.IsNull(0, 2)) {
+    return OkStatus();
+  }
+  std::optional<JobState> state = ParseJobState(last.Text(0, 2));
+  if (state && IsFinal(*state)) {
+    return OkStatus();
+  }
+  return SessionBusy(session_id, last.Int(0, 0), last.Text(0, 1), last.Text(0, 2));
+}
+
 }  // namespace
 
 Result<RecoveryCounts> PgStore::RecoverAfterCrash() {
@@ -149,17 +180,32 @@ Result<SessionTurn> PgStore::AddSessionTurn(std::string_view session_id, std::st
       return Error(ErrorCode::kInvalidArgument,
                    "job " + job.id + " does not run in session " + std::string(session_id));
     }
-    ASSIGN_OR_RETURN(Rows next, conn.Query("SELECT coalesce(max(seq), 0) + 1 FROM session_turns "
-                                           "WHERE session_id = $1",
-                                           {session_id}));
-    turn = SessionTurn{next.Int(0, 0), job.id, ToValidUtf8(message), impl_->Now()};
-    return conn.Run(
-        "INSERT INTO session_turns (session_id, seq, job_id, message, created_at_ms) "
-        "VALUES ($1, $2, $3, $4, $5)",
-        {session_id, turn.seq, turn.job_id, turn.message, turn.created_at_ms});
+    ASSIGN_OR_RETURN(turn, InsertTurn(conn, session_id, job.id, message, impl_->Now()));
+    return OkStatus();
   });
   RETURN_IF_ERROR(written);
   return turn;
+}
+
+Result<PostedMessage> PgStore::PostSessionMessage(NewJob job, std::string message) {
+  if (job.session_id.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "a message needs the session it is sent to");
+  }
+  PostedMessage posted;
+  posted.job = QueuedJob(std::move(job));
+  Status written = impl_->Write([&](Connection& conn) -> Status {
+    Job& new_job = posted.job;
+    // The session's row lock: two messages to one session, on any nodes, take turns here, and the
+    // second sees the first's job.
+    RETURN_IF_ERROR(pg::LoadSession(conn, new_job.session_id, new_job.owner, pg::Lock::kForUpdate));
+    RETURN_IF_ERROR(CheckSessionIdle(conn, new_job.session_id));
+    RETURN_IF_ERROR(InsertNewJob(*impl_, conn, new_job));
+    ASSIGN_OR_RETURN(posted.turn, InsertTurn(conn, new_job.session_id, new_job.id, message,
+                                             new_job.created_at_ms));
+    return OkStatus();
+  });
+  RETURN_IF_ERROR(written);
+  return posted;
 }
 
 Result<std::vector<SessionTurn>> PgStore::ListSessionTurns(std::string_view session_id,

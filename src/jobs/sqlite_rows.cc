@@ -102,8 +102,6 @@ std::string JobSql(std::string_view head, std::string_view tail) {
   return sql;
 }
 
-
-
 Result<Job> ReadJob(const Statement& row) {
   Job job;
   job.id = row.Text(0);
@@ -169,7 +167,6 @@ Status InsertJob(Connection& conn, const Job& job) {
   insert.BindInt(18, job.last_event_seq);
   return insert.Run();
 }
-
 
 Result<Job> LoadJob(Connection& conn, std::string_view id, std::string_view owner) {
   ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(JobSql("SELECT ", " FROM jobs WHERE id = ?1")));
@@ -271,6 +268,5 @@ Status EndJob(Connection& conn, int64_t now_ms, Job& job, JobState state, std::s
   job.cancel_requested = job.cancel_requested || state == JobState::kCancelled;
   return OkStatus();
 }
-
 
 }  // namespace warden::jobs::sqlite

@@ -97,27 +97,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(SqliteStoreOptions option
 }
 
 Result<Job> SqliteStore::Create(NewJob new_job) {
-  Job job;
-  job.owner = std::move(new_job.owner);
-  job.kind = new_job.kind;
-  job.input = std::move(new_job.input);
-  job.parent_id = std::move(new_job.parent_id);
-  job.session_id = std::move(new_job.session_id);
-  job.requeue_on_crash = new_job.requeue_on_crash;
-  Status written = impl_->Write([&](sqlite::WriteContext& ctx) -> Status {
-    RETURN_IF_ERROR(impl_->CheckNewJob(ctx, job));
-    // The id is made here, on the writer's thread, so ids also sort in commit order.
-    job.created_at_ms = impl_->Now();
-    job.id = NewId(kJobIdPrefix, job.created_at_ms);
-    if (job.session_id.empty()) {
-      job.workspace = impl_->WorkspaceFor(job.id);
-    }
-    RETURN_IF_ERROR(sqlite::InsertJob(ctx.conn, job));
-    ASSIGN_OR_RETURN(job.last_event_seq, InsertStateEvent(ctx.conn, job.id, job.created_at_ms,
-                                                          JobState::kQueued, kReasonSubmitted));
-    impl_->AdjustQueued(ctx, +1);
-    return OkStatus();
-  });
+  Job job = QueuedJob(std::move(new_job));
+  Status written =
+      impl_->Write([&](sqlite::WriteContext& ctx) -> Status { return impl_->InsertNew(ctx, job); });
   RETURN_IF_ERROR(written);
   return job;
 }

@@ -4,8 +4,8 @@
 
 #include <condition_variable>
 #include <functional>
-#include <vector>
 #include <mutex>
+#include <vector>
 
 #include "jobs/sqlite.h"
 #include "jobs/sqlite_rows.h"
@@ -18,7 +18,8 @@ Status CheckPageLimit(int limit);
 
 class SqliteStore::Impl {
  public:
-  Impl(SqliteStoreOptions options, std::vector<sqlite::Connection> readers, sqlite::Connection writer)
+  Impl(SqliteStoreOptions options, std::vector<sqlite::Connection> readers,
+       sqlite::Connection writer)
       : options_(std::move(options)),
         readers_(std::move(readers)),
         writer_(std::move(writer), [this] { OnCommit(); }) {}
@@ -107,6 +108,24 @@ class SqliteStore::Impl {
                          "(max_queued_per_key); wait for some to start, then try again");
       }
     }
+    return OkStatus();
+  }
+
+  // Checks `job` (CheckNewJob), gives it an id, a time and a workspace, and writes it queued with
+  // its first state event. Writer thread only.
+  Status InsertNew(const sqlite::WriteContext& ctx, Job& job) {
+    RETURN_IF_ERROR(CheckNewJob(ctx, job));
+    // The id is made here, on the writer's thread, so ids also sort in commit order.
+    job.created_at_ms = Now();
+    job.id = NewId(kJobIdPrefix, job.created_at_ms);
+    if (job.session_id.empty()) {
+      job.workspace = WorkspaceFor(job.id);
+    }
+    RETURN_IF_ERROR(sqlite::InsertJob(ctx.conn, job));
+    ASSIGN_OR_RETURN(job.last_event_seq,
+                     sqlite::InsertStateEvent(ctx.conn, job.id, job.created_at_ms,
+                                              JobState::kQueued, kReasonSubmitted));
+    AdjustQueued(ctx, +1);
     return OkStatus();
   }
 

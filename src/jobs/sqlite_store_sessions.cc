@@ -21,6 +21,45 @@ using sqlite::Statement;
 constexpr std::string_view kRestartSummary =
     "the server stopped while the job was running; its events up to then are kept";
 
+// The session's next turn, numbered after its last.
+Result<SessionTurn> InsertTurn(Connection& conn, std::string_view session_id,
+                               std::string_view job_id, std::string_view message, int64_t now_ms) {
+  ASSIGN_OR_RETURN(Statement next, conn.Prepare("SELECT coalesce(max(seq), 0) + 1 FROM "
+                                                "session_turns WHERE session_id = ?1"));
+  next.BindText(1, session_id);
+  ASSIGN_OR_RETURN(bool row, next.Step());
+  SessionTurn turn{row ? next.Int(0) : 1, std::string(job_id), std::string(message), now_ms};
+  ASSIGN_OR_RETURN(Statement insert,
+                   conn.Prepare("INSERT INTO session_turns (session_id, seq, job_id, "
+                                "message, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)"));
+  insert.BindText(1, session_id);
+  insert.BindInt(2, turn.seq);
+  insert.BindText(3, turn.job_id);
+  insert.BindText(4, turn.message);
+  insert.BindInt(5, turn.created_at_ms);
+  RETURN_IF_ERROR(insert.Run());
+  return turn;
+}
+
+// SessionBusy while the job of the session's last turn is queued or running. A job deleted since
+// (retention) has ended.
+Status CheckSessionIdle(Connection& conn, std::string_view session_id) {
+  ASSIGN_OR_RETURN(Statement last,
+                   conn.Prepare("SELECT t.seq, t.job_id, j.state FROM session_turns t LEFT JOIN "
+                                "jobs j ON j.id = t.job_id WHERE t.session_id = ?1 ORDER BY "
+                                "t.seq DESC LIMIT 1"));
+  last.BindText(1, session_id);
+  ASSIGN_OR_RETURN(bool row, last.Step());
+  if (!row || last.IsNull(2)) {
+    return OkStatus();
+  }
+  std::optional<JobState> state = ParseJobState(last.Text(2));
+  if (state && IsFinal(*state)) {
+    return OkStatus();
+  }
+  return SessionBusy(session_id, last.Int(0), last.Text(1), last.Text(2));
+}
+
 }  // namespace
 
 Result<RecoveryCounts> SqliteStore::RecoverAfterCrash() {
@@ -185,23 +224,31 @@ Result<SessionTurn> SqliteStore::AddSessionTurn(std::string_view session_id, std
       return Error(ErrorCode::kInvalidArgument,
                    "job " + job.id + " does not run in session " + std::string(session_id));
     }
-    ASSIGN_OR_RETURN(Statement next, ctx.conn.Prepare("SELECT coalesce(max(seq), 0) + 1 FROM "
-                                                      "session_turns WHERE session_id = ?1"));
-    next.BindText(1, session_id);
-    ASSIGN_OR_RETURN(bool row, next.Step());
-    turn = SessionTurn{row ? next.Int(0) : 1, job.id, message, impl_->Now()};
-    ASSIGN_OR_RETURN(Statement insert,
-                     ctx.conn.Prepare("INSERT INTO session_turns (session_id, seq, job_id, "
-                                      "message, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)"));
-    insert.BindText(1, session_id);
-    insert.BindInt(2, turn.seq);
-    insert.BindText(3, turn.job_id);
-    insert.BindText(4, turn.message);
-    insert.BindInt(5, turn.created_at_ms);
-    return insert.Run();
+    ASSIGN_OR_RETURN(turn, InsertTurn(ctx.conn, session_id, job.id, message, impl_->Now()));
+    return OkStatus();
   });
   RETURN_IF_ERROR(written);
   return turn;
+}
+
+Result<PostedMessage> SqliteStore::PostSessionMessage(NewJob job, std::string message) {
+  if (job.session_id.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "a message needs the session it is sent to");
+  }
+  PostedMessage posted;
+  posted.job = QueuedJob(std::move(job));
+  Status written = impl_->Write([&](sqlite::WriteContext& ctx) -> Status {
+    Job& new_job = posted.job;
+    RETURN_IF_ERROR(LoadSession(ctx.conn, new_job.session_id, new_job.owner));
+    // One writer: nothing can post to the session between this look and the insert.
+    RETURN_IF_ERROR(CheckSessionIdle(ctx.conn, new_job.session_id));
+    RETURN_IF_ERROR(impl_->InsertNew(ctx, new_job));
+    ASSIGN_OR_RETURN(posted.turn, InsertTurn(ctx.conn, new_job.session_id, new_job.id, message,
+                                             new_job.created_at_ms));
+    return OkStatus();
+  });
+  RETURN_IF_ERROR(written);
+  return posted;
 }
 
 Result<std::vector<SessionTurn>> SqliteStore::ListSessionTurns(std::string_view session_id,

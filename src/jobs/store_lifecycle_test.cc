@@ -1,6 +1,9 @@
 // The JobStore conformance suite, continued: recovery after a crash, retention, and sessions.
 // Instantiated with the rest of JobStoreTest (see store_test.h).
+#include <atomic>
+#include <latch>
 #include <map>
+#include <thread>
 
 #include "jobs/store_test.h"
 
@@ -183,6 +186,68 @@ TEST_P(JobStoreTest, SessionsRecordTheirTurnsForTheirOwnerOnly) {
   EXPECT_EQ((*turns)[0].message, "list files");
   EXPECT_EQ((*turns)[1].job_id, second->id);
   EXPECT_EQ((*turns)[1].created_at_ms, kStartMs + 1);
+}
+
+TEST_P(JobStoreTest, ASessionTakesOneMessageAtATime) {
+  auto session = store().CreateSession("alice");
+  ASSERT_THAT(session, IsOk());
+  NewJob message = Task("alice", "list files");
+  message.session_id = session->id;
+
+  auto first = store().PostSessionMessage(message, "list files");
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->turn.seq, 1);
+  EXPECT_EQ(first->turn.job_id, first->job.id);
+  EXPECT_EQ(first->job.state, JobState::kQueued);
+  EXPECT_EQ(first->job.workspace, session->workspace);
+  auto busy = store().PostSessionMessage(message, "too soon");
+  ASSERT_THAT(busy, IsError(ErrorCode::kAborted));
+  EXPECT_THAT(busy.error().message(), ::testing::HasSubstr(first->job.id));
+  MustClaim();
+  EXPECT_THAT(store().PostSessionMessage(message, "still running"), IsError(ErrorCode::kAborted));
+  MustFinish(first->job.id, JobState::kSucceeded);
+
+  auto second = store().PostSessionMessage(message, "now the big ones");
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(second->turn.seq, 2);
+  auto turns = store().ListSessionTurns(session->id, "alice");
+  ASSERT_THAT(turns, IsOk());
+  ASSERT_THAT(*turns, SizeIs(2));  // the refused messages left nothing behind
+  EXPECT_EQ((*turns)[1].message, "now the big ones");
+  EXPECT_EQ(store().CountByState()->at(JobState::kQueued), 1);
+  message.owner = "bob";
+  EXPECT_THAT(store().PostSessionMessage(message, "mine"), IsError(ErrorCode::kNotFound));
+  message.session_id = "";
+  EXPECT_THAT(store().PostSessionMessage(message, "where?"), IsError(ErrorCode::kInvalidArgument));
+}
+
+TEST_P(JobStoreTest, MessagesRacingForOneSessionGetOneTurn) {
+  auto session = store().CreateSession("");
+  ASSERT_THAT(session, IsOk());
+  constexpr int kRounds = 5;
+  constexpr int kSenders = 8;
+  for (int round = 0; round < kRounds; ++round) {
+    std::atomic<int> accepted = 0;
+    std::latch start(kSenders);
+    std::vector<std::jthread> senders(kSenders);
+    for (std::jthread& sender : senders) {
+      sender = std::jthread([&] {
+        NewJob message = Task("", "hello");
+        message.session_id = session->id;
+        start.arrive_and_wait();
+        auto posted = store().PostSessionMessage(message, "hello");
+        if (posted.ok()) {
+          ++accepted;
+        } else {
+          EXPECT_THAT(posted, IsError(ErrorCode::kAborted));
+        }
+      });
+    }
+    senders.clear();
+    ASSERT_EQ(accepted, 1) << "round " << round;
+    MustFinish(MustClaim().id, JobState::kSucceeded);  // the session is free for the next round
+  }
+  EXPECT_THAT(*store().ListSessionTurns(session->id, ""), SizeIs(kRounds));
 }
 
 }  // namespace

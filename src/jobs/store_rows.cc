@@ -48,6 +48,25 @@ Result<json::object> ParseEventData(const std::string& text, std::string_view ty
   return ParseObject(text, "an event's data");
 }
 
+Job QueuedJob(NewJob new_job) {
+  Job job;
+  job.owner = std::move(new_job.owner);
+  job.kind = new_job.kind;
+  job.input = std::move(new_job.input);
+  job.parent_id = std::move(new_job.parent_id);
+  job.session_id = std::move(new_job.session_id);
+  job.requeue_on_crash = new_job.requeue_on_crash;
+  return job;
+}
+
+Error SessionBusy(std::string_view session_id, int64_t seq, std::string_view job_id,
+                  std::string_view state) {
+  return Error(ErrorCode::kAborted, "session " + std::string(session_id) +
+                                        " is still answering message " + std::to_string(seq) +
+                                        " (job " + std::string(job_id) + ", " + std::string(state) +
+                                        "): wait for it to end, or cancel that job");
+}
+
 Error JobNotFound(std::string_view id) {
   return Error(ErrorCode::kNotFound, "job " + std::string(id) + " not found");
 }

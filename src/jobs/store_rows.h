@@ -19,7 +19,14 @@ Result<json::object> ParseObject(const std::string& text, std::string_view what)
 // "base64" (agent/output.h).
 Result<json::object> ParseEventData(const std::string& text, std::string_view type);
 
+// The job Create writes, before the store gives it an id, times and a workspace.
+Job QueuedJob(NewJob job);
+
 Error JobNotFound(std::string_view id);
+// kAborted: the session's last message (turn `seq`, answered by `job_id`, in `state`) has not
+// been answered yet.
+Error SessionBusy(std::string_view session_id, int64_t seq, std::string_view job_id,
+                  std::string_view state);
 // "job j_… already finished (succeeded)", kFailedPrecondition.
 Error AlreadyFinished(const Job& job);
 
