@@ -79,15 +79,6 @@ Status CheckQueueRoom(Connection& conn, const StoreOptions& options, const Job& 
 
 }  // namespace
 
-Status CheckPageLimit(int limit) {
-  if (limit < 1 || limit > kMaxPageLimit) {
-    return Error(ErrorCode::kInvalidArgument, "limit must be between 1 and " +
-                                                  std::to_string(kMaxPageLimit) + ", not " +
-                                                  std::to_string(limit));
-  }
-  return OkStatus();
-}
-
 PgStore::PgStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 PgStore::~PgStore() = default;
 

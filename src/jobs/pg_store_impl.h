@@ -53,8 +53,6 @@ class PgStore::Impl {
   pg::Notifier notifier_;
 };
 
-// kInvalidArgument for a page limit outside 1..kMaxPageLimit.
-Status CheckPageLimit(int limit);
 
 // Create's work inside the caller's transaction: checks `job` (parent, session, the queue's room),
 // gives it an id, a time and a workspace, writes it queued with its first state event, and

@@ -42,15 +42,6 @@ Status CheckDirectory(const std::string& path) {
 
 }  // namespace
 
-Status CheckPageLimit(int limit) {
-  if (limit < 1 || limit > kMaxPageLimit) {
-    return Error(ErrorCode::kInvalidArgument, "limit must be between 1 and " +
-                                                  std::to_string(kMaxPageLimit) + ", not " +
-                                                  std::to_string(limit));
-  }
-  return OkStatus();
-}
-
 SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SqliteStore::~SqliteStore() = default;
 

@@ -13,8 +13,6 @@
 
 namespace warden::jobs {
 
-// kInvalidArgument for a page limit outside 1..kMaxPageLimit.
-Status CheckPageLimit(int limit);
 
 class SqliteStore::Impl {
  public:

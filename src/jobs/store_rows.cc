@@ -48,6 +48,15 @@ Result<json::object> ParseEventData(const std::string& text, std::string_view ty
   return ParseObject(text, "an event's data");
 }
 
+Status CheckPageLimit(int limit) {
+  if (limit < 1 || limit > kMaxPageLimit) {
+    return Error(ErrorCode::kInvalidArgument, "limit must be between 1 and " +
+                                                  std::to_string(kMaxPageLimit) + ", not " +
+                                                  std::to_string(limit));
+  }
+  return OkStatus();
+}
+
 Job QueuedJob(NewJob new_job) {
   Job job;
   job.owner = std::move(new_job.owner);

@@ -8,6 +8,7 @@
 #include "base/json.h"
 #include "base/result.h"
 #include "jobs/job.h"
+#include "jobs/store.h"
 
 namespace warden::jobs {
 
@@ -21,6 +22,9 @@ Result<json::object> ParseEventData(const std::string& text, std::string_view ty
 
 // The job Create writes, before the store gives it an id, times and a workspace.
 Job QueuedJob(NewJob job);
+
+// kInvalidArgument for a page limit outside 1..kMaxPageLimit.
+Status CheckPageLimit(int limit);
 
 Error JobNotFound(std::string_view id);
 // kAborted: the session's last message (turn `seq`, answered by `job_id`, in `state`) has not
