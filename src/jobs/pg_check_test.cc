@@ -39,7 +39,8 @@ TEST(PgCheckTest, ReportsTheServerAndWhetherTheSchemaIsMigrated) {
   EXPECT_THAT(unmigrated->detail, HasSubstr("0 of "));
 
   ASSERT_THAT(PgStore::Open({*url, {}}), IsOk());
-  const sandbox::HostCheck* migrated = Find(CheckPgStore(*url), "store schema");
+  std::vector<sandbox::HostCheck> after = CheckPgStore(*url);
+  const sandbox::HostCheck* migrated = Find(after, "store schema");
   ASSERT_NE(migrated, nullptr);
   EXPECT_EQ(migrated->level, Level::kOk);
   EXPECT_EQ(migrated->detail, std::to_string(PgStore::LatestSchemaVersion()) + " of " +
@@ -52,8 +53,8 @@ TEST(PgCheckTest, NamesTransactionsOpenLongerThanTheLimit) {
   ASSERT_THAT(server, IsOk());
   auto url = (*server)->CreateDatabase();
   ASSERT_THAT(url, IsOk());
-  const sandbox::HostCheck* quiet =
-      Find(CheckPgStore(*url, std::chrono::seconds(0)), "store transactions");
+  std::vector<sandbox::HostCheck> before = CheckPgStore(*url, std::chrono::seconds(0));
+  const sandbox::HostCheck* quiet = Find(before, "store transactions");
   ASSERT_NE(quiet, nullptr);
   EXPECT_EQ(quiet->level, Level::kOk);
 
@@ -62,8 +63,8 @@ TEST(PgCheckTest, NamesTransactionsOpenLongerThanTheLimit) {
   ASSERT_THAT(holder->Exec("BEGIN; SELECT 1"), IsOk());  // open, idle in transaction
   auto pid = holder->Query("SELECT pg_backend_pid()");
   ASSERT_THAT(pid, IsOk());
-  const sandbox::HostCheck* held =
-      Find(CheckPgStore(*url, std::chrono::seconds(0)), "store transactions");
+  std::vector<sandbox::HostCheck> during = CheckPgStore(*url, std::chrono::seconds(0));
+  const sandbox::HostCheck* held = Find(during, "store transactions");
   ASSERT_NE(held, nullptr);
   EXPECT_EQ(held->level, Level::kWarn);
   EXPECT_THAT(held->detail, HasSubstr("pid " + pid->Text(0, 0)));

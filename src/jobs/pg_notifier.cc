@@ -4,6 +4,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <memory>
+#include <utility>
+
 #include <libpq-fe.h>
 
 #include "base/log.h"
@@ -21,7 +24,8 @@ Notifier::Notifier(std::string url, std::chrono::milliseconds safety_poll)
     : url_(std::move(url)),
       safety_poll_(safety_poll),
       stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
-      thread_([this](const std::stop_token& stop) { Loop(stop); }) {}
+      thread_([this](const std::stop_token& stop) { Loop(stop); }),
+      announcer_([this](const std::stop_token& stop) { AnnounceLoop(stop); }) {}
 
 Notifier::~Notifier() {
   {
@@ -29,6 +33,8 @@ Notifier::~Notifier() {
     closing_ = true;
   }
   cv_.notify_all();
+  announce_cv_.notify_all();
+  announcer_.request_stop();
   thread_.request_stop();
   uint64_t one = 1;
   (void)!write(stop_fd_.get(), &one, sizeof(one));
@@ -41,6 +47,44 @@ void Notifier::Wake() {
     ++generation_;
   }
   cv_.notify_all();
+}
+
+void Notifier::Announce(const Changes& changes) {
+  if (!changes.any()) {
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    pending_.queued = pending_.queued || changes.queued;
+    pending_.events = pending_.events || changes.events;
+  }
+  announce_cv_.notify_one();
+}
+
+void Notifier::AnnounceLoop(const std::stop_token& stop) {
+  std::unique_ptr<Connection> conn;
+  while (true) {
+    Changes changes;
+    {
+      std::unique_lock lock(mu_);
+      announce_cv_.wait(lock, [&] { return closing_ || pending_.any(); });
+      if (closing_ || stop.stop_requested()) {
+        return;
+      }
+      changes = std::exchange(pending_, Changes{});
+    }
+    if (conn == nullptr || conn->broken()) {
+      Result<Connection> opened = Connection::Open(url_);
+      if (!opened.ok()) {
+        continue;  // other nodes' waiters fall back on their safety poll
+      }
+      conn = std::make_unique<Connection>(std::move(*opened));
+    }
+    // One notification (its own transaction, with no writes: no commit to flush).
+    std::string_view payload =
+        changes.queued ? (changes.events ? "queued,events" : "queued") : "events";
+    (void)conn->Run("SELECT pg_notify('warden_jobs', $1)", {payload});
+  }
 }
 
 Result<bool> Notifier::WaitUntil(const std::function<Result<bool>()>& check,

@@ -18,7 +18,15 @@
 
 namespace warden::jobs::pg {
 
-// Owns the listening connection and its thread. Thread-safe.
+// What a committed transaction changed that waiters on other nodes care about.
+struct Changes {
+  bool queued = false;  // a job became queued (WaitForQueued)
+  bool events = false;  // a job has new events (WaitForEvents, WaitForAnyEvents)
+  bool any() const { return queued || events; }
+};
+
+// Owns the listening connection and its thread, and the announcing connection and its thread.
+// Thread-safe.
 class Notifier {
  public:
   Notifier(std::string url, std::chrono::milliseconds safety_poll);
@@ -27,8 +35,13 @@ class Notifier {
   // Stops the thread and fails current waits with kUnavailable.
   ~Notifier();
 
-  // Something changed: every waiter looks again.
+  // Something changed: every waiter of this process looks again.
   void Wake();
+
+  // Tells the other nodes (NOTIFY warden_jobs, payload "queued" or "events"), from a thread of its
+  // own so that the caller does not wait. Announcements made while one is being sent go out
+  // together, as one NOTIFY: a burst of commits costs the server one notification.
+  void Announce(const Changes& changes);
 
   // Calls `check` until it returns true (true), an error, or `timeout` passes (false); again after
   // every wake-up and at least every safety_poll.
@@ -39,6 +52,7 @@ class Notifier {
   void Loop(const std::stop_token& stop);
   // Listens until the connection breaks or `stop`; errors are the connection's.
   Status Listen(const std::stop_token& stop);
+  void AnnounceLoop(const std::stop_token& stop);
 
   const std::string url_;
   const std::chrono::milliseconds safety_poll_;
@@ -47,7 +61,11 @@ class Notifier {
   std::condition_variable cv_;
   uint64_t generation_ = 0;
   bool closing_ = false;
-  std::jthread thread_;  // last: started once everything it uses exists
+  std::condition_variable announce_cv_;
+  Changes pending_;  // announced, not yet sent
+  // Last: started once everything they use exists.
+  std::jthread thread_;
+  std::jthread announcer_;
 };
 
 }  // namespace warden::jobs::pg

@@ -178,8 +178,4 @@ Status EndJob(Connection& conn, int64_t now_ms, Job& job, JobState state, std::s
   return OkStatus();
 }
 
-Status Notify(Connection& conn, std::string_view what) {
-  return conn.Run("SELECT pg_notify('warden_jobs', $1)", {what});
-}
-
 }  // namespace warden::jobs::pg

@@ -46,10 +46,4 @@ Result<int64_t> InsertStateEvent(Connection& conn, std::string_view job_id, int6
 Status EndJob(Connection& conn, int64_t now_ms, Job& job, JobState state, std::string reason,
               std::string summary, json::object result);
 
-// Wakes the waiters of every node (LISTEN warden_jobs) once this transaction commits. PostgreSQL
-// folds equal notifications of one transaction into one; the payload says what changed.
-inline constexpr std::string_view kQueuedChanged = "queued";
-inline constexpr std::string_view kEventsChanged = "events";
-Status Notify(Connection& conn, std::string_view what);
-
 }  // namespace warden::jobs::pg

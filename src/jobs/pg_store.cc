@@ -57,10 +57,7 @@ Status CheckQueueRoom(Connection& conn, const StoreOptions& options, const Job& 
     RETURN_IF_ERROR(conn.Run("SELECT pg_advisory_xact_lock($1)", {kQueueLockKey}));
     ASSIGN_OR_RETURN(int64_t queued, Count(conn, "queued", ""));
     if (queued >= options.max_queued) {
-      return Error(ErrorCode::kResourceExhausted,
-                   std::to_string(queued) +
-                       " jobs are queued, the most this server accepts (max_queued); try again "
-                       "later");
+      return pg::QueueFull(queued);
     }
   } else if (owner_bounded) {
     RETURN_IF_ERROR(LockOwner(conn, job.owner));
@@ -68,10 +65,7 @@ Status CheckQueueRoom(Connection& conn, const StoreOptions& options, const Job& 
   if (owner_bounded) {
     ASSIGN_OR_RETURN(int64_t queued, Count(conn, "queued", job.owner));
     if (queued >= options.max_queued_per_owner) {
-      return Error(ErrorCode::kResourceExhausted,
-                   std::to_string(queued) +
-                       " of your jobs are queued, the most this server accepts from one key "
-                       "(max_queued_per_key); wait for some to start, then try again");
+      return pg::OwnerQueueFull(queued);
     }
   }
   return OkStatus();
@@ -102,7 +96,7 @@ Result<std::unique_ptr<PgStore>> PgStore::Open(PgStoreOptions options) {
   return std::unique_ptr<PgStore>(new PgStore(std::make_unique<Impl>(std::move(options))));
 }
 
-Status InsertNewJob(PgStore::Impl& impl, Connection& conn, Job& job) {
+Status InsertNewJob(PgStore::Impl& impl, Connection& conn, Job& job, pg::Changes& changes) {
   if (!job.parent_id.empty()) {
     Result<Job> parent = pg::LoadJob(conn, job.parent_id, job.owner);
     if (!parent.ok()) {
@@ -122,12 +116,20 @@ Status InsertNewJob(PgStore::Impl& impl, Connection& conn, Job& job) {
   RETURN_IF_ERROR(pg::InsertJob(conn, job));
   ASSIGN_OR_RETURN(job.last_event_seq, pg::InsertStateEvent(conn, job.id, job.created_at_ms,
                                                             JobState::kQueued, kReasonSubmitted));
-  return pg::Notify(conn, pg::kQueuedChanged);
+  changes.queued = true;
+  return OkStatus();
 }
 
 Result<Job> PgStore::Create(NewJob new_job) {
   Job job = QueuedJob(std::move(new_job));
-  Status written = impl_->Write([&](Connection& conn) { return InsertNewJob(*impl_, conn, job); });
+  if (job.parent_id.empty() && job.session_id.empty()) {
+    // Nothing to look up first: written with whatever other submissions wait, in one commit.
+    RETURN_IF_ERROR(impl_->batcher().Create(job));
+    return job;
+  }
+  Status written = impl_->Write([&](Connection& conn, pg::Changes& changes) {
+    return InsertNewJob(*impl_, conn, job, changes);
+  });
   RETURN_IF_ERROR(written);
   return job;
 }
@@ -201,7 +203,7 @@ Result<std::optional<Job>> PgStore::ClaimNext(std::string_view worker) {
   }
   const int64_t cap = impl_->store_options().max_running_per_owner;
   std::optional<Job> claimed;
-  Status written = impl_->Write([&](Connection& conn) -> Status {
+  Status written = impl_->Write([&](Connection& conn, pg::Changes& changes) -> Status {
     claimed.reset();
     ASSIGN_OR_RETURN(Rows picked, conn.Query(kPickSql, {cap}));
     if (picked.empty()) {
@@ -226,7 +228,8 @@ Result<std::optional<Job>> PgStore::ClaimNext(std::string_view worker) {
     RETURN_IF_ERROR(pg::InsertStateEvent(conn, id, now, JobState::kRunning, kReasonClaimed,
                                          {{"worker", worker}}));
     ASSIGN_OR_RETURN(claimed, pg::LoadJob(conn, id, kAnyOwner));
-    return pg::Notify(conn, pg::kEventsChanged);
+    changes.events = true;
+    return OkStatus();
   });
   RETURN_IF_ERROR(written);
   return claimed;

@@ -47,7 +47,7 @@ Result<std::vector<int64_t>> PgStore::AppendEvents(std::vector<NewEvent> events)
   if (events.empty()) {
     return seqs;
   }
-  Status written = impl_->Write([&](Connection& conn) -> Status {
+  Status written = impl_->Write([&](Connection& conn, pg::Changes& changes) -> Status {
     seqs.clear();
     const int64_t now = impl_->Now();
     for (const NewEvent& event : events) {
@@ -55,7 +55,8 @@ Result<std::vector<int64_t>> PgStore::AppendEvents(std::vector<NewEvent> events)
                                                     pg::OnlyOpenJobs::kYes));
       seqs.push_back(seq);
     }
-    return pg::Notify(conn, pg::kEventsChanged);
+    changes.events = true;
+    return OkStatus();
   });
   RETURN_IF_ERROR(written);
   return seqs;
@@ -142,7 +143,7 @@ Result<Job> PgStore::Finish(std::string_view job_id, FinishRequest request) {
                      std::string(JobStateName(request.state)));
   }
   Job job;
-  Status written = impl_->Write([&](Connection& conn) -> Status {
+  Status written = impl_->Write([&](Connection& conn, pg::Changes& changes) -> Status {
     ASSIGN_OR_RETURN(job, pg::LoadJob(conn, job_id, kAnyOwner, pg::Lock::kForUpdate));
     if (IsFinal(job.state)) {
       return AlreadyFinished(job);
@@ -158,7 +159,8 @@ Result<Job> PgStore::Finish(std::string_view job_id, FinishRequest request) {
     }
     RETURN_IF_ERROR(pg::EndJob(conn, impl_->Now(), job, request.state, request.reason,
                                request.summary, request.result));
-    return pg::Notify(conn, pg::kEventsChanged);
+    changes.events = true;
+    return OkStatus();
   });
   RETURN_IF_ERROR(written);
   return job;
@@ -166,7 +168,7 @@ Result<Job> PgStore::Finish(std::string_view job_id, FinishRequest request) {
 
 Result<Job> PgStore::RequestCancel(std::string_view job_id, std::string_view owner) {
   Job job;
-  Status written = impl_->Write([&](Connection& conn) -> Status {
+  Status written = impl_->Write([&](Connection& conn, pg::Changes& changes) -> Status {
     ASSIGN_OR_RETURN(job, pg::LoadJob(conn, job_id, owner, pg::Lock::kForUpdate));
     if (IsFinal(job.state)) {
       return AlreadyFinished(job).WithContext("nothing to cancel");
@@ -174,7 +176,8 @@ Result<Job> PgStore::RequestCancel(std::string_view job_id, std::string_view own
     if (job.state == JobState::kQueued) {
       RETURN_IF_ERROR(pg::EndJob(conn, impl_->Now(), job, JobState::kCancelled,
                                  std::string(kReasonCancelled), "cancelled before it started", {}));
-      return pg::Notify(conn, pg::kEventsChanged);
+      changes.events = true;
+      return OkStatus();
     }
     if (job.cancel_requested) {
       return OkStatus();  // asked before: the worker already knows
@@ -183,7 +186,8 @@ Result<Job> PgStore::RequestCancel(std::string_view job_id, std::string_view own
     ASSIGN_OR_RETURN(job.last_event_seq,
                      pg::InsertEvent(conn, job.id, impl_->Now(), kCancelRequestedEventType, {}));
     job.cancel_requested = true;
-    return pg::Notify(conn, pg::kEventsChanged);
+    changes.events = true;
+    return OkStatus();
   });
   RETURN_IF_ERROR(written);
   return job;

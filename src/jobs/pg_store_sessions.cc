@@ -69,7 +69,7 @@ Status CheckSessionIdle(Connection& conn, std::string_view session_id) {
 
 Result<RecoveryCounts> PgStore::RecoverAfterCrash() {
   RecoveryCounts counts;
-  Status written = impl_->Write([&](Connection& conn) -> Status {
+  Status written = impl_->Write([&](Connection& conn, pg::Changes& changes) -> Status {
     counts = RecoveryCounts{};
     const int64_t now = impl_->Now();
     ASSIGN_OR_RETURN(Rows rows, conn.Query(pg::JobSql("SELECT ",
@@ -82,7 +82,9 @@ Result<RecoveryCounts> PgStore::RecoverAfterCrash() {
     if (running.empty()) {
       return OkStatus();
     }
-    return pg::Notify(conn, counts.requeued > 0 ? pg::kQueuedChanged : pg::kEventsChanged);
+    changes.queued = counts.requeued > 0;
+    changes.events = true;
+    return OkStatus();
   });
   RETURN_IF_ERROR(written);
   if (counts.failed + counts.requeued + counts.cancelled > 0) {
@@ -97,7 +99,7 @@ Result<RecoveryCounts> PgStore::RecoverAfterCrash() {
 Result<std::vector<DeletedJob>> PgStore::DeleteFinishedBefore(int64_t cutoff_ms, int limit) {
   RETURN_IF_ERROR(CheckPageLimit(limit));
   std::vector<DeletedJob> deleted;
-  Status written = impl_->Write([&](Connection& conn) -> Status {
+  Status written = impl_->Write([&](Connection& conn, pg::Changes& /*changes*/) -> Status {
     deleted.clear();
     // SKIP LOCKED: two nodes sweeping at once delete different jobs.
     ASSIGN_OR_RETURN(Rows rows,
@@ -120,7 +122,7 @@ Result<std::vector<DeletedSession>> PgStore::DeleteSessionsIdleBefore(int64_t cu
                                                                       int limit) {
   RETURN_IF_ERROR(CheckPageLimit(limit));
   std::vector<DeletedSession> deleted;
-  Status written = impl_->Write([&](Connection& conn) -> Status {
+  Status written = impl_->Write([&](Connection& conn, pg::Changes& /*changes*/) -> Status {
     deleted.clear();
     ASSIGN_OR_RETURN(
         Rows rows,
@@ -151,7 +153,7 @@ Result<std::vector<DeletedSession>> PgStore::DeleteSessionsIdleBefore(int64_t cu
 
 Result<Session> PgStore::CreateSession(std::string_view owner) {
   Session session;
-  Status written = impl_->Write([&](Connection& conn) -> Status {
+  Status written = impl_->Write([&](Connection& conn, pg::Changes& /*changes*/) -> Status {
     session.created_at_ms = impl_->Now();
     session.id = NewId(kSessionIdPrefix, session.created_at_ms);
     session.owner = std::string(owner);
@@ -172,7 +174,7 @@ Result<Session> PgStore::GetSession(std::string_view id, std::string_view owner)
 Result<SessionTurn> PgStore::AddSessionTurn(std::string_view session_id, std::string_view owner,
                                             std::string_view job_id, std::string message) {
   SessionTurn turn;
-  Status written = impl_->Write([&](Connection& conn) -> Status {
+  Status written = impl_->Write([&](Connection& conn, pg::Changes& /*changes*/) -> Status {
     // The session's row lock orders its turns across nodes: each reads the seq the last wrote.
     RETURN_IF_ERROR(pg::LoadSession(conn, session_id, owner, pg::Lock::kForUpdate));
     ASSIGN_OR_RETURN(Job job, pg::LoadJob(conn, job_id, owner));
@@ -193,13 +195,13 @@ Result<PostedMessage> PgStore::PostSessionMessage(NewJob job, std::string messag
   }
   PostedMessage posted;
   posted.job = QueuedJob(std::move(job));
-  Status written = impl_->Write([&](Connection& conn) -> Status {
+  Status written = impl_->Write([&](Connection& conn, pg::Changes& changes) -> Status {
     Job& new_job = posted.job;
     // The session's row lock: two messages to one session, on any nodes, take turns here, and the
     // second sees the first's job.
     RETURN_IF_ERROR(pg::LoadSession(conn, new_job.session_id, new_job.owner, pg::Lock::kForUpdate));
     RETURN_IF_ERROR(CheckSessionIdle(conn, new_job.session_id));
-    RETURN_IF_ERROR(InsertNewJob(*impl_, conn, new_job));
+    RETURN_IF_ERROR(InsertNewJob(*impl_, conn, new_job, changes));
     ASSIGN_OR_RETURN(posted.turn, InsertTurn(conn, new_job.session_id, new_job.id, message,
                                              new_job.created_at_ms));
     return OkStatus();
