@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -77,6 +78,7 @@ Latency ClaimLatency(JobStore& api, JobStore& worker, int claims) {
   std::vector<double> samples;
   std::atomic<bool> stop = false;
   std::mutex mu;
+  std::condition_variable claimed_cv;
   std::map<std::string, Clock::time_point> submitted;
   std::jthread claimer([&] {
     while (!stop) {
@@ -89,12 +91,14 @@ Latency ClaimLatency(JobStore& api, JobStore& worker, int claims) {
         continue;
       }
       auto claimed = Clock::now();
+      // Finished first, outside the lock: the next submission then finds an idle worker.
+      (void)worker.Finish((*job)->id, FinishRequest{JobState::kSucceeded, "finished", "", {}, ""});
       std::lock_guard lock(mu);
       auto it = submitted.find((*job)->id);
       if (it != submitted.end()) {
         samples.push_back(std::chrono::duration<double, std::milli>(claimed - it->second).count());
+        claimed_cv.notify_one();
       }
-      (void)worker.Finish((*job)->id, FinishRequest{JobState::kSucceeded, "finished", "", {}, ""});
     }
   });
   for (int i = 0; i < claims; ++i) {
@@ -110,12 +114,9 @@ Latency ClaimLatency(JobStore& api, JobStore& worker, int claims) {
       submitted[job->id] = before;
     }
     // Let the claim happen before the next submission, so each measures an idle worker waking.
-    for (auto until = Clock::now() + std::chrono::milliseconds(20); Clock::now() < until;) {
-      std::lock_guard lock(mu);
-      if (samples.size() > static_cast<size_t>(i)) {
-        break;
-      }
-    }
+    std::unique_lock lock(mu);
+    claimed_cv.wait_for(lock, std::chrono::seconds(5),
+                        [&] { return samples.size() > static_cast<size_t>(i); });
   }
   stop = true;
   claimer.join();
