@@ -67,6 +67,14 @@ TEST_F(ServePgTest, TheWardenStoreVariableSelectsPostgresToo) {
   EXPECT_FALSE(std::filesystem::exists(data_dir() + "/warden.db")) << "SQLite was used as well";
 }
 
+TEST_F(ServePgTest, TheConfigurationFileCanNameTheStore) {
+  WriteConfig("[llm]\nretry_base_ms = 20\nmax_retries = 1\n[store]\nurl = \"" + url_ + "\"\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  std::string id = Str(Submit(StepsJob({Shell("true")})), "id");
+  ASSERT_FALSE(id.empty());
+  EXPECT_NE(StoredState(id), "") << "job " << id << " is not in PostgreSQL";
+}
+
 TEST_F(ServePgTest, WhilePostgresIsDownRequestsGet503WithRetryAfterAndReadyzSaysWhy) {
   ASSERT_NO_FATAL_FAILURE(Start({"--store", url_, "--workers", "1"}));
   json::object before = Submit(StepsJob({Shell("echo before")}));

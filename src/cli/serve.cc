@@ -294,6 +294,9 @@ int Serve(int argc, char** argv) {
   if (!workspaces.ok()) {
     return fail(workspaces.error().message());
   }
+  if (o.store.empty()) {
+    o.store = config->String("store.url").value_or("");  // the flag and WARDEN_STORE win
+  }
   auto location = jobs::ParseStoreLocation(o.store, data_dir + "/warden.db");
   if (!location.ok()) {
     return fail("--store: " + location.error().message());

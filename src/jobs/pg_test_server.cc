@@ -60,8 +60,10 @@ Result<RunAs> ServerUser() {
   if (geteuid() != 0) {
     return RunAs{};
   }
-  passwd* pw = getpwnam("postgres");
-  if (pw == nullptr) {
+  passwd entry{};
+  passwd* pw = nullptr;
+  std::vector<char> buffer(16384);
+  if (getpwnam_r("postgres", &entry, buffer.data(), buffer.size(), &pw) != 0 || pw == nullptr) {
     return Error(ErrorCode::kFailedPrecondition,
                  "there is no `postgres` user to run the test PostgreSQL server as: run "
                  "scripts/setup.sh as root");
@@ -206,7 +208,7 @@ Status PgTestServer::RunTool(const std::string& tool, const std::vector<std::str
     return Error(ErrorCode::kInternal, "fork: " + ErrnoDescription(errno), errno);
   }
   if (pid == 0) {
-    int devnull = open("/dev/null", O_RDONLY);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out.get(), 1) < 0 || dup2(out.get(), 2) < 0 ||
         chdir(dir_.path().c_str()) != 0) {
       _exit(126);
