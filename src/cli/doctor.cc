@@ -95,7 +95,7 @@ int Doctor(int argc, char** argv) {
   if (!store.empty()) {
     auto checks = StoreChecks(store);
     if (!checks.ok()) {
-      std::fprintf(stderr, "warden doctor: --store: %s\n", checks.error().message().c_str());
+      (void)std::fprintf(stderr, "warden doctor: --store: %s\n", checks.error().message().c_str());
       return 2;
     }
     for (sandbox::HostCheck& check : *checks) {

@@ -109,7 +109,7 @@ Result<PgTestServer*> PgTestServer::Shared() {
     // Never freed: a static's destructor would run after the tests' stores closed, but exit
     // handlers run in an order no test controls. atexit stops the server explicitly instead.
     started = new Result<std::unique_ptr<PgTestServer>>(Start());
-    std::atexit([] {
+    (void)std::atexit([] {
       if (started->ok()) {
         started->value().reset();
       }
@@ -192,6 +192,7 @@ Status PgTestServer::RunTool(const std::string& tool, const std::vector<std::str
   std::vector<std::string> argv_strings = {path};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(argv_strings.size() + 1);
   for (std::string& arg : argv_strings) {
     argv.push_back(arg.data());
   }

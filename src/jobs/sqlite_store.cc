@@ -10,17 +10,10 @@
 namespace warden::jobs {
 namespace {
 
-using sqlite::AlreadyFinished;
 using sqlite::Connection;
-using sqlite::EndJob;
-using sqlite::InsertEvent;
 using sqlite::InsertStateEvent;
-using sqlite::JobNotFound;
 using sqlite::JobSql;
 using sqlite::LoadJob;
-using sqlite::LoadSession;
-using sqlite::LoadState;
-using sqlite::ParseEventData;
 using sqlite::Statement;
 
 // A clear error before SQLite's "unable to open database file".
