@@ -11,14 +11,21 @@ function(warden_add_library name)
   target_link_libraries(${name} PUBLIC ${ARG_PUBLIC} PRIVATE ${ARG_PRIVATE})
 endfunction()
 
-# warden_add_test(NAME SOURCES ... DEPS ... LABELS ...): a GoogleTest binary whose tests are
-# registered with CTest one by one, carrying one label (unit, sandbox, integration, ...):
+# warden_add_test(NAME SOURCES ... DEPS ... LABELS ... [ONE_PROCESS]): a GoogleTest binary whose
+# tests are registered with CTest one by one, carrying one label (unit, sandbox, integration, ...):
 # gtest_discover_tests writes a list of labels out as separate words, so only the first would hold.
+# ONE_PROCESS registers the binary as one CTest test instead, for tests that share an expensive
+# fixture started once per process (a PostgreSQL server).
 function(warden_add_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "ONE_PROCESS" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
-  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 30)
+  if(ARG_ONE_PROCESS)
+    add_test(NAME ${name} COMMAND ${name})
+    set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}")
+  else()
+    gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 30)
+  endif()
 endfunction()
 
 # warden_add_fuzzer(NAME SOURCES ... DEPS ...): a libFuzzer target (fuzz preset only). CTest runs it

@@ -105,12 +105,14 @@ class ServeTest : public ::testing::Test {
   std::string data_dir() const { return dir_ / "data"; }
   const TempDir& dir() const { return dir_; }
 
-  // Starts `warden serve` on the data directory (replacing a server started before); a server
-  // that does not come up fails the test (call it inside ASSERT_NO_FATAL_FAILURE).
-  void Start(std::vector<std::string> args = {}) {
+  // Starts `warden serve` on the data directory (replacing a server started before), with
+  // `extra_env` in its environment; a server that does not come up fails the test (call it inside
+  // ASSERT_NO_FATAL_FAILURE).
+  void Start(std::vector<std::string> args = {}, const std::vector<std::string>& extra_env = {}) {
     args.insert(args.end(), {"--data-dir", data_dir()});
     std::vector<std::string> env = {"HOME=" + (dir_ / "home"),
                                     "WARDEN_CONFIG=" + (dir_ / "config.toml")};
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
     server_ = std::make_unique<ServeProcess>(args, env, dir_ / "serve.log");
     ASSERT_NE(server_->port(), 0);
     client_ = std::make_unique<HttpClient>(server_->port());

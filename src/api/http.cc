@@ -75,7 +75,13 @@ Response Response::Error(int status, std::string_view code, std::string_view mes
 }
 
 Response Response::FromError(const warden::Error& error) {
-  return Error(HttpStatusFor(error.code()), ErrorCodeName(error.code()), error.message());
+  Response response =
+      Error(HttpStatusFor(error.code()), ErrorCodeName(error.code()), error.message());
+  if (error.code() == ErrorCode::kUnavailable) {
+    // The job store (or another dependency) is away for now: clients may try again shortly.
+    response.headers.Set("Retry-After", "2");
+  }
+  return response;
 }
 
 Response Response::Pull(std::string content_type, BodyPuller pull) {

@@ -71,7 +71,9 @@ void JobsApi::AddRoutes(Router& router) {
   router.Add("GET", "/readyz", [this](Request&) {
     auto counts = store_.CountByState();
     if (!counts.ok()) {
-      return Response::Error(503, "unavailable", counts.error().message());
+      Response unready = Response::Error(503, "unavailable", counts.error().message());
+      unready.headers.Set("Retry-After", "2");
+      return unready;
     }
     return Response::Json(200, json::object{{"status", "ready"}});
   });

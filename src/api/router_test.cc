@@ -159,6 +159,13 @@ TEST(HttpStatusTest, MapsErrorCodes) {
   EXPECT_EQ(Body(response).at("error").at("message").as_string(), "no job 7");
 }
 
+TEST(HttpStatusTest, AnUnavailableStoreIs503WithRetryAfter) {
+  Response response = Response::FromError(Error(ErrorCode::kUnavailable, "PostgreSQL is down"));
+  EXPECT_EQ(response.status, 503);
+  EXPECT_EQ(response.headers.Get("Retry-After"), "2");
+  EXPECT_EQ(Response::FromError(Error(ErrorCode::kNotFound, "no")).headers.Get("Retry-After"), "");
+}
+
 TEST(HeadersTest, LookupIgnoresCaseAndSetReplaces) {
   Headers headers;
   headers.Add("Content-Type", "text/plain");

@@ -157,41 +157,18 @@ Response SessionsApi::PostMessage(Request& request) {
   }
   job.session_id = session->id;
 
-  Result<jobs::Job> created = Error(ErrorCode::kInternal, "not created");
-  Result<jobs::SessionTurn> turn = Error(ErrorCode::kInternal, "not added");
-  {
-    std::lock_guard lock(post_mutex_);
-    auto turns = store_.ListSessionTurns(session->id, job.owner);
-    if (!turns.ok()) {
-      return Response::FromError(turns.error());
+  // One message at a time is the store's rule, kept in its transaction across every server.
+  auto posted = store_.PostSessionMessage(std::move(job), std::string(message->get_string()));
+  if (!posted.ok()) {
+    if (posted.error().code() == ErrorCode::kAborted) {
+      Response busy = Response::Error(409, "session_busy", posted.error().message());
+      busy.headers.Set("Retry-After", "1");
+      return busy;
     }
-    if (!turns->empty()) {
-      auto last = store_.Get(turns->back().job_id, jobs::kAnyOwner);
-      if (!last.ok() && last.error().code() != ErrorCode::kNotFound) {
-        return Response::FromError(last.error());
-      }
-      if (last.ok() && !jobs::IsFinal(last->state)) {
-        Response busy = Response::Error(
-            409, "session_busy",
-            fmt::format("the session is still answering message {} (job {}, {}): wait for it to "
-                        "end, or cancel that job",
-                        turns->back().seq, last->id, jobs::JobStateName(last->state)));
-        busy.headers.Set("Retry-After", "1");
-        return busy;
-      }
-    }
-    created = store_.Create(std::move(job));
-    if (!created.ok()) {
-      return JobRefused(created.error());
-    }
-    turn = store_.AddSessionTurn(session->id, created->owner, created->id,
-                                 std::string(message->get_string()));
-    if (!turn.ok()) {
-      // A job without its turn would answer a message no one sees: stop it.
-      (void)store_.RequestCancel(created->id, jobs::kAnyOwner);
-      return Response::FromError(turn.error());
-    }
+    return JobRefused(posted.error());
   }
+  const jobs::Job* created = &posted->job;
+  const jobs::SessionTurn* turn = &posted->turn;
   const jobs::Viewer viewer = jobs::ViewerFor(created->owner);
   json::object out{{"turn", jobs::ToJson(*turn)}, {"job", jobs::ToJson(*created, viewer)}};
   // A wait holds a handler thread: only a few at once, so that waiting clients cannot starve

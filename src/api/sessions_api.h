@@ -9,7 +9,6 @@
 #pragma once
 
 #include <atomic>
-#include <mutex>
 
 #include "api/router.h"
 #include "jobs/job_spec.h"
@@ -42,9 +41,6 @@ class SessionsApi {
 
   jobs::JobStore& store_;
   SessionsApiOptions options_;
-  // Held while a message checks that its session is idle and creates its job, so that two
-  // messages posted at once cannot both start.
-  std::mutex post_mutex_;
   std::atomic<int> waiters_{0};
 };
 

@@ -85,6 +85,12 @@ constexpr std::array kKeys = {
               "This key's own requests per second. Unset: `api.rate_limit`."},
     ConfigKey{"api.keys.burst", T::kNumber, "", "serve",
               "This key's own burst. Unset: `api.burst`, or twice its rate."},
+    // [store]: where `warden serve` keeps its jobs.
+    ConfigKey{"store.url", T::kString, "", "serve",
+              "The job store: a PostgreSQL URL (`postgresql://user@host:5432/warden`, or "
+              "`postgresql:///warden?host=/run/postgresql` for a unix socket) or `sqlite:PATH`. "
+              "Unset: SQLite in the data directory. `--store` and `WARDEN_STORE` win over it; "
+              "keep the password in `~/.pgpass` or `PGPASSWORD`, not here."},
     // [artifacts]: a job's files, hashed once when the job ends.
     ConfigKey{"artifacts.hash_budget", T::kBytes, R"("1G")", "serve",
               "Bytes read at most to hash a job's files when it ends; files beyond are listed "

@@ -98,7 +98,7 @@ TEST(ClosestConfigKeyTest, FindsTheKeyOfTheSameNameInAnotherSection) {
 }
 
 TEST(ClosestConfigKeyTest, SuggestsNothingFarFromEveryKey) {
-  EXPECT_EQ(ClosestConfigKey("database.url"), std::nullopt);
+  EXPECT_EQ(ClosestConfigKey("telemetry.endpoint"), std::nullopt);
   EXPECT_EQ(ClosestConfigKey("llm.temperature"), std::nullopt);
   EXPECT_EQ(ClosestConfigKey("x"), std::nullopt);
 }
@@ -125,8 +125,9 @@ TEST(ConfigCheckKeysTest, AnUnknownKeyFarFromAnyListsItsSectionsKeys) {
   EXPECT_EQ(Refusal("[sandbox]\npids = 5\n"),
             "config.toml: unknown key \"sandbox.pids\": the keys of [sandbox] are memory "
             "(docs/configuration.md describes each)");
-  EXPECT_EQ(Refusal("[database]\nurl = \"postgres://\"\n"),
-            "config.toml: unknown key \"database.url\": docs/configuration.md lists every key");
+  EXPECT_EQ(
+      Refusal("[telemetry]\nendpoint = \"http://\"\n"),
+      "config.toml: unknown key \"telemetry.endpoint\": docs/configuration.md lists every key");
 }
 
 TEST(ConfigCheckKeysTest, KeysOfAnApiKeysSectionAreCheckedAgainstItsOwnKeys) {

@@ -1,4 +1,5 @@
-// `warden doctor`: what the host allows, which isolation the sandbox will use, and a test run.
+// `warden doctor`: what the host allows, which isolation the sandbox will use, and a test run;
+// with --store, the job store too.
 #include <unistd.h>
 
 #include <chrono>
@@ -9,6 +10,8 @@
 #include <fmt/format.h>
 
 #include "base/json.h"
+#include "jobs/open_store.h"
+#include "jobs/pg_check.h"
 #include "sandbox/host_probe.h"
 #include "sandbox/sandbox.h"
 
@@ -45,15 +48,32 @@ sandbox::HostCheck SmokeTest() {
   return check;
 }
 
+// The store's checks: PostgreSQL's from CheckPgStore; a SQLite file has nothing to check remotely.
+Result<std::vector<sandbox::HostCheck>> StoreChecks(const std::string& store) {
+  ASSIGN_OR_RETURN(jobs::StoreLocation location, jobs::ParseStoreLocation(store, ""));
+  if (location.kind == jobs::StoreKind::kPostgres) {
+    return jobs::CheckPgStore(location.target);
+  }
+  return std::vector<sandbox::HostCheck>{
+      {"job store", sandbox::HostCheck::Level::kInfo,
+       jobs::DescribeStore(location) + ": opened by `warden serve` on its machine"}};
+}
+
 }  // namespace
 
 int Doctor(int argc, char** argv) {
   CLI::App app(
-      "Check what this host allows and which isolation Warden will use.\n"
-      "Exits 0 when full isolation is possible, 1 when it is not.",
+      "Check what this host allows and which isolation Warden will use, and the job store\n"
+      "with --store. Exits 0 when full isolation is possible (and the store is usable), 1\n"
+      "when not.",
       "warden doctor");
   bool as_json = false;
   app.add_flag("--json", as_json, "Print the report as one JSON object");
+  std::string store;
+  app.add_option("--store", store,
+                 "Also check this job store (postgresql://...): reachable, server version, "
+                 "migrations applied, long transactions")
+      ->envname("WARDEN_STORE");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -69,6 +89,19 @@ int Doctor(int argc, char** argv) {
     }
     report.checks.push_back(std::move(smoke));
     report.checks.push_back(sandbox::CheckWorkspaceMounting());
+  }
+
+  bool store_ok = true;
+  if (!store.empty()) {
+    auto checks = StoreChecks(store);
+    if (!checks.ok()) {
+      (void)std::fprintf(stderr, "warden doctor: --store: %s\n", checks.error().message().c_str());
+      return 2;
+    }
+    for (sandbox::HostCheck& check : *checks) {
+      store_ok = store_ok && check.level != sandbox::HostCheck::Level::kFail;
+      report.checks.push_back(std::move(check));
+    }
   }
 
   if (as_json) {
@@ -89,7 +122,7 @@ int Doctor(int argc, char** argv) {
     }
     std::printf("\nIsolation: %s\n", report.isolation.c_str());
   }
-  return report.full_isolation ? 0 : 1;
+  return report.full_isolation && store_ok ? 0 : 1;
 }
 
 }  // namespace warden::cli

@@ -1,5 +1,5 @@
-// `warden serve`: the job service. A durable queue in SQLite, workers that run jobs in
-// sandboxes, and the REST+SSE API on 127.0.0.1:8000.
+// `warden serve`: the job service. A durable queue (SQLite, or PostgreSQL with --store), workers
+// that run jobs in sandboxes, and the REST+SSE API on 127.0.0.1:8000.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -35,7 +35,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/units.h"
-#include "jobs/sqlite_store.h"
+#include "jobs/open_store.h"
 #include "jobs/worker.h"
 
 namespace warden::cli {
@@ -44,6 +44,7 @@ namespace {
 struct ServeOptions {
   std::string listen = "127.0.0.1:8000";
   std::string data_dir;
+  std::string store;
   size_t workers = 0;
   int64_t max_queued = 10'000;
   int64_t max_queued_per_key = 1'000;
@@ -197,8 +198,9 @@ int Serve(int argc, char** argv) {
   LimitHeapRetention();
 
   CLI::App app(
-      "Run the job service: a durable queue (SQLite in the data directory), workers that run\n"
-      "jobs in sandboxes, and the REST+SSE API. Stops cleanly on SIGINT or SIGTERM.",
+      "Run the job service: a durable queue (SQLite in the data directory, or PostgreSQL),\n"
+      "workers that run jobs in sandboxes, and the REST+SSE API. Stops cleanly on SIGINT or\n"
+      "SIGTERM.",
       "warden serve");
   ServeOptions o;
   app.add_option(
@@ -207,6 +209,10 @@ int Serve(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--data-dir", o.data_dir,
                  "Where jobs and workspaces live (default ~/.local/share/warden)");
+  app.add_option("--store", o.store,
+                 "The job store: postgresql://user:password@host:port/database (any libpq URL, "
+                 "unix sockets too), or sqlite:PATH (default: SQLite in the data directory)")
+      ->envname("WARDEN_STORE");
   app.add_option("--workers", o.workers, "Jobs run at once (default: the number of cores)");
   app.add_option("--max-queued", o.max_queued, "Queued jobs at most; more get 429")
       ->capture_default_str();
@@ -288,16 +294,23 @@ int Serve(int argc, char** argv) {
   if (!workspaces.ok()) {
     return fail(workspaces.error().message());
   }
-  jobs::SqliteStoreOptions store_options;
-  store_options.path = data_dir + "/warden.db";
-  store_options.store.max_queued = o.max_queued;
-  store_options.store.max_queued_per_owner = o.max_queued_per_key;
-  store_options.store.max_running_per_owner = o.max_running_per_key;
-  store_options.store.workspace_root = *workspaces;
-  auto store = jobs::SqliteStore::Open(store_options);
+  if (o.store.empty()) {
+    o.store = config->String("store.url").value_or("");  // the flag and WARDEN_STORE win
+  }
+  auto location = jobs::ParseStoreLocation(o.store, data_dir + "/warden.db");
+  if (!location.ok()) {
+    return fail("--store: " + location.error().message());
+  }
+  jobs::StoreOptions store_options;
+  store_options.max_queued = o.max_queued;
+  store_options.max_queued_per_owner = o.max_queued_per_key;
+  store_options.max_running_per_owner = o.max_running_per_key;
+  store_options.workspace_root = *workspaces;
+  auto store = jobs::OpenStore(*location, store_options);
   if (!store.ok()) {
     return fail(store.error().message());
   }
+  LOG_INFO("job store: {}", jobs::DescribeStore(*location));
   auto recovered = (*store)->RecoverAfterCrash();
   if (!recovered.ok()) {
     return fail(recovered.error().message());

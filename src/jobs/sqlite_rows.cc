@@ -1,6 +1,5 @@
 #include "jobs/sqlite_rows.h"
 
-#include "agent/output.h"
 #include "base/json_text.h"
 #include "base/utf8.h"
 
@@ -103,48 +102,6 @@ std::string JobSql(std::string_view head, std::string_view tail) {
   return sql;
 }
 
-Result<json::object> ParseObject(const std::string& text, std::string_view what) {
-  boost::system::error_code ec;
-  json::value value = json::parse(text, ec);
-  if (ec) {
-    // Rows written before every JSON text was stored as valid UTF-8 may hold a program's raw
-    // bytes: read them anyway, and show those bytes as U+FFFD.
-    json::parse_options lenient;
-    lenient.allow_invalid_utf8 = true;
-    ec.clear();
-    value = json::parse(text, ec, {}, lenient);
-    if (!ec) {
-      MakeValidUtf8(value);
-    }
-  }
-  if (ec || !value.is_object()) {
-    return Error(ErrorCode::kDataLoss, std::string(what) + " is not a JSON object in the database");
-  }
-  return std::move(value.as_object());
-}
-
-Result<json::object> ParseEventData(const std::string& text, std::string_view type) {
-  boost::system::error_code ec;
-  json::value value = json::parse(text, ec);
-  if (!ec && value.is_object()) {
-    return std::move(value.as_object());
-  }
-  if (type == "output") {
-    // An output event stored before output was encoded: its text holds the program's bytes as
-    // they were, which EncodeOutputText keeps, exactly, in "base64".
-    json::parse_options lenient;
-    lenient.allow_invalid_utf8 = true;
-    ec.clear();
-    value = json::parse(text, ec, {}, lenient);
-    if (!ec && value.is_object()) {
-      agent::EncodeOutputText(value.as_object());
-      MakeValidUtf8(value);
-      return std::move(value.as_object());
-    }
-  }
-  return ParseObject(text, "an event's data");
-}
-
 Result<Job> ReadJob(const Statement& row) {
   Job job;
   job.id = row.Text(0);
@@ -209,10 +166,6 @@ Status InsertJob(Connection& conn, const Job& job) {
   insert.BindText(17, job.workspace);
   insert.BindInt(18, job.last_event_seq);
   return insert.Run();
-}
-
-Error JobNotFound(std::string_view id) {
-  return Error(ErrorCode::kNotFound, "job " + std::string(id) + " not found");
 }
 
 Result<Job> LoadJob(Connection& conn, std::string_view id, std::string_view owner) {
@@ -314,11 +267,6 @@ Status EndJob(Connection& conn, int64_t now_ms, Job& job, JobState state, std::s
   job.finished_at_ms = now_ms;
   job.cancel_requested = job.cancel_requested || state == JobState::kCancelled;
   return OkStatus();
-}
-
-Error AlreadyFinished(const Job& job) {
-  return Error(ErrorCode::kFailedPrecondition, "job " + job.id + " already finished (" +
-                                                   std::string(JobStateName(job.state)) + ")");
 }
 
 }  // namespace warden::jobs::sqlite

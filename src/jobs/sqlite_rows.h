@@ -11,6 +11,7 @@
 #include "base/result.h"
 #include "jobs/job.h"
 #include "jobs/sqlite.h"
+#include "jobs/store_rows.h"
 
 namespace warden::jobs::sqlite {
 
@@ -26,17 +27,11 @@ Result<std::vector<Job>> ReadJobs(Statement& stmt);
 // Inserts `job` as it is, minus its events.
 Status InsertJob(Connection& conn, const Job& job);
 
-// A JSON object from a column the store wrote (with SerializeJson: valid UTF-8). Text written
-// before that, with raw bytes in its strings, is read too, those bytes shown as U+FFFD.
-// kDataLoss, naming `what`, for anything else.
-Result<json::object> ParseObject(const std::string& text, std::string_view what);
-// An event's data, as ParseObject; the raw bytes of an old output event are kept exactly, in
-// "base64" (agent/output.h).
-Result<json::object> ParseEventData(const std::string& text, std::string_view type);
-
-Error JobNotFound(std::string_view id);
-// "job j_… already finished (succeeded)", kFailedPrecondition.
-Error AlreadyFinished(const Job& job);
+// Shared with the PostgreSQL store (store_rows.h).
+using ::warden::jobs::AlreadyFinished;
+using ::warden::jobs::JobNotFound;
+using ::warden::jobs::ParseEventData;
+using ::warden::jobs::ParseObject;
 
 // The job, or kNotFound when it is missing or, with a non-empty `owner`, someone else's: ids
 // cannot be probed across owners.

@@ -70,6 +70,7 @@ class SqliteStore final : public JobStore {
   Result<Session> GetSession(std::string_view id, std::string_view owner) override;
   Result<SessionTurn> AddSessionTurn(std::string_view session_id, std::string_view owner,
                                      std::string_view job_id, std::string message) override;
+  Result<PostedMessage> PostSessionMessage(NewJob job, std::string message) override;
   Result<std::vector<SessionTurn>> ListSessionTurns(std::string_view session_id,
                                                     std::string_view owner) override;
 

@@ -101,6 +101,12 @@ struct DeletedSession {
   std::string workspace;  // to remove, or ""
 };
 
+// A message sent to a session: the job that answers it and its turn.
+struct PostedMessage {
+  Job job;
+  SessionTurn turn;
+};
+
 // Every method is thread-safe. A method returns only once its change is durable (it survives a
 // crash of the process or the machine), and a read that starts after a change returned sees it.
 //
@@ -211,6 +217,12 @@ class JobStore {
   // Records that `job_id` (a job of this session) answered `message`; returns the turn.
   virtual Result<SessionTurn> AddSessionTurn(std::string_view session_id, std::string_view owner,
                                              std::string_view job_id, std::string message) = 0;
+  // Sends `message` to session `job.session_id` as `job.owner`: creates `job` (as Create) and its
+  // turn in one transaction. One message at a time: while the session's last message is still
+  // being answered (its job queued or running), kAborted, naming that message and job, and nothing
+  // changes; this holds across every process sharing the store. kInvalidArgument without a
+  // session id; Create's errors otherwise.
+  virtual Result<PostedMessage> PostSessionMessage(NewJob job, std::string message) = 0;
   // The session's turns, oldest first.
   virtual Result<std::vector<SessionTurn>> ListSessionTurns(std::string_view session_id,
                                                             std::string_view owner) = 0;

@@ -1,7 +1,11 @@
-// The JobStore conformance suite, continued: reading events in pages (ReadEvents) and events whose
-// strings are not UTF-8. Instantiated with the rest of JobStoreTest (see store_test.h).
+// The JobStore conformance suite, continued: appending events, reading them (in pages too), waiting
+// for them, and events whose strings are not UTF-8. Instantiated with the rest of JobStoreTest (see
+// store_test.h).
+#include <future>
+#include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "jobs/store_test.h"
@@ -42,6 +46,155 @@ std::vector<int64_t> Joined(const std::vector<std::vector<int64_t>>& pages) {
     all.insert(all.end(), page.begin(), page.end());
   }
   return all;
+}
+
+TEST_P(JobStoreTest, ConcurrentAppendsGetContiguousSeqsInEachCallersOrder) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 60;
+  std::string jobs[2] = {MustCreate().id, MustCreate().id};
+  MustClaim();
+  std::vector<std::jthread> threads(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads[t] = std::jthread([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // Half single appends, half small batches: both paths share the seq counter.
+        const std::string& job = jobs[(t + i) % 2];
+        if (i % 2 == 0) {
+          EXPECT_THAT(store().AppendEvent(job, "output", {{"t", t}, {"i", i}}), IsOk());
+        } else {
+          EXPECT_THAT(store().AppendEvents({NewEvent{job, "output", {{"t", t}, {"i", i}}}}),
+                      IsOk());
+        }
+      }
+    });
+  }
+  threads.clear();
+
+  size_t total = 0;
+  for (const std::string& job : jobs) {
+    std::vector<Event> events = AllEvents(job);
+    total += events.size();
+    std::map<int64_t, int64_t> last_i_by_thread;
+    for (size_t k = 0; k < events.size(); ++k) {
+      ASSERT_EQ(events[k].seq, static_cast<int64_t>(k + 1));
+      if (events[k].type == "output") {
+        int64_t t = events[k].data.at("t").as_int64();
+        int64_t i = events[k].data.at("i").as_int64();
+        EXPECT_LT(last_i_by_thread.try_emplace(t, -1).first->second, i);
+        last_i_by_thread[t] = i;
+      }
+    }
+    EXPECT_EQ(store().Get(job, kAnyOwner)->last_event_seq, static_cast<int64_t>(events.size()));
+  }
+  EXPECT_EQ(total, size_t{kThreads * kPerThread + 3});  // + 2 queued + 1 running state event
+}
+
+TEST_P(JobStoreTest, AppendEventsIsAllOrNothing) {
+  Job a = MustCreate();
+  Job b = MustCreate();
+
+  auto seqs = store().AppendEvents({NewEvent{a.id, "output", {{"n", 1}}},
+                                    NewEvent{b.id, "output", {{"n", 2}}},
+                                    NewEvent{a.id, "thought", {{"n", 3}}}});
+  ASSERT_THAT(seqs, IsOk());
+  EXPECT_THAT(*seqs, ElementsAre(2, 2, 3));
+
+  EXPECT_THAT(store().AppendEvents({NewEvent{a.id, "output", {}},
+                                    NewEvent{"j_00000000000000000000000000", "output", {}}}),
+              IsError(ErrorCode::kNotFound));
+  EXPECT_THAT(AllEvents(a.id), SizeIs(3));
+  EXPECT_EQ(AllEvents(a.id).back().type, "thought");
+}
+
+TEST_P(JobStoreTest, OnlyTheStoreWritesStateEventsAndFinishedJobsTakeNoMore) {
+  Job job = MustCreate();
+  EXPECT_THAT(store().AppendEvent(job.id, "state", {{"state", "succeeded"}}),
+              IsError(ErrorCode::kInvalidArgument));
+  EXPECT_THAT(store().AppendEvent(job.id, "", {}), IsError(ErrorCode::kInvalidArgument));
+  MustClaim();
+  MustFinish(job.id, JobState::kSucceeded);
+
+  EXPECT_THAT(store().AppendEvent(job.id, "output", {}), IsError(ErrorCode::kFailedPrecondition));
+  EXPECT_EQ(AllEvents(job.id).back().type, kStateEventType);
+}
+
+TEST_P(JobStoreTest, EventsReadsAfterASeqUpToALimit) {
+  Job job = MustCreate();
+  for (int i = 0; i < 9; ++i) {
+    Advance(1);
+    ASSERT_THAT(store().AppendEvent(job.id, "output", {{"line", i}}), IsOk());
+  }
+  auto events = store().Events(job.id, 3, 4);
+  ASSERT_THAT(events, IsOk());
+  ASSERT_THAT(*events, SizeIs(4));
+  EXPECT_EQ(events->front().seq, 4);
+  EXPECT_EQ(events->back().seq, 7);
+  EXPECT_EQ(events->front().data, (json::object{{"line", 2}}));
+  EXPECT_EQ(events->front().time_ms, kStartMs + 3);
+  EXPECT_THAT(*store().Events(job.id, 10, 4), IsEmpty());
+}
+
+TEST_P(JobStoreTest, WaitForEventsReturnsWhenAnEventArrivesAndFalseOnTimeout) {
+  Job job = MustCreate();
+  EXPECT_THAT(store().WaitForEvents(job.id, 0, std::chrono::milliseconds(0)), IsOk());
+  EXPECT_TRUE(*store().WaitForEvents(job.id, 0, std::chrono::milliseconds(0)));
+  EXPECT_FALSE(*store().WaitForEvents(job.id, 1, std::chrono::milliseconds(20)));
+
+  auto waiter = std::async(std::launch::async, [&] {
+    return store().WaitForEvents(job.id, 1, std::chrono::minutes(1));
+  });
+  ASSERT_THAT(store().AppendEvent(job.id, "output", {}), IsOk());
+  ASSERT_EQ(waiter.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto woke = waiter.get();
+  ASSERT_THAT(woke, IsOk());
+  EXPECT_TRUE(*woke);
+}
+
+TEST_P(JobStoreTest, WaitForAnyEventsNamesTheJobsWithNewsOnly) {
+  Job quiet = MustCreate();
+  Job busy = MustCreate();
+  // Each has its "submitted" event (seq 1); a follower that has seen it has no news.
+  std::map<std::string, int64_t> seen{{quiet.id, 1}, {busy.id, 1}, {"j_gone", 0}};
+  auto none = store().WaitForAnyEvents(seen, std::chrono::milliseconds(20));
+  ASSERT_THAT(none, IsOk());
+  EXPECT_THAT(*none, IsEmpty());
+  // Behind already: answered at once, with the newest seq.
+  auto behind = store().WaitForAnyEvents({{quiet.id, 0}, {busy.id, 1}}, std::chrono::minutes(1));
+  ASSERT_THAT(behind, IsOk());
+  EXPECT_EQ(*behind, (std::map<std::string, int64_t>{{quiet.id, 1}}));
+
+  auto waiter = std::async(std::launch::async,
+                           [&] { return store().WaitForAnyEvents(seen, std::chrono::minutes(1)); });
+  ASSERT_THAT(store().AppendEvent(busy.id, "output", {}), IsOk());
+  ASSERT_THAT(store().AppendEvent(busy.id, "output", {}), IsOk());
+  ASSERT_EQ(waiter.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto woke = waiter.get();
+  ASSERT_THAT(woke, IsOk());
+  ASSERT_EQ(woke->size(), 1U);
+  EXPECT_GE(woke->at(busy.id), 2);
+}
+
+TEST_P(JobStoreTest, WaitForAnyEventsFollowsMoreJobsThanOneStatementTakes) {
+  std::map<std::string, int64_t> seen;
+  std::string last;
+  for (int i = 0; i < 600; ++i) {
+    last = MustCreate().id;
+    seen[last] = 1;
+  }
+  EXPECT_THAT(*store().WaitForAnyEvents(seen, std::chrono::milliseconds(0)), IsEmpty());
+  ASSERT_THAT(store().AppendEvent(last, "output", {}), IsOk());
+  auto news = store().WaitForAnyEvents(seen, std::chrono::minutes(1));
+  ASSERT_THAT(news, IsOk());
+  EXPECT_EQ(*news, (std::map<std::string, int64_t>{{last, 2}}));
+}
+
+TEST_P(JobStoreTest, WaitForQueuedReturnsWhenAJobIsSubmitted) {
+  EXPECT_FALSE(*store().WaitForQueued(std::chrono::milliseconds(20)));
+  auto waiter = std::async(std::launch::async,
+                           [&] { return store().WaitForQueued(std::chrono::minutes(1)); });
+  MustCreate();
+  ASSERT_EQ(waiter.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_TRUE(*waiter.get());
 }
 
 TEST_P(JobStoreTest, ReadEventsPagesEveryEventExactlyOnceInEitherOrder) {

@@ -1,0 +1,37 @@
+// What every database backend of the JobStore shares about its rows: reading the JSON texts it
+// stored, and the errors for a missing or finished job.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/json.h"
+#include "base/result.h"
+#include "jobs/job.h"
+#include "jobs/store.h"
+
+namespace warden::jobs {
+
+// A JSON object from a column the store wrote (with SerializeJson: valid UTF-8). Text written
+// before that, with raw bytes in its strings, is read too, those bytes shown as U+FFFD.
+// kDataLoss, naming `what`, for anything else.
+Result<json::object> ParseObject(const std::string& text, std::string_view what);
+// An event's data, as ParseObject; the raw bytes of an old output event are kept exactly, in
+// "base64" (agent/output.h).
+Result<json::object> ParseEventData(const std::string& text, std::string_view type);
+
+// The job Create writes, before the store gives it an id, times and a workspace.
+Job QueuedJob(NewJob job);
+
+// kInvalidArgument for a page limit outside 1..kMaxPageLimit.
+Status CheckPageLimit(int limit);
+
+Error JobNotFound(std::string_view id);
+// kAborted: the session's last message (turn `seq`, answered by `job_id`, in `state`) has not
+// been answered yet.
+Error SessionBusy(std::string_view session_id, int64_t seq, std::string_view job_id,
+                  std::string_view state);
+// "job j_… already finished (succeeded)", kFailedPrecondition.
+Error AlreadyFinished(const Job& job);
+
+}  // namespace warden::jobs
