@@ -43,6 +43,7 @@ Box::~Box() {
 }
 
 Result<std::unique_ptr<SandboxPool>> SandboxPool::Create(const PoolOptions& options) {
+  (void)sys::RemoveTree(options.root);  // what a server that crashed left behind
   RETURN_IF_ERROR(MakeDir(options.root, options.sandbox_uid));
   return std::unique_ptr<SandboxPool>(new SandboxPool(options));
 }

@@ -43,8 +43,8 @@ class Box {
 };
 
 struct PoolOptions {
-  // The directory the workspaces lie in (the supervisor's workspace_root); created if missing and
-  // removed with the pool.
+  // The directory the workspaces lie in (under the supervisor's workspace_root); emptied of what
+  // an earlier process left there, and removed with the pool.
   std::string root;
   uid_t sandbox_uid = 0;     // when running as root, the owner of the workspaces
   size_t max_per_owner = 8;  // live sandboxes of one owner at once

@@ -34,6 +34,12 @@ bool HasTool(const json::array& tools, std::string_view name) {
   return false;
 }
 
+Handled Reply(json::object reply) {
+  Handled handled;
+  handled.reply = std::move(reply);
+  return handled;
+}
+
 json::object ResultJson(const ToolResult& result) {
   json::object out{{"content", result.content}, {"isError", result.is_error}};
   if (!result.structured.empty()) {
@@ -85,7 +91,7 @@ std::string Session::version() const {
 Handled Session::Handle(std::string_view text, SendFn send) {
   auto parsed = ParseMessage(text);
   if (auto* error = std::get_if<json::object>(&parsed)) {
-    return {std::move(*error), nullptr};
+    return Reply(std::move(*error));
   }
   const Message& message = std::get<Message>(parsed);
   if (message.kind == Message::Kind::kResponse) {
@@ -102,34 +108,32 @@ Handled Session::Handle(std::string_view text, SendFn send) {
   if (message.method == "initialize") {
     if (!message.params.contains("protocolVersion") ||
         !message.params.at("protocolVersion").is_string()) {
-      return {ErrorReply(id, kInvalidParams,
-                         "initialize needs params.protocolVersion (a string such as "
-                         "\"2025-06-18\")"),
-              nullptr};
+      return Reply(ErrorReply(id, kInvalidParams,
+                              "initialize needs params.protocolVersion (a string such as "
+                              "\"2025-06-18\")"));
     }
-    return {ResultReply(id, Initialize(message)), nullptr};
+    return Reply(ResultReply(id, Initialize(message)));
   }
   if (message.method == "ping") {
-    return {ResultReply(id, json::object{}), nullptr};
+    return Reply(ResultReply(id, json::object{}));
   }
   if (version().empty()) {
-    return {ErrorReply(id, kInvalidRequest,
-                       fmt::format("{} before initialize: send initialize first, then "
-                                   "notifications/initialized",
-                                   message.method)),
-            nullptr};
+    return Reply(ErrorReply(id, kInvalidRequest,
+                            fmt::format("{} before initialize: send initialize first, then "
+                                        "notifications/initialized",
+                                        message.method)));
   }
   if (message.method == "tools/list") {
-    return {ResultReply(id, json::object{{"tools", tools_.List()}}), nullptr};
+    return Reply(ResultReply(id, json::object{{"tools", tools_.List()}}));
   }
   if (message.method == "tools/call") {
     return CallTool(message, std::move(send));
   }
-  return {ErrorReply(id, kMethodNotFound,
-                     fmt::format("method \"{}\" not found: this server offers initialize, ping, "
-                                 "tools/list and tools/call",
-                                 message.method)),
-          nullptr};
+  return Reply(
+      ErrorReply(id, kMethodNotFound,
+                 fmt::format("method \"{}\" not found: this server offers initialize, ping, "
+                             "tools/list and tools/call",
+                             message.method)));
 }
 
 json::object Session::Initialize(const Message& message) {
@@ -156,20 +160,20 @@ Handled Session::CallTool(const Message& message, SendFn send) {
   const json::value& id = message.id;
   const json::value* name = message.params.if_contains("name");
   if (name == nullptr || !name->is_string()) {
-    return {ErrorReply(id, kInvalidParams, "tools/call needs params.name (a tool from tools/list)"),
-            nullptr};
+    return Reply(
+        ErrorReply(id, kInvalidParams, "tools/call needs params.name (a tool from tools/list)"));
   }
   const json::value* arguments = message.params.if_contains("arguments");
   if (arguments != nullptr && !arguments->is_object()) {
-    return {ErrorReply(id, kInvalidParams, "params.arguments of tools/call must be an object"),
-            nullptr};
+    return Reply(
+        ErrorReply(id, kInvalidParams, "params.arguments of tools/call must be an object"));
   }
   json::array tools = tools_.List();
   if (!HasTool(tools, name->get_string())) {
-    return {ErrorReply(id, kInvalidParams,
-                       fmt::format("unknown tool \"{}\": call tools/list for the tools there are",
-                                   name->get_string())),
-            nullptr};
+    return Reply(
+        ErrorReply(id, kInvalidParams,
+                   fmt::format("unknown tool \"{}\": call tools/list for the tools there are",
+                               name->get_string())));
   }
   auto token = std::make_shared<sandbox::CancelToken>();
   {
@@ -200,16 +204,18 @@ Handled Session::CallTool(const Message& message, SendFn send) {
     }
     return ResultReply(id, ResultJson(result));
   };
-  return {std::nullopt, std::move(call)};
+  return {std::nullopt, std::move(call), id};
 }
 
 void Session::Cancel(const json::object& params) {
-  const json::value* request_id = params.if_contains("requestId");
-  if (request_id == nullptr) {
-    return;
+  if (const json::value* request_id = params.if_contains("requestId"); request_id != nullptr) {
+    CancelCall(*request_id);
   }
+}
+
+void Session::CancelCall(const json::value& id) {
   std::lock_guard lock(mu_);
-  if (auto it = running_.find(KeyOf(*request_id)); it != running_.end()) {
+  if (auto it = running_.find(KeyOf(id)); it != running_.end()) {
     it->second->Cancel();
   }
 }

@@ -30,6 +30,8 @@ struct Handled {
   // A tools/call to run, on a thread the transport chooses, whose return value is the reply. Set
   // only when `reply` is not. It stays cancellable by notifications/cancelled while it runs.
   std::function<json::object()> call;
+  // The id of the request whose reply `call` returns (for Session::CancelCall).
+  json::value id;
 };
 
 // One MCP session: the state of one client's connection. Thread-safe: Handle() may be called
@@ -43,6 +45,8 @@ class Session {
   // Handles the text of one message. `send` delivers progress notifications of a call.
   Handled Handle(std::string_view text, SendFn send);
 
+  // Cancels the call of request `id`, if it still runs (its client went away).
+  void CancelCall(const json::value& id);
   // Cancels every call still running (the client is gone).
   void CancelAll();
 
