@@ -113,7 +113,10 @@ int Mcp(int argc, char** argv) {
   if (!ttl.ok()) {
     return Fail(ttl.error().message());
   }
-  ::signal(SIGPIPE, SIG_IGN);  // a client gone: write() fails with EPIPE, and we clean up
+  // A client gone: write() fails with EPIPE, and the sandboxes are cleaned up.
+  if (::signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+    return Fail("cannot ignore SIGPIPE");
+  }
   auto dir = sys::TempDir::Create("warden-mcp-");
   if (!dir.ok()) {
     return Fail(dir.error().message());

@@ -175,13 +175,14 @@ api::Response McpHttp::Post(api::Request& request) {
   return response;
 }
 
-api::Response McpHttp::RunCall(const api::Request& request, std::shared_ptr<mcp::Session> session,
-                               mcp::Handled handled, std::shared_ptr<McpSink> sink) {
+api::Response McpHttp::RunCall(const api::Request& request,
+                               const std::shared_ptr<mcp::Session>& session, mcp::Handled handled,
+                               const std::shared_ptr<McpSink>& sink) {
   auto call = std::move(handled.call);
   json::value id = handled.id;
   if (request.headers.Get("Accept").find("text/event-stream") != std::string_view::npos) {
     return api::Response::EventStream(
-        [this, session, sink, call, id](std::shared_ptr<api::Stream> stream) {
+        [this, session, sink, call, id](const std::shared_ptr<api::Stream>& stream) {
           {
             std::lock_guard lock(sink->mu);
             sink->stream = stream;
@@ -195,7 +196,7 @@ api::Response McpHttp::RunCall(const api::Request& request, std::shared_ptr<mcp:
   }
   std::shared_ptr<api::ClientWatch> client = request.client;
   return api::Response::Deferred(
-      [this, session, call, id, client](std::shared_ptr<api::Responder> responder) {
+      [this, session, call, id, client](const std::shared_ptr<api::Responder>& responder) {
         if (client) {
           client->OnGone([session, id] { session->CancelCall(id); });
         }

@@ -45,8 +45,8 @@ class McpHttp {
   // The session the request names, or the response that refuses it.
   std::shared_ptr<mcp::Session> Find(const api::Request& request, api::Response* refusal);
   std::string Open(std::shared_ptr<mcp::Session> session);
-  api::Response RunCall(const api::Request& request, std::shared_ptr<mcp::Session> session,
-                        mcp::Handled handled, std::shared_ptr<struct McpSink> sink);
+  api::Response RunCall(const api::Request& request, const std::shared_ptr<mcp::Session>& session,
+                        mcp::Handled handled, const std::shared_ptr<struct McpSink>& sink);
   bool OriginAllowed(const api::Request& request) const;
 
   mcp::ToolSet& tools_;

@@ -14,7 +14,7 @@ Result<Arguments> Arguments::Check(const json::object& arguments, std::string_vi
     if (!found) {
       return Error(ErrorCode::kInvalidArgument,
                    fmt::format("{} has no argument \"{}\"; its arguments are: {}", tool,
-                               std::string_view(key), fmt::join(known, ", ")));
+                               std::string_view{key}, fmt::join(known, ", ")));
     }
   }
   return Arguments(arguments, tool);

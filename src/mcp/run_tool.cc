@@ -9,7 +9,7 @@
 namespace warden::mcp {
 namespace {
 
-constexpr size_t kMaxCodeBytes = 120 * 1024;
+constexpr size_t kMaxCodeBytes = size_t{120} * 1024;
 
 // The argv of a run from its arguments: code in a language, or a command.
 Result<std::vector<std::string>> ArgvFor(const Arguments& args) {

@@ -4,8 +4,9 @@
 
 namespace warden::mcp {
 
-SandboxTools::SandboxTools(sandbox::Supervisor& supervisor, SandboxPool& pool, ToolOptions options)
-    : supervisor_(supervisor), pool_(pool), options_(std::move(options)) {}
+SandboxTools::SandboxTools(sandbox::Supervisor& supervisor, SandboxPool& pool,
+                           const ToolOptions& options)
+    : supervisor_(supervisor), pool_(pool), options_(options) {}
 
 json::array SandboxTools::List() const {
   return SandboxToolList();

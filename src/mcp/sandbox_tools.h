@@ -24,7 +24,7 @@ struct ToolOptions {
   sandbox::Limits limits;
   sandbox::NetworkMode network = sandbox::NetworkMode::kNone;
   // The most bytes sandbox_read_file returns in one call (base64 makes a third more).
-  uint64_t max_inline_bytes = 256 * 1024;
+  uint64_t max_inline_bytes = uint64_t{256} * 1024;
   // The largest file sandbox_write_file accepts.
   uint64_t max_write_bytes = 16ULL << 20;
 };
@@ -32,7 +32,7 @@ struct ToolOptions {
 // Thread-safe; the supervisor and the pool outlive it.
 class SandboxTools : public ToolSet {
  public:
-  SandboxTools(sandbox::Supervisor& supervisor, SandboxPool& pool, ToolOptions options);
+  SandboxTools(sandbox::Supervisor& supervisor, SandboxPool& pool, const ToolOptions& options);
 
   json::array List() const override;
   Result<ToolResult> Call(std::string_view name, const json::object& arguments,

@@ -96,7 +96,7 @@ Status ServeStdio(Session& session, int in_fd, int out_fd, const sandbox::Cancel
     size_t start = 0;
     for (size_t end; (end = buffer.find('\n', start)) != std::string::npos; start = end + 1) {
       if (!skipping) {
-        HandleLine(session, std::string_view(buffer).substr(start, end - start), writer, calls);
+        HandleLine(session, std::string_view{buffer}.substr(start, end - start), writer, calls);
       }
       skipping = false;
     }
