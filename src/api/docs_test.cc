@@ -106,7 +106,7 @@ class DocsTest : public ::testing::Test {
     AddDocsRoutes(router_);
     // /mcp is served by cli/mcp_http.cc (mcp/ sits beside api/ in the layering, so api/ cannot
     // link it): stand-ins let the checks below hold the document to the same rules.
-    for (const char* method : {"POST", "GET", "DELETE"}) {
+    for (const char* method : {"POST", "DELETE"}) {
       router_.Add(method, "/mcp", [](Request&) { return Response::Text(200, "mcp"); });
     }
   }

@@ -84,12 +84,7 @@ McpHttp::~McpHttp() {
 void McpHttp::AddRoutes(api::Router& router) {
   router.Add("POST", "/mcp", [this](api::Request& request) { return Post(request); });
   router.Add("DELETE", "/mcp", [this](api::Request& request) { return Delete(request); });
-  router.Add("GET", "/mcp", [](api::Request&) {
-    api::Response response = api::Response::Text(
-        405, "this server sends no messages of its own: POST JSON-RPC messages to /mcp\n");
-    response.headers.Set("Allow", "POST, DELETE");
-    return response;
-  });
+  // No GET: this server sends no messages of its own, so GET /mcp is the router's 405.
 }
 
 bool McpHttp::OriginAllowed(const api::Request& request) const {
