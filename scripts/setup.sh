@@ -19,6 +19,8 @@ packages=(
   unzip
   # TLS tests: certificates made with the CLI
   openssl
+  # the MCP tests drive the server with the official TypeScript SDK client (tests/mcp_sdk)
+  nodejs
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -32,9 +34,23 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup.sh: all ${#packages[@]} packages already installed"
-  exit 0
+else
+  echo "setup.sh: installing ${#missing[@]} packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "setup.sh: installing ${#missing[@]} packages: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# The npm packages of the MCP tests, exactly as package-lock.json pins them. `npm ci` starts from
+# an empty node_modules each time; skipped when the installed tree already matches the lock file.
+mcp_sdk="$(cd "$(dirname "$0")/.." && pwd)/tests/mcp_sdk"
+if ! command -v npm >/dev/null; then
+  echo "setup.sh: npm is missing (the MCP tests need it): install npm, then run setup.sh again" >&2
+  exit 1
+fi
+if cmp -s "$mcp_sdk/package-lock.json" "$mcp_sdk/node_modules/.package-lock.json.installed"; then
+  echo "setup.sh: tests/mcp_sdk/node_modules matches its lock file"
+else
+  (cd "$mcp_sdk" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$mcp_sdk/package-lock.json" "$mcp_sdk/node_modules/.package-lock.json.installed"
+fi

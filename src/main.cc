@@ -20,6 +20,7 @@ constexpr const char* kUsage =
     "  serve    run the job service: durable queue, workers, REST+SSE API\n"
     "  exec     run a program or a code snippet in a fresh sandbox\n"
     "  chat     talk with the agent through a running `warden serve`\n"
+    "  mcp      serve the sandbox as MCP tools over stdio, for AI clients\n"
     "  submit, jobs, status, logs, cancel, retry, download\n"
     "           clients of a running `warden serve`\n"
     "  doctor   check what this host allows and which isolation Warden will use\n"
@@ -51,6 +52,9 @@ int main(int argc, char** argv) {
     }
     if (command == "chat") {
       return warden::cli::Chat(argc - 1, argv + 1);
+    }
+    if (command == "mcp") {
+      return warden::cli::Mcp(argc - 1, argv + 1);
     }
     if (command == "doctor") {
       return warden::cli::Doctor(argc - 1, argv + 1);

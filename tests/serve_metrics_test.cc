@@ -190,11 +190,17 @@ TEST_F(ServeMetricsTest, EveryDocumentedOperationIsRoutedAndCountedUnderItsPatte
       if (!item.get_object().contains(method)) {
         continue;
       }
-      // The API has only GETs and POSTs; a new method needs this test taught to send it.
-      std::string upper = method == std::string_view("get") ? "GET" : "POST";
-      ASSERT_EQ(upper == "POST", method == std::string_view("post")) << method << " " << path;
+      // The API has GETs, POSTs and DELETE /mcp; a new method needs this test taught to send it.
+      std::string_view name = method;
+      std::string upper = name == "get" ? "GET" : name == "delete" ? "DELETE" : "POST";
+      ASSERT_EQ(upper == "POST", name == "post") << method << " " << path;
       std::string target = std::regex_replace(path, param, "p1");
-      HttpResponse response = upper == "GET" ? client().Get(target) : client().Post(target, "{}");
+      HttpResponse response =
+          upper == "GET" ? client().Get(target)
+          : upper == "DELETE"
+              ? client().Raw(fmt::format(
+                    "DELETE {} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", target))
+              : client().Post(target, "{}");
       SCOPED_TRACE(fmt::format("{} {}: {}", upper, path, response.Describe()));
       EXPECT_NE(response.status, 0);
       EXPECT_NE(response.status, 405);

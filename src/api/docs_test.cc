@@ -104,6 +104,11 @@ class DocsTest : public ::testing::Test {
     metrics_api_ = std::make_unique<MetricsApi>(*store_, nullptr);
     metrics_api_->AddRoutes(router_);
     AddDocsRoutes(router_);
+    // /mcp is served by cli/mcp_http.cc (mcp/ sits beside api/ in the layering, so api/ cannot
+    // link it): stand-ins let the checks below hold the document to the same rules.
+    for (const char* method : {"POST", "DELETE"}) {
+      router_.Add(method, "/mcp", [](Request&) { return Response::Text(200, "mcp"); });
+    }
   }
 
   // The pattern of the route `method` `path` reaches, "" when none; and the response.

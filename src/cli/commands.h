@@ -14,5 +14,7 @@ int Serve(int argc, char** argv);
 int Client(const std::string& verb, int argc, char** argv);
 // chat: a conversation with the agent through a session of `warden serve`.
 int Chat(int argc, char** argv);
+// mcp: Warden's sandbox as MCP tools over stdio.
+int Mcp(int argc, char** argv);
 
 }  // namespace warden::cli

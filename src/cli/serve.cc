@@ -18,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "cli/data_dir.h"
+#include "cli/mcp_http.h"
 #include "cli/serve_http.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -366,6 +367,12 @@ int Serve(int argc, char** argv) {
   api::MetricsApi metrics_api(**store, &workers);
   metrics_api.AddRoutes(router);
   api::AddDocsRoutes(router);
+  auto mcp_endpoint = McpEndpoint::Create(**supervisor, *workspaces,
+                                          supervisor_options.root_sandbox_uid);
+  if (!mcp_endpoint.ok()) {
+    return fail(mcp_endpoint.error().message());
+  }
+  (*mcp_endpoint)->AddRoutes(router);
   api::Handler handler =
       (*auth)->Wrap([&router](api::Request& request) { return router.Handle(request); });
 

@@ -1,0 +1,50 @@
+// What the protocol core (session.h) needs of the tools it serves: their descriptions for
+// tools/list and a way to call one. Independent of any transport and of what the tools do.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/json.h"
+#include "base/result.h"
+#include "sandbox/sandbox.h"
+
+namespace warden::mcp {
+
+// What a tool call answers: MCP's CallToolResult.
+struct ToolResult {
+  json::array content;      // content blocks ({"type":"text","text":...}, resource links)
+  json::object structured;  // structuredContent, when the tool has an outputSchema
+  bool is_error = false;    // the tool ran and failed: the model should read why and adapt
+};
+
+// A text content block.
+json::object TextContent(std::string_view text);
+
+// Reports progress of a long call: a count that only grows, an optional total, a sentence.
+using ProgressFn =
+    std::function<void(double progress, std::optional<double> total, std::string_view message)>;
+
+// The circumstances of one call.
+struct CallContext {
+  std::string owner;                             // whose sandboxes: an API key's owner, or "stdio"
+  const sandbox::CancelToken* cancel = nullptr;  // cancelled by notifications/cancelled
+  ProgressFn progress;                           // never empty; a no-op without a progressToken
+};
+
+// A set of tools. Implementations are thread-safe: calls of one session and of many run at once.
+class ToolSet {
+ public:
+  virtual ~ToolSet() = default;
+  // The tool descriptions of tools/list: name, title, description, inputSchema, outputSchema,
+  // annotations.
+  virtual json::array List() const = 0;
+  // Calls the tool `name` (one that List() names). An Error is reported to the client as a tool
+  // result with isError set, its message as the text, so that the model can correct its call.
+  virtual Result<ToolResult> Call(std::string_view name, const json::object& arguments,
+                                  const CallContext& context) = 0;
+};
+
+}  // namespace warden::mcp

@@ -1,0 +1,106 @@
+// Shared by the MCP SDK tests: where warden is, private directories, what a warden left behind.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+
+export const WARDEN = process.env.WARDEN_BINARY;
+if (!WARDEN) {
+  console.error('WARDEN_BINARY is not set: run this test through ctest (ctest -R mcp_sdk)');
+  process.exit(1);
+}
+
+export function privateDir(prefix) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+// Resolves once `check` returns a truthy value (polled every 20 ms); rejects after `ms`.
+export async function waitFor(what, check, ms = 20000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Pids of host processes whose command line contains `marker`.
+export function processesWith(marker) {
+  const found = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes(marker)) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+// Cgroup directories named after supervisor `pid` ("run-<pid>-<n>") anywhere under /sys/fs/cgroup.
+export function cgroupsOf(pid) {
+  const found = [];
+  const walk = (dir, depth) => {
+    if (depth > 7) return;
+    let entries;
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (!entry.isDirectory()) continue;
+      const full = path.join(dir, entry.name);
+      if (entry.name.includes(`-${pid}-`)) found.push(full);
+      walk(full, depth + 1);
+    }
+  };
+  walk('/sys/fs/cgroup', 0);
+  return found;
+}
+
+export function mountsMentioning(text) {
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(text));
+}
+
+// Starts `warden serve` on a private data directory with `keys` (WARDEN_API_KEYS); resolves to
+// { url, stop } once it listens.
+export async function startServe(keys) {
+  const dir = privateDir('warden-mcp-serve-');
+  fs.mkdirSync(path.join(dir, 'home'));
+  fs.writeFileSync(path.join(dir, 'config.toml'), '');
+  const child = spawn(WARDEN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', path.join(dir, 'data')], {
+    env: { PATH: process.env.PATH, HOME: path.join(dir, 'home'), WARDEN_API_KEYS: keys,
+           WARDEN_CONFIG: path.join(dir, 'config.toml') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[^ ]+)/);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`warden serve exited ${code}: ${stderr}`)));
+  });
+  const stop = async () => {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.on('exit', resolve)));
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return { url: `${url}/mcp`, stop, dataDir: path.join(dir, 'data') };
+}
