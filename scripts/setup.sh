@@ -45,8 +45,9 @@ fi
 # an empty node_modules each time; skipped when the installed tree already matches the lock file.
 mcp_sdk="$(cd "$(dirname "$0")/.." && pwd)/tests/mcp_sdk"
 if ! command -v npm >/dev/null; then
-  echo "setup.sh: npm is missing (the MCP tests need it): install npm, then run setup.sh again" >&2
-  exit 1
+  # Debian's nodejs comes without npm (NodeSource's includes it).
+  echo "setup.sh: installing npm"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm
 fi
 if cmp -s "$mcp_sdk/package-lock.json" "$mcp_sdk/node_modules/.package-lock.json.installed"; then
   echo "setup.sh: tests/mcp_sdk/node_modules matches its lock file"
