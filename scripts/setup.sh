@@ -47,6 +47,7 @@ mcp_sdk="$(cd "$(dirname "$0")/.." && pwd)/tests/mcp_sdk"
 if ! command -v npm >/dev/null; then
   # Debian's nodejs comes without npm (NodeSource's includes it).
   echo "setup.sh: installing npm"
+  apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm
 fi
 if cmp -s "$mcp_sdk/package-lock.json" "$mcp_sdk/node_modules/.package-lock.json.installed"; then
