@@ -220,8 +220,8 @@ bool Agent::Loop::MakePlan() {
     plan = response->content;
   }
   json::array steps;
-  for (std::string& step : PlanSteps(plan)) {
-    steps.push_back(json::value(std::move(step)));
+  for (const std::string& step : PlanSteps(plan)) {
+    steps.push_back(json::value(step));
   }
   Emit(EventType::kPlan, json::object{{"steps", steps}, {"text", plan}});
   history_.SetPlan(plan, ActRequest());

@@ -30,7 +30,7 @@ void EncodeOutputText(json::object& data) {
   }
   std::string base64 = Base64Encode(text->get_string());
   *text = ToValidUtf8(text->get_string());
-  data["base64"] = std::move(base64);  // may move the object's elements: `text` is done with
+  data["base64"] = base64;  // may move the object's elements: `text` is not used after
 }
 
 std::string OutputBytes(const json::object& data) {

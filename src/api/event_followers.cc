@@ -13,7 +13,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr size_t kCongested = 256 * 1024;  // unsent bytes
+constexpr size_t kCongested = size_t{256} * 1024;  // unsent bytes
 constexpr int kPage = 500;                 // events per read
 // Bytes per read: about what a follower may have unsent, so a read is not mostly thrown away.
 constexpr size_t kPageBytes = kCongested;
@@ -28,7 +28,7 @@ bool IsFinalStateEvent(const jobs::Event& event) {
   if (state == nullptr || !state->is_string()) {
     return false;
   }
-  auto parsed = jobs::ParseJobState(std::string_view(state->get_string()));
+  auto parsed = jobs::ParseJobState(std::string_view{state->get_string()});
   return parsed && jobs::IsFinal(*parsed);
 }
 

@@ -13,7 +13,7 @@
 namespace warden::api {
 namespace {
 
-Response Bad(std::string message) {
+Response Bad(const std::string& message) {
   return Response::Error(400, "invalid_argument", message);
 }
 
@@ -99,15 +99,15 @@ Response ExecApi::Exec(Request& request) {
     for (const auto& [key, value] : limits->get_object()) {
       std::optional<jobs::RunLimit> limit = jobs::ParseRunLimitName(key);
       if (!limit) {
-        return Bad(fmt::format("unknown limit \"{}\": use {}", std::string_view(key),
+        return Bad(fmt::format("unknown limit \"{}\": use {}", std::string_view{key},
                                jobs::RunLimitNames()));
       }
       if (!value.is_string()) {
         return Bad(fmt::format("limits.{} must be a string such as \"10s\" or \"256M\"",
-                               std::string_view(key)));
+                               std::string_view{key}));
       }
       Status set = jobs::SetRunLimit(spec.limits, *limit, value.get_string(), options_.ceiling,
-                                     fmt::format("limits.{}", std::string_view(key)));
+                                     fmt::format("limits.{}", std::string_view{key}));
       if (!set.ok()) {
         return Bad(set.error().message());
       }
@@ -128,7 +128,7 @@ Response ExecApi::Start(sandbox::Spec spec, const Request& request) {
     return busy;
   }
   auto run = std::make_shared<Run>(Run{std::move(spec), std::move(*slot), request.client});
-  return Response::Deferred([this, run](std::shared_ptr<Responder> responder) {
+  return Response::Deferred([this, run](const std::shared_ptr<Responder>& responder) {
     if (!runs_.Submit([this, run, responder] { Finish(*run, *responder); })) {
       responder->Send(Response::Error(503, "unavailable", "the server is stopping"));
     }

@@ -218,7 +218,7 @@ Result<int64_t> QueryInt(const Request& request, const std::string& name, int64_
     return fallback;
   }
   char* end = nullptr;
-  long long value = std::strtoll(it->second.c_str(), &end, 10);
+  int64_t value = std::strtoll(it->second.c_str(), &end, 10);
   if (*end != '\0' || value < low || value > high) {
     return Error(ErrorCode::kInvalidArgument,
                  fmt::format("{} must be a number from {} to {}", name, low, high));

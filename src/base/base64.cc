@@ -66,7 +66,8 @@ std::optional<std::string> Base64Decode(std::string_view text) {
     }
     uint32_t group = 0;
     for (size_t j = 0; j < 4; ++j) {
-      int8_t value = j < 4 - padding ? kDigitValues[static_cast<unsigned char>(text[i + j])] : 0;
+      int8_t value =
+          j < 4 - padding ? kDigitValues[static_cast<unsigned char>(text[i + j])] : int8_t{0};
       if (value < 0) {
         return std::nullopt;
       }

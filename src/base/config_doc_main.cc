@@ -9,6 +9,7 @@
 
 #include "base/config_doc.h"
 
+// NOLINTNEXTLINE(bugprone-exception-escape): a tool run by hand; the runtime names an exception
 int main(int argc, char** argv) {
   if (argc != 2) {
     fmt::print(stderr, "usage: warden_config_doc docs/configuration.md\n");

@@ -36,7 +36,7 @@ void AddServeHttpFlags(CLI::App& app, ServeHttpFlags& flags) {
 }
 
 void LimitHeapRetention() {
-  ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  ::mallopt(M_MMAP_THRESHOLD, 1 << 20);  // NOLINT(concurrency-mt-unsafe): at start, one thread
 }
 
 Status ApplyServeHttpFlags(const ServeHttpFlags& flags, api::ServerOptions& server,

@@ -35,7 +35,7 @@ class JobBudget {
 
  private:
   // A workspace within this of its limit is full: the last write stopped on a block boundary.
-  static constexpr uint64_t kFullSlackBytes = 64 * 1024;
+  static constexpr uint64_t kFullSlackBytes = uint64_t{64} * 1024;
 
   std::string workspace_;
   uint64_t disk_bytes_;

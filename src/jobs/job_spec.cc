@@ -21,7 +21,7 @@ Result<std::string_view> StringOption(std::string_view key, const json::value& v
   if (!value.is_string()) {
     return Invalid(fmt::format("options.{} must be {}", key, what));
   }
-  return std::string_view(value.get_string());
+  return std::string_view{value.get_string()};
 }
 
 // Each option: checked, and applied to `spec` within `bounds`.
@@ -129,7 +129,7 @@ Result<JobSpec> ParseJobSpec(const json::object& input, const JobBounds& bounds)
     if (field.key() != "task" && field.key() != "steps" && field.key() != "options") {
       return Invalid(
           fmt::format("unknown field \"{}\": a job has \"task\" or \"steps\", and \"options\"",
-                      std::string_view(field.key())));
+                      std::string_view{field.key()}));
     }
   }
   const json::value* task = input.if_contains("task");

@@ -64,7 +64,7 @@ void SweepStale(const std::vector<std::string>& parents) {
     }
     ::closedir(dir);
     for (const std::string& name : stale) {
-      ::rmdir((parent + "/" + name).c_str());  // fails harmlessly if processes remain
+      ::rmdir(fmt::format("{}/{}", parent, name).c_str());  // fails harmlessly if processes remain
     }
   }
 }
@@ -129,7 +129,7 @@ std::optional<std::string> OwnCgroupPath(std::string_view self, std::string_view
     if (second == std::string::npos) {
       continue;
     }
-    std::string_view controllers = std::string_view(line).substr(first + 1, second - first - 1);
+    std::string_view controllers = std::string_view{line}.substr(first + 1, second - first - 1);
     bool match = controller.empty() ? line.rfind("0::", 0) == 0 : false;
     for (const std::string& name : SplitCgroupText(controllers, ',')) {
       match = match || (!controller.empty() && name == controller);
@@ -153,8 +153,8 @@ CgroupMounts ParseCgroupMounts(std::string_view mountinfo) {
     if (dash == std::string::npos) {
       continue;
     }
-    std::vector<std::string> left = SplitCgroupText(std::string_view(line).substr(0, dash), ' ');
-    std::vector<std::string> right = SplitCgroupText(std::string_view(line).substr(dash + 3), ' ');
+    std::vector<std::string> left = SplitCgroupText(std::string_view{line}.substr(0, dash), ' ');
+    std::vector<std::string> right = SplitCgroupText(std::string_view{line}.substr(dash + 3), ' ');
     if (left.size() < 5 || right.size() < 3) {
       continue;
     }
@@ -167,14 +167,18 @@ CgroupMounts ParseCgroupMounts(std::string_view mountinfo) {
     } else if (fstype == "cgroup") {
       mounts.v1_dirs.push_back(mount_point);
       for (const std::string& option : SplitCgroupText(right[2], ',')) {
-        if (option == "memory")
+        if (option == "memory") {
           mounts.v1_memory = mount_point;
-        if (option == "pids")
+        }
+        if (option == "pids") {
           mounts.v1_pids = mount_point;
-        if (option == "cpuacct")
+        }
+        if (option == "cpuacct") {
           mounts.v1_cpuacct = mount_point;
-        if (option == "cpu")
+        }
+        if (option == "cpu") {
           mounts.v1_cpu = mount_point;
+        }
       }
     }
   }
@@ -276,12 +280,15 @@ Result<CgroupManager> CgroupManager::DetectV2(const std::string& mount, std::str
 
 Result<CgroupManager> CgroupManager::DetectV1(const CgroupMounts& mounts, std::string_view self) {
   std::vector<std::string> missing;
-  if (mounts.v1_memory.empty())
+  if (mounts.v1_memory.empty()) {
     missing.emplace_back("memory");
-  if (mounts.v1_pids.empty())
+  }
+  if (mounts.v1_pids.empty()) {
     missing.emplace_back("pids");
-  if (mounts.v1_cpuacct.empty())
+  }
+  if (mounts.v1_cpuacct.empty()) {
     missing.emplace_back("cpuacct");
+  }
   if (!missing.empty()) {
     return Error(ErrorCode::kFailedPrecondition,
                  fmt::format("no cgroup v1 hierarchy for: {}", fmt::join(missing, ", ")));

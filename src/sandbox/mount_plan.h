@@ -81,8 +81,9 @@ class MountPlan {
   void Touch(const std::string& path);
   void Symlink(const std::string& target, const std::string& path);
   void WriteFile(const std::string& path, std::string contents, unsigned mode = 0644);
+  // NOLINTNEXTLINE(google-runtime-int): mount(2)'s type for the flags
   void Mount(const char* source, const std::string& target, const char* fstype, unsigned long flags,
-             const char* data, bool optional = false);  // NOLINT
+             const char* data, bool optional = false);
   // Bind `source` (and its submounts) on `target`: nosuid, nodev, read-only unless `writable`.
   void Bind(const std::string& source, const std::string& target, bool writable,
             bool optional = false);

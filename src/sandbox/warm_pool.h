@@ -35,7 +35,6 @@ struct WarmSandbox {
 
   WarmSandbox() = default;
   WarmSandbox(WarmSandbox&&) = default;
-  WarmSandbox& operator=(WarmSandbox&&) = default;
   ~WarmSandbox();
 };
 
