@@ -73,12 +73,13 @@ Fixture* MakeFixture() {
   Result<UniqueFd> opened = OpenWorkspace(ws.string());
   FUZZ_CHECK(opened.ok()) << opened.error().message();
   fixture->workspace = std::move(*opened);
-  Result<std::vector<std::string>> files = ListRegularFiles(fixture->workspace.get(), 100);
+  Result<std::vector<ListedFile>> files = ListRegularFiles(fixture->workspace.get(), 100);
   FUZZ_CHECK(files.ok()) << files.error().message();
-  for (const std::string& file : *files) {
+  for (const ListedFile& file : *files) {
     struct stat st {};
-    FUZZ_CHECK(::fstatat(fixture->workspace.get(), file.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0);
-    fixture->listed.insert(file);
+    FUZZ_CHECK(::fstatat(fixture->workspace.get(), file.path.c_str(), &st, AT_SYMLINK_NOFOLLOW) ==
+               0);
+    fixture->listed.insert(file.path);
     fixture->inodes.insert({st.st_dev, st.st_ino});
   }
   FUZZ_CHECK(fixture->listed.size() == 4) << fixture->listed.size() << " files listed";

@@ -4,7 +4,7 @@
 # exit status is non-zero when any failed.
 #   lint   scripts/lint.sh: the layering of src/ against CMake, clang-tidy on the changed sources
 #   tests  CTest on the release build: unit, sandbox and integration tests
-#   fuzz   bench/fuzz.sh: every libFuzzer target briefly (WARDEN_FUZZ_SECONDS, default 10)
+#   fuzz   bench/fuzz.sh --ci: every libFuzzer target for 20,000 inputs from its seeds, repeatably
 #   asan   scripts/sanitize.sh asan: the whole suite under AddressSanitizer and UBSan
 #   tsan   scripts/sanitize.sh tsan: the server, store and worker tests under ThreadSanitizer
 # WARDEN_TEST_STAGES="tests" (or any subset) runs only those; extra arguments go to the tests
@@ -37,7 +37,7 @@ run_stage() {
 
 run_stage lint scripts/lint.sh
 run_stage tests ctest --test-dir build/release --output-on-failure --timeout 300 -j"$(nproc 2>/dev/null || echo 2)" "$@"
-run_stage fuzz bench/fuzz.sh "${WARDEN_FUZZ_SECONDS:-10}"
+run_stage fuzz bench/fuzz.sh --ci
 run_stage asan scripts/sanitize.sh asan
 run_stage tsan scripts/sanitize.sh tsan
 
