@@ -103,8 +103,6 @@ Status AddRules(scmp_filter_ctx ctx) {
     }
     RETURN_IF_ERROR(Add(ctx, deny, nr, name));
   }
-  // libseccomp's SCMP_A0..SCMP_A5 are C compound literals with the second datum left out.
-  // NOLINTBEGIN(clang-diagnostic-c99-extensions,clang-diagnostic-missing-field-initializers)
   // clone() creating namespaces; clone3() passes flags in memory that seccomp cannot inspect, so
   // it reports ENOSYS and the C library falls back to clone().
   for (uint64_t flag = 1; flag != 0; flag <<= 1) {
@@ -179,7 +177,6 @@ Status AddRules(scmp_filter_ctx ctx) {
                           {SCMP_A0(SCMP_CMP_MASKED_EQ, bit, bit)}));
     }
   }
-  // NOLINTEND(clang-diagnostic-c99-extensions,clang-diagnostic-missing-field-initializers)
   return OkStatus();
 }
 
