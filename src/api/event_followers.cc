@@ -14,7 +14,7 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr size_t kCongested = size_t{256} * 1024;  // unsent bytes
-constexpr int kPage = 500;                 // events per read
+constexpr int kPage = 500;                         // events per read
 // Bytes per read: about what a follower may have unsent, so a read is not mostly thrown away.
 constexpr size_t kPageBytes = kCongested;
 constexpr milliseconds kRound{100};

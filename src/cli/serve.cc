@@ -367,8 +367,8 @@ int Serve(int argc, char** argv) {
   api::MetricsApi metrics_api(**store, &workers);
   metrics_api.AddRoutes(router);
   api::AddDocsRoutes(router);
-  auto mcp_endpoint = McpEndpoint::Create(**supervisor, *workspaces,
-                                          supervisor_options.root_sandbox_uid);
+  auto mcp_endpoint =
+      McpEndpoint::Create(**supervisor, *workspaces, supervisor_options.root_sandbox_uid);
   if (!mcp_endpoint.ok()) {
     return fail(mcp_endpoint.error().message());
   }

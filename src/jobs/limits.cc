@@ -10,7 +10,8 @@ namespace {
 using std::chrono::milliseconds;
 
 std::string RangeText(std::string_view low, std::string_view high) {
-  return high.empty() ? fmt::format("of at least {}", low) : fmt::format("from {} to {}", low, high);
+  return high.empty() ? fmt::format("of at least {}", low)
+                      : fmt::format("from {} to {}", low, high);
 }
 
 Error OutOfRange(std::string_view name, std::string_view text, std::string_view range) {

@@ -13,7 +13,6 @@
 
 namespace warden::jobs {
 
-
 class SqliteStore::Impl {
  public:
   Impl(SqliteStoreOptions options, std::vector<sqlite::Connection> readers,
