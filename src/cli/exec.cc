@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/limit_flags.h"
 #include "cli/signals.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -23,7 +24,6 @@
 #include "base/json.h"
 #include "base/json_text.h"
 #include "base/units.h"
-#include "jobs/limits.h"
 #include "sandbox/result_json.h"
 #include "sandbox/sandbox.h"
 
@@ -158,21 +158,8 @@ struct ExecOptions {
 
 Result<sandbox::Spec> ToSpec(const ExecOptions& o) {
   sandbox::Spec spec;
-  // The operator's own command: no ceilings, but never a zero that would mean "no limit".
-  sandbox::Limits no_ceiling;
-  no_ceiling.wall_time = no_ceiling.cpu_time = std::chrono::milliseconds(0);
-  no_ceiling.memory_bytes = no_ceiling.output_bytes = no_ceiling.disk_bytes = 0;
-  const std::pair<jobs::RunLimit, const std::string*> flags[] = {
-      {jobs::RunLimit::kMemory, &o.memory},
-      {jobs::RunLimit::kTimeout, &o.timeout},
-      {jobs::RunLimit::kCpuTime, &o.cpu_time},
-      {jobs::RunLimit::kOutput, &o.output_limit},
-      {jobs::RunLimit::kDisk, &o.disk_limit}};
-  for (const auto& [limit, text] : flags) {
-    std::string flag = "--" + std::string(jobs::RunLimitName(limit));  // --cpu-time, ...
-    std::replace(flag.begin(), flag.end(), '_', '-');
-    RETURN_IF_ERROR(jobs::SetRunLimit(spec.limits, limit, *text, no_ceiling, flag));
-  }
+  RETURN_IF_ERROR(SetLimitsFromFlags(
+      {o.memory, o.timeout, o.cpu_time, o.output_limit, o.disk_limit}, &spec.limits));
   spec.limits.max_pids = o.pids;
   spec.limits.cpus = o.cpus;
   spec.network = o.network == "host" ? sandbox::NetworkMode::kHost : sandbox::NetworkMode::kNone;

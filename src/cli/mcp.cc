@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/limit_flags.h"
 #include "cli/signals.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -41,20 +42,8 @@ struct McpOptions {
 // The run limits from the flags, as `warden exec` reads them: defaults and ceilings of the tools.
 Result<mcp::ToolOptions> ToolOptionsFrom(const McpOptions& o) {
   mcp::ToolOptions options;
-  sandbox::Limits no_ceiling;
-  no_ceiling.wall_time = no_ceiling.cpu_time = std::chrono::milliseconds(0);
-  no_ceiling.memory_bytes = no_ceiling.output_bytes = no_ceiling.disk_bytes = 0;
-  const std::pair<jobs::RunLimit, const std::string*> flags[] = {
-      {jobs::RunLimit::kMemory, &o.memory},
-      {jobs::RunLimit::kTimeout, &o.timeout},
-      {jobs::RunLimit::kCpuTime, &o.cpu_time},
-      {jobs::RunLimit::kOutput, &o.output_limit},
-      {jobs::RunLimit::kDisk, &o.disk_limit}};
-  for (const auto& [limit, text] : flags) {
-    std::string flag = "--" + std::string(jobs::RunLimitName(limit));
-    std::replace(flag.begin(), flag.end(), '_', '-');
-    RETURN_IF_ERROR(jobs::SetRunLimit(options.limits, limit, *text, no_ceiling, flag));
-  }
+  RETURN_IF_ERROR(SetLimitsFromFlags(
+      {o.memory, o.timeout, o.cpu_time, o.output_limit, o.disk_limit}, &options.limits));
   options.limits.max_pids = o.pids;
   options.limits.cpus = o.cpus;
   options.network = o.network == "host" ? sandbox::NetworkMode::kHost : sandbox::NetworkMode::kNone;
