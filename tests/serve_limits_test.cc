@@ -1,7 +1,10 @@
 // `warden serve` under limits a client might try to slip past, end to end on the real binary: a
 // limit of zero or over the ceiling, a job that writes or prints a little in each of many steps,
-// the host's network on a server that forbids it, and one key filling the queue.
+// the host's network on a server that forbids it, one key filling the queue, and one key filling
+// the disk with the workspaces of finished jobs.
+#include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -153,6 +156,68 @@ TEST_F(ServeLimitsTest, OneKeyCannotFillTheQueueForTheOthers) {
         "Content-Length: 0\r\nConnection: close\r\n\r\n",
         id, flooder));
   }
+}
+
+// Finished jobs keep their workspaces (until retention): one key must not fill the disk with them.
+TEST_F(ServeLimitsTest, OneKeysKeptWorkspacesAreBoundedUntilItDeletesJobs) {
+  WriteConfig(
+      "[[api.keys]]\nid = \"filler\"\nkey = \"filler-key-0a1b2c3d4e5f6a7b\"\n"
+      "[[api.keys]]\nid = \"other\"\nkey = \"other-key-9f8e7d6c5b4a3f2e\"\n");
+  ASSERT_NO_FATAL_FAILURE(Start({"--workers", "1", "--max-workspace-bytes-per-key", "1M"}));
+  const std::string filler = "filler-key-0a1b2c3d4e5f6a7b";
+  auto call = [&](std::string_view method, const std::string& path, const std::string& key,
+                  const std::string& body = "") {
+    return client().Raw(fmt::format(
+        "{} {} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n"
+        "Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        method, path, key, body.size(), body));
+  };
+  // A sparse file counts for its full length: 2 MB written as one byte.
+  const std::string big = R"({"steps": [{"shell": "truncate -s 2M big && echo made"}]})";
+  HttpResponse created = call("POST", "/v1/jobs", filler, big);
+  ASSERT_EQ(created.status, 201) << created.Describe();
+  const std::string id = Str(created.Json(), "id");
+  std::string state;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+       state != "succeeded" && std::chrono::steady_clock::now() < deadline;
+       std::this_thread::sleep_for(std::chrono::milliseconds(50))) {
+    state = Str(call("GET", "/v1/jobs/" + id, filler).Json(), "state");
+  }
+  ASSERT_EQ(state, "succeeded");
+
+  // The server reads a key's total at most once a second: a job or two may still pass meanwhile.
+  HttpResponse refused;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+       std::chrono::steady_clock::now() < deadline;
+       std::this_thread::sleep_for(std::chrono::milliseconds(100))) {
+    refused = call("POST", "/v1/jobs", filler, R"({"steps": [{"shell": "true"}]})");
+    if (refused.status != 201) {
+      break;
+    }
+  }
+  ASSERT_EQ(refused.status, 429) << refused.Describe();
+  EXPECT_EQ(Str(Obj(refused.Json(), "error"), "code"), "workspace_quota");
+  EXPECT_THAT(refused.body, HasSubstr("DELETE /v1/jobs/{id}"));
+  EXPECT_FALSE(refused.Header("retry-after").empty());
+  EXPECT_EQ(call("POST", "/v1/jobs/" + id + "/retry", filler).status, 429);
+  HttpResponse other =
+      call("POST", "/v1/jobs", "other-key-9f8e7d6c5b4a3f2e", R"({"steps": [{"shell": "true"}]})");
+  EXPECT_EQ(other.status, 201) << other.Describe();
+
+  // Only its owner deletes a job, and only once it has ended; its workspace goes with it.
+  EXPECT_EQ(call("DELETE", "/v1/jobs/" + id, "other-key-9f8e7d6c5b4a3f2e").status, 404);
+  const std::filesystem::path workspace = std::filesystem::path(data_dir()) / "workspaces" / id;
+  EXPECT_TRUE(std::filesystem::exists(workspace / "big"));
+  HttpResponse deleted = call("DELETE", "/v1/jobs/" + id, filler);
+  EXPECT_EQ(deleted.status, 204) << deleted.Describe();
+  EXPECT_FALSE(std::filesystem::exists(workspace));
+  EXPECT_EQ(call("GET", "/v1/jobs/" + id, filler).status, 404);
+  HttpResponse again = call("POST", "/v1/jobs", filler, R"({"steps": [{"shell": "sleep 60"}]})");
+  ASSERT_EQ(again.status, 201) << again.Describe();
+  HttpResponse running = call("DELETE", "/v1/jobs/" + Str(again.Json(), "id"), filler);
+  EXPECT_EQ(running.status, 409) << running.Describe();
+  EXPECT_THAT(running.body, HasSubstr("cancel it"));
+  call("POST", "/v1/jobs/" + Str(again.Json(), "id") + "/cancel", filler);
 }
 
 }  // namespace

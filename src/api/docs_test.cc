@@ -337,7 +337,7 @@ TEST_F(DocsTest, TheRouterNamesTheMatchedPatternAndNothingWhenNoneMatched) {
   auto [none, not_found] = Route("GET", "/v1/nothing-here");
   EXPECT_EQ(none, "");
   EXPECT_EQ(not_found.status, 404);
-  auto [wrong_method, not_allowed] = Route("DELETE", "/v1/jobs/j_x");
+  auto [wrong_method, not_allowed] = Route("PUT", "/v1/jobs/j_x");
   EXPECT_EQ(wrong_method, "");
   EXPECT_EQ(not_allowed.status, 405);
 }

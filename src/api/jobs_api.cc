@@ -7,6 +7,7 @@
 #include "api/event_followers.h"
 #include "base/log.h"
 #include "jobs/output_reader.h"
+#include "sys/fs.h"
 
 namespace warden::api {
 namespace {
@@ -84,6 +85,7 @@ void JobsApi::AddRoutes(Router& router) {
   router.Add("GET", "/v1/jobs/{id}/logs", bind(&JobsApi::Logs));
   router.Add("POST", "/v1/jobs/{id}/cancel", bind(&JobsApi::Cancel));
   router.Add("POST", "/v1/jobs/{id}/retry", bind(&JobsApi::Retry));
+  router.Add("DELETE", "/v1/jobs/{id}", bind(&JobsApi::Delete));
   router.Add("GET", "/v1/jobs/{id}/files", bind(&JobsApi::Files));
   router.Add("GET", "/v1/jobs/{id}/files/{path...}", bind(&JobsApi::File));
   router.Add("GET", "/v1/jobs/{id}/archive", bind(&JobsApi::Archive));
@@ -119,6 +121,11 @@ Response JobsApi::Submit(Request& request) {
   }
   jobs::NewJob job;
   job.owner = OwnerOf(request);
+  if (options_.quota != nullptr) {
+    if (std::optional<Response> refused = options_.quota->Check(job.owner)) {
+      return std::move(*refused);
+    }
+  }
   job.kind = spec->kind;
   job.input = std::move(body.get_object());
   job.requeue_on_crash = spec->requeue_on_crash;
@@ -256,6 +263,11 @@ Response JobsApi::Retry(Request& request) {
                                        "the session again (POST /v1/sessions/{}/messages)",
                                        job->id, job->session_id, job->session_id));
   }
+  if (options_.quota != nullptr) {
+    if (std::optional<Response> refused = options_.quota->Check(job->owner)) {
+      return std::move(*refused);
+    }
+  }
   jobs::NewJob retry;
   retry.owner = job->owner;
   retry.kind = job->kind;
@@ -263,6 +275,30 @@ Response JobsApi::Retry(Request& request) {
   retry.parent_id = job->id;
   retry.requeue_on_crash = job->requeue_on_crash;
   return Created(store_.Create(std::move(retry)), jobs::ViewerFor(OwnerOf(request)));
+}
+
+// 204 once the job, its events and its workspace are gone; 409 while it has not ended.
+Response JobsApi::Delete(Request& request) {
+  std::string owner = OwnerOf(request);
+  auto deleted = store_.DeleteJob(request.params.at("id"), owner);
+  if (!deleted.ok()) {
+    if (deleted.error().code() == ErrorCode::kFailedPrecondition) {
+      return Response::Error(409, "not_ended", deleted.error().message());
+    }
+    return Response::FromError(deleted.error());
+  }
+  if (!deleted->workspace.empty()) {
+    if (Status removed = sys::RemoveTree(deleted->workspace);
+        !removed.ok() && removed.error().code() != ErrorCode::kNotFound) {
+      LOG_WARN("job {} deleted, but not its workspace: {}", deleted->id, removed.error().message());
+    }
+  }
+  if (options_.quota != nullptr) {
+    options_.quota->Forget(owner);
+  }
+  Response gone;
+  gone.status = 204;
+  return gone;
 }
 
 }  // namespace warden::api

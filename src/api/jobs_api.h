@@ -6,6 +6,7 @@
 #include <string>
 
 #include "api/router.h"
+#include "api/workspace_quota.h"
 #include "jobs/job_spec.h"
 #include "jobs/store.h"
 #include "jobs/worker.h"
@@ -19,6 +20,8 @@ struct JobsApiOptions {
   size_t max_task_bytes = 1 << 20;
   // What a job may ask for: a job outside them is refused before it is stored.
   jobs::JobBounds bounds;
+  // Checked before a job or a retry is stored; null: none.
+  WorkspaceQuota* quota = nullptr;
 };
 
 // The answer to a job spec that does not parse: 400 `code`, or 403 for what the server forbids.
@@ -40,6 +43,7 @@ class JobsApi {
   Response Logs(Request& request);
   Response Cancel(Request& request);
   Response Retry(Request& request);
+  Response Delete(Request& request);
   Response Files(Request& request);
   Response File(Request& request);
   Response Archive(Request& request);

@@ -156,6 +156,11 @@ Response SessionsApi::PostMessage(Request& request) {
     return Response::FromError(session.error());
   }
   job.session_id = session->id;
+  if (options_.quota != nullptr) {
+    if (std::optional<Response> refused = options_.quota->Check(job.owner)) {
+      return std::move(*refused);
+    }
+  }
 
   // One message at a time is the store's rule, kept in its transaction across every server.
   auto posted = store_.PostSessionMessage(std::move(job), std::string(message->get_string()));

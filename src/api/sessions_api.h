@@ -11,6 +11,7 @@
 #include <atomic>
 
 #include "api/router.h"
+#include "api/workspace_quota.h"
 #include "jobs/job_spec.h"
 #include "jobs/store.h"
 #include "jobs/worker.h"
@@ -25,6 +26,8 @@ struct SessionsApiOptions {
   int max_waiters = 2;
   // What a message's options may ask for (a message runs as a job).
   jobs::JobBounds bounds;
+  // Checked before a message's job is stored; null: none.
+  WorkspaceQuota* quota = nullptr;
 };
 
 class SessionsApi {

@@ -50,6 +50,7 @@ struct ServeOptions {
   int64_t max_queued = 10'000;
   int64_t max_queued_per_key = 1'000;
   int64_t max_running_per_key = 0;
+  std::string max_workspace_bytes_per_key = "20G";
   std::string retention = "7d";
   std::string config;
   bool allow_network = false;
@@ -225,6 +226,10 @@ int Serve(int argc, char** argv) {
                  "Jobs of one API key running at once at most, so that others find a free "
                  "worker; 0: no bound (workers are still shared fairly)")
       ->capture_default_str();
+  app.add_option("--max-workspace-bytes-per-key", o.max_workspace_bytes_per_key,
+                 "Disk the kept jobs of one API key may hold in their workspaces; then its new "
+                 "jobs get 429 until it deletes some or retention removes them; 0: no bound")
+      ->capture_default_str();
   app.add_option("--retention", o.retention, "Remove finished jobs and their files after this")
       ->capture_default_str();
   app.add_option("--config", o.config, "Configuration file (default ~/.config/warden/config.toml)");
@@ -257,6 +262,10 @@ int Serve(int argc, char** argv) {
   auto retention = ParseDuration(o.retention);
   if (!retention.ok()) {
     return fail("--retention: " + retention.error().message());
+  }
+  auto workspace_quota = ParseBytes(o.max_workspace_bytes_per_key);
+  if (!workspace_quota.ok()) {
+    return fail("--max-workspace-bytes-per-key: " + workspace_quota.error().message());
   }
   Result<Config> config = o.config.empty() ? Config::LoadDefault() : Config::Load(o.config);
   if (!config.ok()) {
@@ -343,8 +352,10 @@ int Serve(int argc, char** argv) {
   jobs::WorkerPool workers(**store, **supervisor, worker_options);
 
   api::Router router;
+  api::WorkspaceQuota quota(**store, *workspace_quota, *retention);
   api::JobsApiOptions jobs_options;
   jobs_options.bounds = worker_options.bounds;
+  jobs_options.quota = &quota;
   api::JobsApi jobs_api(**store, &workers, jobs_options);
   jobs_api.AddRoutes(router);
   exec_options.defaults.wall_time = std::chrono::seconds(30);
@@ -357,6 +368,7 @@ int Serve(int argc, char** argv) {
   exec_api.AddRoutes(router);
   api::SessionsApiOptions sessions_options;
   sessions_options.bounds = worker_options.bounds;
+  sessions_options.quota = &quota;
   // Handlers mostly wait: for the store's group commit (a POST returns once its job is on disk,
   // and the jobs of every waiting handler share one flush), or for a session's reply. More threads
   // mean bigger commit groups; they cost little memory while they wait.

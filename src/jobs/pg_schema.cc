@@ -54,6 +54,11 @@ CREATE TABLE events (
   PRIMARY KEY (job_id, seq)
 );
 )sql",
+    // Each owner's workspace quota sums what its kept jobs' workspaces held at their end.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN workspace_bytes BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX jobs_with_workspace_bytes ON jobs (owner, workspace, id) WHERE workspace_bytes > 0;
+)sql",
 };
 
 // pg_advisory_xact_lock's key for migrations: any constant no other lock of Warden's uses.

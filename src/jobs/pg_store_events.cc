@@ -159,6 +159,10 @@ Result<Job> PgStore::Finish(std::string_view job_id, FinishRequest request) {
     }
     RETURN_IF_ERROR(pg::EndJob(conn, impl_->Now(), job, request.state, request.reason,
                                request.summary, request.result));
+    if (request.workspace_bytes > 0) {
+      RETURN_IF_ERROR(conn.Run("UPDATE jobs SET workspace_bytes = $2 WHERE id = $1",
+                               {job.id, request.workspace_bytes}));
+    }
     changes.events = true;
     return OkStatus();
   });

@@ -60,6 +60,11 @@ CREATE TABLE events (
     R"sql(
 CREATE INDEX jobs_by_state_owner ON jobs (state, owner, id);
 )sql",
+    // Each owner's workspace quota sums what its kept jobs' workspaces held at their end.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN workspace_bytes INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX jobs_with_workspace_bytes ON jobs (owner, workspace, id) WHERE workspace_bytes > 0;
+)sql",
 };
 
 // Column list for ReadJob, in its order.

@@ -47,6 +47,7 @@ class SqliteStore final : public JobStore {
   Result<Job> Get(std::string_view id, std::string_view owner) override;
   Result<JobPage> List(const JobFilter& filter, const PageRequest& page) override;
   Result<std::map<JobState, int64_t>> CountByState() override;
+  Result<int64_t> WorkspaceBytes(std::string_view owner) override;
 
   Result<std::optional<Job>> ClaimNext(std::string_view worker) override;
   Result<bool> WaitForQueued(std::chrono::milliseconds timeout) override;
@@ -63,6 +64,7 @@ class SqliteStore final : public JobStore {
   Result<bool> IsCancelRequested(std::string_view job_id) override;
   Result<RecoveryCounts> RecoverAfterCrash() override;
   Result<std::vector<DeletedJob>> DeleteFinishedBefore(int64_t cutoff_ms, int limit) override;
+  Result<DeletedJob> DeleteJob(std::string_view id, std::string_view owner) override;
   Result<std::vector<DeletedSession>> DeleteSessionsIdleBefore(int64_t cutoff_ms,
                                                                int limit) override;
 

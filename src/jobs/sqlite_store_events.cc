@@ -172,6 +172,13 @@ Result<Job> SqliteStore::Finish(std::string_view job_id, FinishRequest request) 
     }
     RETURN_IF_ERROR(EndJob(ctx.conn, impl_->Now(), job, request.state, request.reason,
                            request.summary, request.result));
+    if (request.workspace_bytes > 0) {
+      ASSIGN_OR_RETURN(Statement bytes,
+                       ctx.conn.Prepare("UPDATE jobs SET workspace_bytes = ?2 WHERE id = ?1"));
+      bytes.BindText(1, job.id);
+      bytes.BindInt(2, request.workspace_bytes);
+      RETURN_IF_ERROR(bytes.Run());
+    }
     impl_->AdjustQueued(ctx, was_queued ? -1 : 0);
     return OkStatus();
   });

@@ -81,6 +81,9 @@ struct FinishRequest {
   // When set, the job must be running on this worker: a worker that lost its job (it was recovered
   // and claimed again) cannot finish someone else's run.
   std::string worker;
+  // What the job's workspace holds on disk at its end (sys::DiskUsage: sparse files at their full
+  // length). Counted against its owner's workspace quota while the job is kept (WorkspaceBytes).
+  int64_t workspace_bytes = 0;
 };
 
 struct RecoveryCounts {
@@ -134,6 +137,12 @@ class JobStore {
 
   // Number of jobs in each state, every state present (zero if none): for metrics.
   virtual Result<std::map<JobState, int64_t>> CountByState() = 0;
+
+  // The disk held by the workspaces of `owner`'s kept jobs, as each job's Finish recorded it
+  // (FinishRequest::workspace_bytes). A workspace is counted once: a session's turns share one,
+  // counted as its latest turn left it. Jobs that have not finished count 0 (their sandboxes'
+  // disk limits bound them meanwhile).
+  virtual Result<int64_t> WorkspaceBytes(std::string_view owner) = 0;
 
   // --- Running jobs (workers) ---
 
@@ -203,6 +212,11 @@ class JobStore {
   // `cutoff_ms`, with their events. Returns what was deleted; call again until it returns fewer
   // than `limit`. Session turns keep naming deleted jobs.
   virtual Result<std::vector<DeletedJob>> DeleteFinishedBefore(int64_t cutoff_ms, int limit) = 0;
+
+  // Deletes one finished job of `owner` (kAnyOwner: any) with its events; returns it, with the
+  // workspace the caller should now remove. kFailedPrecondition while it is queued or running
+  // (cancel it first).
+  virtual Result<DeletedJob> DeleteJob(std::string_view id, std::string_view owner) = 0;
 
   // Retention of sessions: deletes up to `limit` sessions idle since before `cutoff_ms` (made
   // before it, no turn since, no job running, queued or finished since) with their turns and any

@@ -17,6 +17,7 @@
 #include "base/units.h"
 #include "jobs/turns.h"
 #include "llm/providers.h"
+#include "sys/fs.h"
 
 namespace warden::jobs {
 
@@ -313,6 +314,9 @@ void WorkerPool::RunJob(const Job& job, const std::string& worker) {
               &finish.result);
   finish.result["duration_ms"] =
       std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start).count();
+  if (Result<uint64_t> bytes = sys::DiskUsage(job.workspace); bytes.ok()) {
+    finish.workspace_bytes = static_cast<int64_t>(*bytes);  // for its owner's workspace quota
+  }
   auto finished = store_.Finish(job.id, std::move(finish));
   if (!finished.ok()) {
     LOG_WARN("job {}: could not record its end: {}", job.id, finished.error().message());

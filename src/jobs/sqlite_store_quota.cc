@@ -1,0 +1,45 @@
+// SqliteStore: what an owner's kept workspaces hold, and deleting one finished job.
+#include "jobs/sqlite_store_impl.h"
+
+namespace warden::jobs {
+
+using sqlite::LoadJob;
+using sqlite::Statement;
+
+Result<int64_t> SqliteStore::WorkspaceBytes(std::string_view owner) {
+  auto reader = impl_->readers().Acquire();
+  // Per workspace, the row of its newest job (SQLite takes the bare column from the MAX row).
+  ASSIGN_OR_RETURN(
+      Statement sum,
+      reader.conn().Prepare("SELECT COALESCE(SUM(bytes), 0) FROM (SELECT workspace_bytes AS bytes, "
+                            "MAX(id) FROM jobs WHERE owner = ?1 AND workspace_bytes > 0 "
+                            "GROUP BY workspace)"));
+  sum.BindText(1, owner);
+  ASSIGN_OR_RETURN(bool row, sum.Step());
+  return row ? sum.Int(0) : 0;
+}
+
+Result<DeletedJob> SqliteStore::DeleteJob(std::string_view id, std::string_view owner) {
+  DeletedJob deleted;
+  Status written = impl_->Write([&](sqlite::WriteContext& ctx) -> Status {
+    ASSIGN_OR_RETURN(Job job, LoadJob(ctx.conn, id, owner));
+    if (!IsFinal(job.state)) {
+      return Error(ErrorCode::kFailedPrecondition,
+                   "job " + job.id + " is " + std::string(JobStateName(job.state)) +
+                       ": cancel it, then delete it once it has ended");
+    }
+    // A session's jobs share its workspace, which outlives each of them.
+    deleted = DeletedJob{job.id, job.session_id.empty() ? job.workspace : ""};
+    for (std::string_view sql :
+         {"DELETE FROM events WHERE job_id = ?1", "DELETE FROM jobs WHERE id = ?1"}) {
+      ASSIGN_OR_RETURN(Statement stmt, ctx.conn.Prepare(sql));
+      stmt.BindText(1, job.id);
+      RETURN_IF_ERROR(stmt.Run());
+    }
+    return OkStatus();
+  });
+  RETURN_IF_ERROR(written);
+  return deleted;
+}
+
+}  // namespace warden::jobs
