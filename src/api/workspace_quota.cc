@@ -6,9 +6,9 @@
 
 namespace warden::api {
 
-std::optional<Response> WorkspaceQuota::Check(std::string_view owner) {
+Status WorkspaceQuota::Admit(std::string_view owner) {
   if (max_bytes_ == 0 || owner == jobs::kAnyOwner) {
-    return std::nullopt;
+    return OkStatus();
   }
   const auto now = std::chrono::steady_clock::now();
   std::optional<int64_t> bytes;
@@ -21,7 +21,7 @@ std::optional<Response> WorkspaceQuota::Check(std::string_view owner) {
   if (!bytes) {
     Result<int64_t> read = store_.WorkspaceBytes(owner);
     if (!read.ok()) {
-      return Response::FromError(read.error().WithContext("reading your workspaces' size"));
+      return read.error().WithContext("reading the size of your workspaces");
     }
     bytes = *read;
     std::lock_guard lock(mutex_);
@@ -31,16 +31,27 @@ std::optional<Response> WorkspaceQuota::Check(std::string_view owner) {
     readings_[std::string(owner)] = Reading{*bytes, now};
   }
   if (static_cast<uint64_t>(*bytes) < max_bytes_) {
-    return std::nullopt;
+    return OkStatus();
   }
-  Response refused = Response::Error(
-      429, "workspace_quota",
-      fmt::format("the workspaces of your kept jobs hold {}, and this server keeps at most {} "
-                  "for one API key (--max-workspace-bytes-per-key): delete finished jobs you no "
-                  "longer need (DELETE /v1/jobs/{{id}}), or wait until they are {} old and "
-                  "removed",
+  return Error(
+      ErrorCode::kResourceExhausted,
+      fmt::format("the workspaces of your kept jobs hold {}, and this server keeps at most "
+                  "{} for one API key (--max-workspace-bytes-per-key): delete finished "
+                  "jobs you no longer need (DELETE /v1/jobs/{{id}}), or wait until they "
+                  "are {} old and removed",
                   FormatBytes(static_cast<uint64_t>(*bytes)), FormatBytes(max_bytes_),
                   FormatDuration(retention_)));
+}
+
+std::optional<Response> WorkspaceQuota::Check(std::string_view owner) {
+  Status admitted = Admit(owner);
+  if (admitted.ok()) {
+    return std::nullopt;
+  }
+  if (admitted.error().code() != ErrorCode::kResourceExhausted) {
+    return Response::FromError(admitted.error());
+  }
+  Response refused = Response::Error(429, "workspace_quota", admitted.error().message());
   refused.headers.Set("Retry-After", "60");
   return refused;
 }

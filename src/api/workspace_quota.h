@@ -27,6 +27,8 @@ class WorkspaceQuota {
   // workspaces hold and how to free room. A store error is answered too (503 when it is away).
   // The owner's total is read at most once a second.
   std::optional<Response> Check(std::string_view owner);
+  // The same as a Status: kResourceExhausted with that text when the quota is full.
+  Status Admit(std::string_view owner);
   // `owner` deleted a job: its next Check reads the total again.
   void Forget(std::string_view owner);
 

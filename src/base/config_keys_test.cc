@@ -51,7 +51,8 @@ TEST(ConfigKeysTest, EveryKeyIsNamedTypedDescribedAndSaysWhoReadsIt) {
     EXPECT_TRUE(std::regex_match(std::string(key.name), name_syntax));
     EXPECT_TRUE(names.insert(key.name).second) << "listed twice";
     EXPECT_FALSE(key.description.empty());
-    EXPECT_TRUE(key.read_by == "run" || key.read_by == "serve" || key.read_by == "run, serve")
+    EXPECT_TRUE(key.read_by == "run" || key.read_by == "serve" || key.read_by == "run, serve" ||
+                key.read_by == "mcp" || key.read_by == "mcp, serve")
         << key.read_by;
     EXPECT_EQ(FindConfigKey(key.name), &key);
     // The keys of a section are listed together: the documentation has one table per section.
@@ -122,8 +123,8 @@ TEST(ConfigCheckKeysTest, AnUnknownKeyNamesTheClosestKnownOne) {
 }
 
 TEST(ConfigCheckKeysTest, AnUnknownKeyFarFromAnyListsItsSectionsKeys) {
-  EXPECT_EQ(Refusal("[sandbox]\npids = 5\n"),
-            "config.toml: unknown key \"sandbox.pids\": the keys of [sandbox] are memory "
+  EXPECT_EQ(Refusal("[sandbox]\nzebras = 5\n"),
+            "config.toml: unknown key \"sandbox.zebras\": the keys of [sandbox] are memory "
             "(docs/configuration.md describes each)");
   EXPECT_EQ(
       Refusal("[telemetry]\nendpoint = \"http://\"\n"),

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "cli/commands.h"
 #include "cli/limit_flags.h"
@@ -14,6 +15,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "base/config.h"
 #include "base/log.h"
 #include "jobs/limits.h"
 #include "mcp/sandbox_pool.h"
@@ -37,7 +39,55 @@ struct McpOptions {
   size_t max_sandboxes = 8;
   std::string idle_ttl = "30m";
   size_t warm = 1;
+  std::string config;
 };
+
+// Options not given as flags come from the [mcp] section of the configuration file.
+Status ApplyConfig(const CLI::App& app, const Config& config, McpOptions& o) {
+  auto text = [&](const char* flag, const char* key, std::string& value) {
+    if (app.count(flag) == 0) {
+      value = config.String(key).value_or(value);
+    }
+  };
+  text("--memory", "mcp.memory", o.memory);
+  text("--timeout", "mcp.timeout", o.timeout);
+  text("--cpu-time", "mcp.cpu_time", o.cpu_time);
+  text("--output-limit", "mcp.output_limit", o.output_limit);
+  text("--disk-limit", "mcp.disk_limit", o.disk_limit);
+  text("--network", "mcp.network", o.network);
+  text("--idle-ttl", "mcp.idle_ttl", o.idle_ttl);
+  if (o.network != "none" && o.network != "host") {
+    return Error(ErrorCode::kInvalidArgument,
+                 "mcp.network must be \"none\" or \"host\", not \"" + o.network + "\"");
+  }
+  auto count = [&](const char* flag, const char* key, int64_t most, auto& value) -> Status {
+    if (app.count(flag) != 0) {
+      return OkStatus();
+    }
+    if (std::optional<int64_t> set = config.Int(key)) {
+      if (*set < 1 || *set > most) {
+        return Error(ErrorCode::kInvalidArgument,
+                     fmt::format("{} must be from 1 to {}, not {}", key, most, *set));
+      }
+      value = static_cast<std::remove_reference_t<decltype(value)>>(*set);
+    }
+    return OkStatus();
+  };
+  RETURN_IF_ERROR(count("--pids", "mcp.pids", 1 << 20, o.pids));
+  RETURN_IF_ERROR(count("--max-sandboxes", "mcp.max_sandboxes", 1000, o.max_sandboxes));
+  if (app.count("--warm") == 0) {
+    if (std::optional<int64_t> warm = config.Int("mcp.warm"); warm && *warm >= 0 && *warm <= 64) {
+      o.warm = static_cast<size_t>(*warm);
+    } else if (warm) {
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("mcp.warm must be from 0 to 64, not {}", *warm));
+    }
+  }
+  if (app.count("--cpus") == 0) {
+    o.cpus = config.Number("mcp.cpus").value_or(o.cpus);
+  }
+  return OkStatus();
+}
 
 // The run limits from the flags, as `warden exec` reads them: defaults and ceilings of the tools.
 Result<mcp::ToolOptions> ToolOptionsFrom(const McpOptions& o) {
@@ -71,6 +121,9 @@ void AddFlags(CLI::App& app, McpOptions& o) {
       ->capture_default_str();
   app.add_option("--warm", o.warm, "Sandboxes built ahead of time, for faster runs")
       ->capture_default_str();
+  app.add_option("--config", o.config,
+                 "Configuration file: its [mcp] section sets what the flags do not (default "
+                 "~/.config/warden/config.toml)");
 }
 
 int Fail(std::string_view message) {
@@ -92,6 +145,13 @@ int Mcp(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  Result<Config> config = o.config.empty() ? Config::LoadDefault() : Config::Load(o.config);
+  if (!config.ok()) {
+    return Fail(config.error().message());
+  }
+  if (Status applied = ApplyConfig(app, *config, o); !applied.ok()) {
+    return Fail(applied.error().message());
   }
   auto tool_options = ToolOptionsFrom(o);
   if (!tool_options.ok()) {

@@ -144,7 +144,16 @@ api::Response McpHttp::Post(api::Request& request) {
   std::shared_ptr<mcp::Session> session;
   std::string new_id;
   if (IsInitialize(request.body)) {
-    session = std::make_shared<mcp::Session>(tools_, OwnerOf(request));
+    // The links a tool gives name this server as the client reached it (a Host of other
+    // characters than a host name's and port's gives none).
+    std::string host(request.headers.Get("Host"));
+    if (host.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
+        std::string::npos) {
+      host.clear();
+    }
+    session = std::make_shared<mcp::Session>(tools_, OwnerOf(request),
+                                             host.empty() ? "" : options_.scheme + "://" + host);
   } else {
     api::Response refusal;
     session = Find(request, &refusal);
@@ -214,16 +223,24 @@ api::Response McpHttp::Delete(api::Request& request) {
 }
 
 Result<std::unique_ptr<McpEndpoint>> McpEndpoint::Create(sandbox::Supervisor& supervisor,
-                                                         const std::string& workspace_root,
-                                                         uid_t sandbox_uid) {
+                                                         jobs::JobStore* store,
+                                                         McpEndpointOptions options) {
   std::unique_ptr<McpEndpoint> endpoint(new McpEndpoint());
   mcp::PoolOptions pool_options;
-  pool_options.root = workspace_root + "/.mcp";
-  pool_options.sandbox_uid = sandbox_uid;
+  pool_options.root = options.workspace_root + "/.mcp";
+  pool_options.sandbox_uid = options.sandbox_uid;
+  pool_options.max_per_owner = options.max_sandboxes;
+  pool_options.idle_ttl = options.idle_ttl;
   ASSIGN_OR_RETURN(endpoint->pool_, mcp::SandboxPool::Create(pool_options));
-  endpoint->tools_ =
+  endpoint->sandbox_tools_ =
       std::make_unique<mcp::SandboxTools>(supervisor, *endpoint->pool_, mcp::ToolOptions{});
-  endpoint->http_ = std::make_unique<McpHttp>(*endpoint->tools_, McpHttpOptions{});
+  std::vector<mcp::ToolSet*> sets{endpoint->sandbox_tools_.get()};
+  if (store != nullptr) {
+    endpoint->job_tools_ = std::make_unique<mcp::JobTools>(*store, std::move(options.jobs));
+    sets.push_back(endpoint->job_tools_.get());
+  }
+  endpoint->tools_ = std::make_unique<mcp::CombinedTools>(std::move(sets));
+  endpoint->http_ = std::make_unique<McpHttp>(*endpoint->tools_, std::move(options.http));
   return endpoint;
 }
 

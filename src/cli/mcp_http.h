@@ -14,6 +14,7 @@
 
 #include "api/router.h"
 #include "base/thread_pool.h"
+#include "mcp/job_tools.h"
 #include "mcp/sandbox_pool.h"
 #include "mcp/sandbox_tools.h"
 #include "mcp/session.h"
@@ -24,6 +25,7 @@ struct McpHttpOptions {
   std::vector<std::string> allowed_origins;  // beyond http(s)://localhost, 127.0.0.1 and [::1]
   size_t max_sessions = 10'000;              // the least recently used goes beyond it
   size_t call_threads = 8;                   // tool calls at once; more wait their turn
+  std::string scheme = "http";               // how clients reach this server: http or https
 };
 
 // Thread-safe. The tools outlive it.
@@ -56,19 +58,31 @@ class McpHttp {
   ThreadPool calls_;                       // last: stops first
 };
 
+struct McpEndpointOptions {
+  std::string workspace_root;  // the sandboxes' workspaces go in <workspace_root>/.mcp
+  uid_t sandbox_uid = 0;
+  size_t max_sandboxes = 8;  // live sandboxes of one API key
+  std::chrono::milliseconds idle_ttl{30 * 60 * 1000};
+  mcp::JobToolOptions jobs;
+  McpHttpOptions http;
+};
+
 // The MCP endpoint of `warden serve` with its own sandboxes, in <workspace_root>/.mcp: the same
 // tools as `warden mcp`, with the limits of `warden exec`. Not movable.
 class McpEndpoint {
  public:
+  // With `store`, Warden's agent is a tool too (agent_task: a durable job of the caller's key).
   static Result<std::unique_ptr<McpEndpoint>> Create(sandbox::Supervisor& supervisor,
-                                                     const std::string& workspace_root,
-                                                     uid_t sandbox_uid);
+                                                     jobs::JobStore* store,
+                                                     McpEndpointOptions options);
   void AddRoutes(api::Router& router) { http_->AddRoutes(router); }
 
  private:
   McpEndpoint() = default;
   std::unique_ptr<mcp::SandboxPool> pool_;
-  std::unique_ptr<mcp::SandboxTools> tools_;
+  std::unique_ptr<mcp::SandboxTools> sandbox_tools_;
+  std::unique_ptr<mcp::JobTools> job_tools_;
+  std::unique_ptr<mcp::CombinedTools> tools_;
   std::unique_ptr<McpHttp> http_;  // last: goes first
 };
 

@@ -56,6 +56,25 @@ struct ServeOptions {
   bool allow_network = false;
 };
 
+// The [mcp] keys `warden serve` reads for its /mcp sandboxes.
+Result<McpEndpointOptions> McpOptionsFrom(const Config& config) {
+  McpEndpointOptions options;
+  if (std::optional<int64_t> most = config.Int("mcp.max_sandboxes")) {
+    if (*most < 1 || *most > 100'000) {
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("mcp.max_sandboxes must be from 1 to 100000, not {}", *most));
+    }
+    options.max_sandboxes = static_cast<size_t>(*most);
+  }
+  if (std::optional<std::string> ttl = config.String("mcp.idle_ttl")) {
+    ASSIGN_OR_RETURN(options.idle_ttl, ParseDuration(*ttl));
+    if (options.idle_ttl < std::chrono::seconds(1)) {
+      return Error(ErrorCode::kInvalidArgument, "mcp.idle_ttl must be at least 1s, not " + *ttl);
+    }
+  }
+  return options;
+}
+
 std::string DefaultDataDir() {
   if (::geteuid() == 0) {
     return "/var/lib/warden";  // root's home is closed to the sandbox user
@@ -379,8 +398,21 @@ int Serve(int argc, char** argv) {
   api::MetricsApi metrics_api(**store, &workers);
   metrics_api.AddRoutes(router);
   api::AddDocsRoutes(router);
-  auto mcp_endpoint =
-      McpEndpoint::Create(**supervisor, *workspaces, supervisor_options.root_sandbox_uid);
+  auto mcp_options = McpOptionsFrom(*config);
+  if (!mcp_options.ok()) {
+    return fail(mcp_options.error().message());
+  }
+  mcp_options->workspace_root = *workspaces;
+  mcp_options->sandbox_uid = supervisor_options.root_sandbox_uid;
+  mcp_options->jobs.bounds = worker_options.bounds;
+  mcp_options->jobs.admit = [&quota](std::string_view owner) {
+    return quota.Admit(owner);
+  };
+  mcp_options->jobs.cancel_running = [&workers](const std::string& id) {
+    workers.NotifyCancel(id);
+  };
+  mcp_options->http.scheme = server_options.tls.enabled() ? "https" : "http";
+  auto mcp_endpoint = McpEndpoint::Create(**supervisor, store->get(), std::move(*mcp_options));
   if (!mcp_endpoint.ok()) {
     return fail(mcp_endpoint.error().message());
   }

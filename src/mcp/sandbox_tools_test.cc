@@ -47,8 +47,7 @@ class SandboxToolsTest : public ::testing::Test {
   }
   Result<ToolResult> TryCall(std::string_view tool, std::string_view arguments,
                              const std::string& owner = "alice") {
-    CallContext context{owner, nullptr, [](double, std::optional<double>, std::string_view) {
-                        }};
+    CallContext context{owner, nullptr, [](double, std::optional<double>, std::string_view) {}, ""};
     return tools_->Call(tool, json::parse(arguments).as_object(), context);
   }
   static std::string Id(const ToolResult& result) {

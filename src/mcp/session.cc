@@ -81,7 +81,8 @@ json::object TextContent(std::string_view text) {
   return json::object{{"type", "text"}, {"text", text}};
 }
 
-Session::Session(ToolSet& tools, std::string owner) : tools_(tools), owner_(std::move(owner)) {}
+Session::Session(ToolSet& tools, std::string owner, std::string api_base)
+    : tools_(tools), owner_(std::move(owner)), api_base_(std::move(api_base)) {}
 
 std::string Session::version() const {
   std::lock_guard lock(mu_);
@@ -180,7 +181,7 @@ Handled Session::CallTool(const Message& message, SendFn send) {
     std::lock_guard lock(mu_);
     running_[KeyOf(id)] = token;
   }
-  CallContext context{owner_, token.get(), ProgressFor(message.params, std::move(send))};
+  CallContext context{owner_, token.get(), ProgressFor(message.params, std::move(send)), api_base_};
   json::object args = arguments != nullptr ? arguments->get_object() : json::object{};
   auto call = [this, id, tool = std::string(name->get_string()), args = std::move(args),
                context = std::move(context), token]() -> json::object {

@@ -38,7 +38,8 @@ struct Handled {
 // while calls it returned run on other threads. The ToolSet must outlive the session and the calls.
 class Session {
  public:
-  Session(ToolSet& tools, std::string owner);
+  // `api_base`: see CallContext::api_base.
+  Session(ToolSet& tools, std::string owner, std::string api_base = "");
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -61,6 +62,7 @@ class Session {
 
   ToolSet& tools_;
   const std::string owner_;
+  const std::string api_base_;
   mutable std::mutex mu_;
   std::string version_;  // guarded by mu_
   // The tokens of running calls by request id (serialized): guarded by mu_.

@@ -32,6 +32,9 @@ struct CallContext {
   std::string owner;                             // whose sandboxes: an API key's owner, or "stdio"
   const sandbox::CancelToken* cancel = nullptr;  // cancelled by notifications/cancelled
   ProgressFn progress;                           // never empty; a no-op without a progressToken
+  // Where the client reaches Warden's REST API ("https://host:8443"), for resource links to
+  // files; "" when it cannot (stdio).
+  std::string api_base;
 };
 
 // A set of tools. Implementations are thread-safe: calls of one session and of many run at once.

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 
 export const WARDEN = process.env.WARDEN_BINARY;
 if (!WARDEN) {
@@ -77,10 +78,10 @@ export function mountsMentioning(text) {
 
 // Starts `warden serve` on a private data directory with `keys` (WARDEN_API_KEYS); resolves to
 // { url, stop } once it listens.
-export async function startServe(keys) {
+export async function startServe(keys, config = '') {
   const dir = privateDir('warden-mcp-serve-');
   fs.mkdirSync(path.join(dir, 'home'));
-  fs.writeFileSync(path.join(dir, 'config.toml'), '');
+  fs.writeFileSync(path.join(dir, 'config.toml'), config);
   const child = spawn(WARDEN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', path.join(dir, 'data')], {
     env: { PATH: process.env.PATH, HOME: path.join(dir, 'home'), WARDEN_API_KEYS: keys,
            WARDEN_CONFIG: path.join(dir, 'config.toml') },
@@ -103,4 +104,30 @@ export async function startServe(keys) {
     fs.rmSync(dir, { recursive: true, force: true });
   };
   return { url: `${url}/mcp`, stop, dataDir: path.join(dir, 'data') };
+}
+
+// A scripted LLM on loopback speaking OpenAI chat completions (not streamed): each request gets
+// the next reply of `replies` ({text} or {tool, args}); the last one is repeated.
+export async function startFakeLlm(replies) {
+  let next = 0;
+  const server = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (d) => { body += d; });
+    request.on('end', () => {
+      const reply = replies[Math.min(next++, replies.length - 1)];
+      const message = { role: 'assistant', content: reply.text ?? null };
+      if (reply.tool) {
+        message.tool_calls = [{ id: `call_${next}`, type: 'function',
+          function: { name: reply.tool, arguments: JSON.stringify(reply.args) } }];
+      }
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      response.end(JSON.stringify({ id: `chat_${next}`, object: 'chat.completion', model: 'fake-model',
+        choices: [{ index: 0, message, finish_reason: reply.tool ? 'tool_calls' : 'stop' }],
+        usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } }));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const config = `[llm]\nprovider = "openai-compatible"\nbase_url = "http://127.0.0.1:${server.address().port}/v1"\n` +
+    'model = "fake-model"\nstream = false\nretry_base_ms = 20\nmax_retries = 1\n';
+  return { config, close: () => new Promise((resolve) => server.close(resolve)) };
 }

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -21,15 +21,16 @@ const h = await import('./harness.mjs');
 const TOOLS = ['sandbox_create', 'sandbox_destroy', 'sandbox_list_files', 'sandbox_read_file',
   'sandbox_run', 'sandbox_write_file'];
 
-// The same checks over both transports; `connect()` resolves to a connected Client.
-function toolSuite(connect) {
+// The same checks over both transports; `connect()` resolves to a connected Client. `extra`: the
+// tools beyond the sandbox's that the transport lists.
+function toolSuite(connect, extra = []) {
   let client;
   before(async () => { client = await connect(); });
   after(async () => { await client.close(); });
 
   test('lists the six sandbox tools with their annotations', async () => {
     const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((t) => t.name).sort(), TOOLS);
+    assert.deepEqual(tools.map((t) => t.name).sort(), [...extra, ...TOOLS].sort());
     const read = tools.find((t) => t.name === 'sandbox_read_file');
     assert.equal(read.annotations.readOnlyHint, true);
     assert.equal(tools.find((t) => t.name === 'sandbox_run').annotations.openWorldHint, false);
@@ -120,6 +121,29 @@ describe('stdio (warden mcp)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  test('takes its limits from the [mcp] section of the configuration file; its flags win', async () => {
+    const config = path.join(tmpdir, 'config.toml');
+    fs.writeFileSync(config, '[mcp]\ntimeout = "1s"\nmemory = "64M"\n');
+    const run = async (args) => {
+      const transport = new StdioClientTransport({ command: h.WARDEN, args: ['mcp', '--config', config, ...args],
+        env: { PATH: process.env.PATH, TMPDIR: tmpdir }, stderr: 'ignore' });
+      const client = new Client({ name: 'warden-test', version: '1.0.0' });
+      await client.connect(transport);
+      const result = await client.callTool({ name: 'sandbox_run',
+        arguments: { language: 'bash', code: 'sleep 3; echo slept' } });
+      await client.close();
+      return result.structuredContent;
+    };
+    assert.equal((await run([])).status, 'timeout');
+    const longer = await run(['--timeout', '10s']);
+    assert.equal(longer.status, 'exited');
+    assert.equal(longer.stdout, 'slept\n');
+    fs.writeFileSync(config, '[mcp]\nmemroy = "64M"\n');
+    const refused = spawnSync(h.WARDEN, ['mcp', '--config', config], { input: '', encoding: 'utf8' });
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /unknown key "mcp.memroy" \(did you mean "mcp.memory"\?\)/);
+  });
+
   after(() => fs.rmSync(tmpdir, { recursive: true, force: true }));
 });
 
@@ -134,10 +158,38 @@ describe('Streamable HTTP (warden serve /mcp)', () => {
     await client.connect(transport);
     return client;
   };
-  before(async () => { serve = await h.startServe(`alice:${ALICE},bob:${BOB}`); });
-  after(async () => { await serve.stop(); });
+  let llm;
+  before(async () => {
+    llm = await h.startFakeLlm([
+      { text: '1. Write out.txt' },
+      { tool: 'run_shell', args: { command: 'sleep 1; echo made > out.txt' } },
+      { tool: 'finish', args: { summary: 'wrote out.txt' } },
+    ]);
+    serve = await h.startServe(`alice:${ALICE},bob:${BOB}`, llm.config);
+  });
+  after(async () => { await serve.stop(); await llm.close(); });
 
-  describe('with a key', () => toolSuite(() => connect(ALICE)));
+  describe('with a key', () => toolSuite(() => connect(ALICE), ['agent_task', 'agent_task_status']));
+
+  test("the agent runs a task as the key's job, with progress, and links its files", async () => {
+    const alice = await connect(ALICE);
+    const progress = [];
+    const result = await alice.callTool({ name: 'agent_task', arguments: { task: 'write out.txt' } },
+      undefined, { onprogress: (p) => progress.push(p), resetTimeoutOnProgress: true });
+    assert.equal(result.isError, false, JSON.stringify(result));
+    assert.equal(result.structuredContent.state, 'succeeded');
+    assert.equal(result.structuredContent.summary, 'wrote out.txt');
+    assert.ok(progress.some((p) => /step 1: run_shell: sleep 1; echo made > out.txt/.test(p.message)),
+      JSON.stringify(progress));
+    for (let i = 1; i < progress.length; i++) assert.ok(progress[i].progress > progress[i - 1].progress);
+    const link = result.content.find((c) => c.type === 'resource_link');
+    assert.equal(link.name, 'out.txt');
+    const file = await fetch(link.uri, { headers: { Authorization: `Bearer ${ALICE}` } });
+    assert.equal(await file.text(), 'made\n');
+    const forBob = await fetch(link.uri, { headers: { Authorization: `Bearer ${BOB}` } });
+    assert.equal(forBob.status, 404);
+    await alice.close();
+  });
 
   test('refuses a client without a key or with a wrong one', async () => {
     await assert.rejects(connect(undefined), /401|nauthorized/);
@@ -172,4 +224,42 @@ describe('Streamable HTTP (warden serve /mcp)', () => {
     assert.equal(response.status, 400);
     assert.match((await response.json()).error.message, /initialize/);
   });
+});
+
+// The MCP Inspector's CLI mode, as a developer would point it at Warden.
+describe('MCP Inspector (--cli)', () => {
+  const inspector = path.join(here, 'node_modules/@modelcontextprotocol/inspector/cli/build/cli.js');
+  const tmpdir = h.privateDir('warden-mcp-inspector-');
+  const inspect = (args) => {
+    const run = spawnSync(process.execPath, [inspector, '--cli', ...args],
+      { encoding: 'utf8', env: { PATH: process.env.PATH, TMPDIR: tmpdir }, timeout: 60000 });
+    assert.equal(run.status, 0, run.stderr);
+    return JSON.parse(run.stdout);
+  };
+
+  test('lists the tools and runs code over stdio', () => {
+    const { tools } = inspect([h.WARDEN, 'mcp', '--method', 'tools/list']);
+    assert.deepEqual(tools.map((t) => t.name).sort(), TOOLS);
+    const result = inspect([h.WARDEN, 'mcp', '--method', 'tools/call', '--tool-name', 'sandbox_run',
+      '--tool-arg', 'code=print(6*7)']);
+    assert.equal(result.isError, false);
+    assert.equal(result.structuredContent.stdout, '42\n');
+  });
+
+  test('lists the tools over Streamable HTTP with a key, and is refused without one', async () => {
+    const KEY = 'inspector-key-0123456789abcdef';
+    const serve = await h.startServe(`inspector:${KEY}`);
+    try {
+      const { tools } = inspect([serve.url, '--transport', 'http', '--header', `Authorization: Bearer ${KEY}`,
+        '--method', 'tools/list']);
+      assert.ok(tools.some((t) => t.name === 'agent_task'));
+      const refused = spawnSync(process.execPath, [inspector, '--cli', serve.url, '--transport', 'http',
+        '--method', 'tools/list'], { encoding: 'utf8', timeout: 60000 });
+      assert.notEqual(refused.status, 0);
+    } finally {
+      await serve.stop();
+    }
+  });
+
+  after(() => fs.rmSync(tmpdir, { recursive: true, force: true }));
 });
