@@ -153,7 +153,8 @@ api::Response McpHttp::Post(api::Request& request) {
       host.clear();
     }
     session = std::make_shared<mcp::Session>(tools_, OwnerOf(request),
-                                             host.empty() ? "" : options_.scheme + "://" + host);
+                                             host.empty() ? "" : options_.scheme + "://" + host,
+                                             options_.tasks);
   } else {
     api::Response refusal;
     session = Find(request, &refusal);
@@ -237,6 +238,7 @@ Result<std::unique_ptr<McpEndpoint>> McpEndpoint::Create(sandbox::Supervisor& su
   std::vector<mcp::ToolSet*> sets{endpoint->sandbox_tools_.get()};
   if (store != nullptr) {
     endpoint->job_tools_ = std::make_unique<mcp::JobTools>(*store, std::move(options.jobs));
+    options.http.tasks = endpoint->job_tools_.get();
     sets.push_back(endpoint->job_tools_.get());
   }
   endpoint->tools_ = std::make_unique<mcp::CombinedTools>(std::move(sets));

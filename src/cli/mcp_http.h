@@ -26,6 +26,7 @@ struct McpHttpOptions {
   size_t max_sessions = 10'000;              // the least recently used goes beyond it
   size_t call_threads = 8;                   // tool calls at once; more wait their turn
   std::string scheme = "http";               // how clients reach this server: http or https
+  mcp::TaskRunner* tasks = nullptr;          // MCP tasks (2025-11-25); null: none
 };
 
 // Thread-safe. The tools outlive it.

@@ -25,6 +25,7 @@ constexpr std::string_view kTools = R"([
    "wait_seconds":{"type":"integer","minimum":0,"description":"How long to wait for the job before returning (default 600)."}},
   "required":["task"],"additionalProperties":false},
  "outputSchema":@OUTCOME@,
+ "execution":{"taskSupport":"optional"},
  "annotations":{"title":"Hand a task to Warden's agent","readOnlyHint":false,"destructiveHint":false,"idempotentHint":false,"openWorldHint":true}},
 {"name":"agent_task_status","title":"Wait for or read an agent task",
  "description":"The state, summary and files of a job that agent_task started. With wait_seconds, waits that long for it to end first, reporting progress.",

@@ -94,7 +94,7 @@ json::array JobTools::List() const {
 Result<ToolResult> JobTools::Call(std::string_view name, const json::object& arguments,
                                   const CallContext& context) {
   if (name == "agent_task") {
-    return StartTask(arguments, context);
+    return RunAgentTask(arguments, context);
   }
   if (name == "agent_task_status") {
     return TaskStatus(arguments, context);
@@ -102,11 +102,10 @@ Result<ToolResult> JobTools::Call(std::string_view name, const json::object& arg
   return Error(ErrorCode::kNotFound, fmt::format("no tool \"{}\"", name));
 }
 
-Result<ToolResult> JobTools::StartTask(const json::object& arguments, const CallContext& context) {
+Result<jobs::Job> JobTools::CreateJob(const json::object& arguments, const CallContext& context) {
   ASSIGN_OR_RETURN(Arguments args,
                    Arguments::Check(arguments, "agent_task", {"task", "options", "wait_seconds"}));
   ASSIGN_OR_RETURN(std::string task, args.RequiredString("task"));
-  ASSIGN_OR_RETURN(milliseconds wait, WaitArgument(args, milliseconds(600'000), options_.max_wait));
   jobs::NewJob job;
   job.owner = context.owner;
   job.kind = jobs::JobKind::kTask;
@@ -123,9 +122,26 @@ Result<ToolResult> JobTools::StartTask(const json::object& arguments, const Call
   if (options_.admit) {
     RETURN_IF_ERROR(options_.admit(job.owner));
   }
-  ASSIGN_OR_RETURN(jobs::Job created, store_.Create(std::move(job)));
+  return store_.Create(std::move(job));
+}
+
+Result<ToolResult> JobTools::RunAgentTask(const json::object& arguments,
+                                          const CallContext& context) {
+  ASSIGN_OR_RETURN(Arguments args,
+                   Arguments::Check(arguments, "agent_task", {"task", "options", "wait_seconds"}));
+  ASSIGN_OR_RETURN(milliseconds wait, WaitArgument(args, milliseconds(600'000), options_.max_wait));
+  ASSIGN_OR_RETURN(jobs::Job created, CreateJob(arguments, context));
   context.progress(0, std::nullopt, "job " + created.id + " queued");
   return Follow(created, wait, context);
+}
+
+Result<jobs::Job> JobTools::OwnJob(std::string_view id, const CallContext& context) {
+  Result<jobs::Job> job = store_.Get(id, context.owner);
+  if (!job.ok() && job.error().code() == ErrorCode::kNotFound) {
+    return Error(ErrorCode::kNotFound,
+                 fmt::format("no job {} of yours: pass the job_id agent_task returned", id));
+  }
+  return job;
 }
 
 Result<ToolResult> JobTools::TaskStatus(const json::object& arguments, const CallContext& context) {
@@ -133,19 +149,12 @@ Result<ToolResult> JobTools::TaskStatus(const json::object& arguments, const Cal
                    Arguments::Check(arguments, "agent_task_status", {"job_id", "wait_seconds"}));
   ASSIGN_OR_RETURN(std::string id, args.RequiredString("job_id"));
   ASSIGN_OR_RETURN(milliseconds wait, WaitArgument(args, milliseconds(0), options_.max_wait));
-  Result<jobs::Job> job = store_.Get(id, context.owner);
-  if (!job.ok()) {
-    if (job.error().code() == ErrorCode::kNotFound) {
-      return Error(ErrorCode::kNotFound,
-                   fmt::format("no job {} of yours: pass the job_id agent_task returned", id));
-    }
-    return job.error();
-  }
-  return Follow(*job, wait, context);
+  ASSIGN_OR_RETURN(jobs::Job job, OwnJob(id, context));
+  return Follow(job, wait, context);
 }
 
 Result<ToolResult> JobTools::Follow(const jobs::Job& job, milliseconds wait,
-                                    const CallContext& context) {
+                                    const CallContext& context, bool cancel_job) {
   const auto start = SteadyClock::now();
   const auto deadline = start + wait;
   auto last_progress = start;
@@ -154,6 +163,9 @@ Result<ToolResult> JobTools::Follow(const jobs::Job& job, milliseconds wait,
   bool ended = jobs::IsFinal(job.state);
   while (!ended && SteadyClock::now() < deadline) {
     if (context.cancel != nullptr && context.cancel->cancelled()) {
+      if (!cancel_job) {
+        return Error(ErrorCode::kCancelled, "the wait for job " + job.id + " was cancelled");
+      }
       // The client cancelled the call (or went away): the job it started stops too.
       (void)store_.RequestCancel(job.id, context.owner);
       if (options_.cancel_running) {

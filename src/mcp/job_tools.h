@@ -34,8 +34,9 @@ struct JobToolOptions {
   std::chrono::seconds max_wait{3600};
 };
 
-// Thread-safe; the store outlives it.
-class JobTools : public ToolSet {
+// Thread-safe; the store outlives it. agent_task also runs as an MCP task (job_tasks.cc): the
+// task is the job, its id the job's id.
+class JobTools : public ToolSet, public TaskRunner {
  public:
   JobTools(jobs::JobStore& store, JobToolOptions options)
       : store_(store), options_(std::move(options)) {}
@@ -44,12 +45,25 @@ class JobTools : public ToolSet {
   Result<ToolResult> Call(std::string_view name, const json::object& arguments,
                           const CallContext& context) override;
 
+  bool RunsAsTask(std::string_view tool) const override { return tool == "agent_task"; }
+  Result<json::object> StartTask(std::string_view tool, const json::object& arguments,
+                                 const CallContext& context) override;
+  Result<json::object> GetTask(std::string_view id, const CallContext& context) override;
+  Result<ToolResult> AwaitTask(std::string_view id, const CallContext& context) override;
+  Result<json::object> CancelTask(std::string_view id, const CallContext& context) override;
+  Result<json::object> ListTasks(std::string_view cursor, const CallContext& context) override;
+
  private:
-  Result<ToolResult> StartTask(const json::object& arguments, const CallContext& context);
+  // Checks an agent_task call's arguments and stores its job.
+  Result<jobs::Job> CreateJob(const json::object& arguments, const CallContext& context);
+  Result<ToolResult> RunAgentTask(const json::object& arguments, const CallContext& context);
   Result<ToolResult> TaskStatus(const json::object& arguments, const CallContext& context);
-  // Waits up to `wait` for the job to end, reporting progress; then what became of it.
+  // The caller's job `id`; kNotFound, saying where ids come from, for any other.
+  Result<jobs::Job> OwnJob(std::string_view id, const CallContext& context);
+  // Waits up to `wait` for the job to end, reporting progress; then what became of it. A
+  // cancelled call cancels the job when `cancel_job`, and otherwise only stops waiting.
   Result<ToolResult> Follow(const jobs::Job& job, std::chrono::milliseconds wait,
-                            const CallContext& context);
+                            const CallContext& context, bool cancel_job = true);
   ToolResult Outcome(const jobs::Job& job, std::chrono::milliseconds waited,
                      const std::string& api_base) const;
 

@@ -126,5 +126,39 @@ TEST_F(JobToolsTest, AnEndedJobIsReadWithLinksToItsFilesByItsOwnerOnly) {
   EXPECT_THAT(steps.error().message(), HasSubstr("wait_seconds may be at most 3600"));
 }
 
+TEST_F(JobToolsTest, AnAgentTaskStartedAsATaskIsItsJobForItsOwnerOnly) {
+  auto task = tools_->StartTask("agent_task", json::parse(R"({"task": "x"})").as_object(),
+                                Context("alice"));
+  ASSERT_TRUE(task.ok()) << task.error().ToString();
+  const std::string id(task->at("taskId").as_string());
+  EXPECT_EQ(task->at("status"), "working");
+  EXPECT_TRUE(task->at("createdAt").as_string().ends_with("Z"));
+  EXPECT_EQ(store_->Get(id, "alice")->state, jobs::JobState::kQueued);
+  EXPECT_FALSE(tools_->RunsAsTask("sandbox_run"));
+  EXPECT_FALSE(
+      tools_
+          ->StartTask("agent_task",
+                      json::parse(R"({"task": "x", "options": {"memory": "0"}})").as_object(),
+                      Context("alice"))
+          .ok());
+
+  auto listed = tools_->ListTasks("", Context("alice"));
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->at("tasks").as_array().size(), 1U);
+  EXPECT_EQ(tools_->ListTasks("", Context("bob"))->at("tasks").as_array().size(), 0U);
+  EXPECT_EQ(tools_->GetTask(id, Context("bob")).error().code(), ErrorCode::kNotFound);
+
+  auto cancelled = tools_->CancelTask(id, Context("alice"));
+  ASSERT_TRUE(cancelled.ok()) << cancelled.error().ToString();
+  EXPECT_EQ(cancelled->at("status"), "cancelled");
+  EXPECT_EQ(tools_->GetTask(id, Context("alice"))->at("status"), "cancelled");
+  EXPECT_EQ(tools_->CancelTask(id, Context("alice")).error().code(),
+            ErrorCode::kFailedPrecondition);
+  auto result = tools_->AwaitTask(id, Context("alice"));
+  ASSERT_TRUE(result.ok());
+  EXPECT_TRUE(result->is_error);
+  EXPECT_EQ(result->structured.at("state"), "cancelled");
+}
+
 }  // namespace
 }  // namespace warden::mcp

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "mcp/session_internal.h"
 
 namespace warden::mcp {
 namespace {
@@ -20,10 +21,6 @@ constexpr std::string_view kInstructions =
     "returns its sandbox_id. Pass that id to later calls to keep files in /workspace between "
     "runs. Destroy a sandbox with sandbox_destroy when done; idle ones expire.";
 
-std::string KeyOf(const json::value& id) {
-  return json::serialize(id);
-}
-
 bool HasTool(const json::array& tools, std::string_view name) {
   for (const json::value& tool : tools) {
     const json::value* tool_name = tool.as_object().if_contains("name");
@@ -32,20 +29,6 @@ bool HasTool(const json::array& tools, std::string_view name) {
     }
   }
   return false;
-}
-
-Handled Reply(json::object reply) {
-  Handled handled;
-  handled.reply = std::move(reply);
-  return handled;
-}
-
-json::object ResultJson(const ToolResult& result) {
-  json::object out{{"content", result.content}, {"isError", result.is_error}};
-  if (!result.structured.empty()) {
-    out["structuredContent"] = result.structured;
-  }
-  return out;
 }
 
 // The progress callback of a call: notifications/progress with the client's token, or nothing.
@@ -81,8 +64,8 @@ json::object TextContent(std::string_view text) {
   return json::object{{"type", "text"}, {"text", text}};
 }
 
-Session::Session(ToolSet& tools, std::string owner, std::string api_base)
-    : tools_(tools), owner_(std::move(owner)), api_base_(std::move(api_base)) {}
+Session::Session(ToolSet& tools, std::string owner, std::string api_base, TaskRunner* tasks)
+    : tools_(tools), owner_(std::move(owner)), api_base_(std::move(api_base)), tasks_(tasks) {}
 
 std::string Session::version() const {
   std::lock_guard lock(mu_);
@@ -130,6 +113,9 @@ Handled Session::Handle(std::string_view text, SendFn send) {
   if (message.method == "tools/call") {
     return CallTool(message, std::move(send));
   }
+  if (message.method.starts_with("tasks/") && tasks_ != nullptr) {
+    return HandleTask(message, std::move(send));
+  }
   return Reply(
       ErrorReply(id, kMethodNotFound,
                  fmt::format("method \"{}\" not found: this server offers initialize, ping, "
@@ -149,9 +135,16 @@ json::object Session::Initialize(const Message& message) {
     std::lock_guard lock(mu_);
     version_ = agreed;
   }
+  json::object capabilities{{"tools", json::object{{"listChanged", false}}}};
+  if (tasks_ != nullptr && agreed == kVersions.front()) {  // tasks came with 2025-11-25
+    capabilities["tasks"] =
+        json::object{{"list", json::object{}},
+                     {"cancel", json::object{}},
+                     {"requests", json::object{{"tools", json::object{{"call", json::object{}}}}}}};
+  }
   return json::object{
       {"protocolVersion", agreed},
-      {"capabilities", json::object{{"tools", json::object{{"listChanged", false}}}}},
+      {"capabilities", std::move(capabilities)},
       {"serverInfo",
        json::object{{"name", "warden"}, {"title", "Warden sandbox"}, {"version", "0.1.0"}}},
       {"instructions", kInstructions}};
@@ -176,13 +169,12 @@ Handled Session::CallTool(const Message& message, SendFn send) {
                    fmt::format("unknown tool \"{}\": call tools/list for the tools there are",
                                name->get_string())));
   }
-  auto token = std::make_shared<sandbox::CancelToken>();
-  {
-    std::lock_guard lock(mu_);
-    running_[KeyOf(id)] = token;
-  }
-  CallContext context{owner_, token.get(), ProgressFor(message.params, std::move(send)), api_base_};
   json::object args = arguments != nullptr ? arguments->get_object() : json::object{};
+  if (message.params.contains("task")) {
+    return CallAsTask(message, name->get_string(), args);
+  }
+  auto token = std::make_shared<sandbox::CancelToken>();
+  CallContext context = ContextFor(message, std::move(send), token);
   auto call = [this, id, tool = std::string(name->get_string()), args = std::move(args),
                context = std::move(context), token]() -> json::object {
     ToolResult result;
@@ -206,6 +198,15 @@ Handled Session::CallTool(const Message& message, SendFn send) {
     return ResultReply(id, ResultJson(result));
   };
   return {std::nullopt, std::move(call), id};
+}
+
+CallContext Session::ContextFor(const Message& message, SendFn send,
+                                std::shared_ptr<sandbox::CancelToken> token) {
+  {
+    std::lock_guard lock(mu_);
+    running_[KeyOf(message.id)] = token;
+  }
+  return CallContext{owner_, token.get(), ProgressFor(message.params, std::move(send)), api_base_};
 }
 
 void Session::Cancel(const json::object& params) {

@@ -38,8 +38,10 @@ struct Handled {
 // while calls it returned run on other threads. The ToolSet must outlive the session and the calls.
 class Session {
  public:
-  // `api_base`: see CallContext::api_base.
-  Session(ToolSet& tools, std::string owner, std::string api_base = "");
+  // `api_base`: see CallContext::api_base. `tasks`, when set, serves the tasks/* methods and
+  // task-augmented tools/call (negotiated with protocol 2025-11-25); it outlives the session.
+  Session(ToolSet& tools, std::string owner, std::string api_base = "",
+          TaskRunner* tasks = nullptr);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -58,11 +60,18 @@ class Session {
  private:
   json::object Initialize(const Message& message);
   Handled CallTool(const Message& message, SendFn send);
+  // tools/call with params.task: starts the task, answers its Task at once.
+  Handled CallAsTask(const Message& message, std::string_view tool, const json::object& arguments);
+  // tasks/get, tasks/result, tasks/cancel, tasks/list (session_tasks.cc).
+  Handled HandleTask(const Message& message, SendFn send);
+  CallContext ContextFor(const Message& message, SendFn send,
+                         std::shared_ptr<sandbox::CancelToken> token);
   void Cancel(const json::object& params);
 
   ToolSet& tools_;
   const std::string owner_;
   const std::string api_base_;
+  TaskRunner* const tasks_;
   mutable std::mutex mu_;
   std::string version_;  // guarded by mu_
   // The tokens of running calls by request id (serialized): guarded by mu_.

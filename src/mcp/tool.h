@@ -50,4 +50,25 @@ class ToolSet {
                                   const CallContext& context) = 0;
 };
 
+// Tools that also run as MCP tasks (protocol 2025-11-25): a task-augmented tools/call starts the
+// work and returns at once; the client then polls tasks/get and collects tasks/result. A task's
+// id is only ever visible to the owner that started it.
+class TaskRunner {
+ public:
+  virtual ~TaskRunner() = default;
+  // Whether `tool` can run as a task (its tools/list entry says "taskSupport").
+  virtual bool RunsAsTask(std::string_view tool) const = 0;
+  // Starts `tool` as a task; returns its Task object (taskId, status, createdAt, ...).
+  virtual Result<json::object> StartTask(std::string_view tool, const json::object& arguments,
+                                         const CallContext& context) = 0;
+  // The Task object of `id`; kNotFound for an unknown id or another owner's.
+  virtual Result<json::object> GetTask(std::string_view id, const CallContext& context) = 0;
+  // Waits until the task ends (or context.cancel: that stops the wait, not the task); its result.
+  virtual Result<ToolResult> AwaitTask(std::string_view id, const CallContext& context) = 0;
+  // Cancels the task; its Task object. kFailedPrecondition when it has already ended.
+  virtual Result<json::object> CancelTask(std::string_view id, const CallContext& context) = 0;
+  // One page of the owner's tasks, newest first: {"tasks": [...], "nextCursor"?}.
+  virtual Result<json::object> ListTasks(std::string_view cursor, const CallContext& context) = 0;
+};
+
 }  // namespace warden::mcp

@@ -107,7 +107,8 @@ export async function startServe(keys, config = '') {
 }
 
 // A scripted LLM on loopback speaking OpenAI chat completions (not streamed): each request gets
-// the next reply of `replies` ({text} or {tool, args}); the last one is repeated.
+// the next reply of `replies` ({text} or {tool, args}); the last one is repeated. `script(more)`
+// starts over with other replies.
 export async function startFakeLlm(replies) {
   let next = 0;
   const server = http.createServer((request, response) => {
@@ -129,5 +130,6 @@ export async function startFakeLlm(replies) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const config = `[llm]\nprovider = "openai-compatible"\nbase_url = "http://127.0.0.1:${server.address().port}/v1"\n` +
     'model = "fake-model"\nstream = false\nretry_base_ms = 20\nmax_retries = 1\n';
-  return { config, close: () => new Promise((resolve) => server.close(resolve)) };
+  const script = (more) => { replies = more; next = 0; };
+  return { config, script, close: () => new Promise((resolve) => server.close(resolve)) };
 }

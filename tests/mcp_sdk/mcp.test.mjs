@@ -191,6 +191,38 @@ describe('Streamable HTTP (warden serve /mcp)', () => {
     await alice.close();
   });
 
+  test('the agent runs as an MCP task: created at once, polled, its result collected', async () => {
+    llm.script([
+      { text: '1. Write task.txt' },
+      { tool: 'run_shell', args: { command: 'echo tasked > task.txt' } },
+      { tool: 'finish', args: { summary: 'wrote task.txt' } },
+    ]);
+    const alice = await connect(ALICE);
+    await alice.listTools();  // how the client learns which tools run as tasks
+    const seen = [];
+    for await (const message of alice.experimental.tasks.callToolStream(
+      { name: 'agent_task', arguments: { task: 'write task.txt' } })) {
+      seen.push(message);
+    }
+    assert.equal(seen[0].type, 'taskCreated', JSON.stringify(seen));
+    const taskId = seen[0].task.taskId;
+    assert.match(taskId, /^j_/);
+    const result = seen.at(-1);
+    assert.equal(result.type, 'result', JSON.stringify(seen));
+    assert.equal(result.result.structuredContent.state, 'succeeded');
+    assert.equal(result.result.structuredContent.job_id, taskId);
+    assert.equal((await alice.experimental.tasks.getTask(taskId)).status, 'completed');
+    // The task is the job: the REST API shows it to its key, and only to it.
+    const job = await fetch(`${serve.url.replace(/\/mcp$/, '')}/v1/jobs/${taskId}`,
+      { headers: { Authorization: `Bearer ${ALICE}` } });
+    assert.equal((await job.json()).state, 'succeeded');
+    const bob = await connect(BOB);
+    await assert.rejects(bob.experimental.tasks.getTask(taskId), /no job/);
+    await assert.rejects(alice.experimental.tasks.cancelTask(taskId), /already ended/);
+    await bob.close();
+    await alice.close();
+  });
+
   test('refuses a client without a key or with a wrong one', async () => {
     await assert.rejects(connect(undefined), /401|nauthorized/);
     await assert.rejects(connect('wrong-key-0123456789abcdef'), /401|nauthorized/);
