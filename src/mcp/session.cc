@@ -201,7 +201,7 @@ Handled Session::CallTool(const Message& message, SendFn send) {
 }
 
 CallContext Session::ContextFor(const Message& message, SendFn send,
-                                std::shared_ptr<sandbox::CancelToken> token) {
+                                const std::shared_ptr<sandbox::CancelToken>& token) {
   {
     std::lock_guard lock(mu_);
     running_[KeyOf(message.id)] = token;

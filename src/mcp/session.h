@@ -65,7 +65,7 @@ class Session {
   // tasks/get, tasks/result, tasks/cancel, tasks/list (session_tasks.cc).
   Handled HandleTask(const Message& message, SendFn send);
   CallContext ContextFor(const Message& message, SendFn send,
-                         std::shared_ptr<sandbox::CancelToken> token);
+                         const std::shared_ptr<sandbox::CancelToken>& token);
   void Cancel(const json::object& params);
 
   ToolSet& tools_;
