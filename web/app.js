@@ -3,6 +3,8 @@ import { ApiError, Live, setApiKey, whenUnauthorized } from './api.js';
 import { renderJobs } from './jobs.js';
 import { renderJob } from './job.js';
 import { renderNewJob } from './newjob.js';
+import { renderSession, renderSessions } from './sessions.js';
+import { renderServer } from './server.js';
 
 // el('p', {class: 'x'}, 'text', child): text is always a text node, never parsed as HTML.
 export function el(tag, attributes = {}, ...children) {
@@ -94,9 +96,11 @@ function leave() {
   cleanup = [];
 }
 
-export function navigate(path) {
+// Moves to `path` inside the app; focus goes to the new page's content, as after a page load.
+export async function navigate(path) {
   history.pushState(null, '', path);
-  route();
+  await route();
+  document.getElementById('main').focus();
 }
 
 async function route() {
@@ -104,14 +108,19 @@ async function route() {
   const main = document.getElementById('main');
   const path = location.pathname;
   for (const link of document.querySelectorAll('[data-nav]')) {
-    const current = (link.dataset.nav === 'jobs' && path === '/') || (link.dataset.nav === 'new' && path === '/new');
+    const section = path === '/' || path.startsWith('/jobs/') ? 'jobs' : path.split('/')[1];
+    const current = link.dataset.nav === section;
     if (current) link.setAttribute('aria-current', 'page'); else link.removeAttribute('aria-current');
   }
   const job = path.match(/^\/jobs\/([^/]+)$/);
+  const session = path.match(/^\/sessions\/([^/]+)$/);
   try {
     if (path === '/') await renderJobs(main, new URLSearchParams(location.search));
     else if (path === '/new') await renderNewJob(main);
     else if (job) await renderJob(main, decodeURIComponent(job[1]));
+    else if (path === '/sessions') await renderSessions(main);
+    else if (session) await renderSession(main, decodeURIComponent(session[1]));
+    else if (path === '/server') await renderServer(main);
     else main.replaceChildren(el('h1', {}, 'Not found'), el('p', {}, 'No page here. ', el('a', { href: '/' }, 'See the jobs')));
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return;

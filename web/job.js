@@ -1,9 +1,9 @@
 // The job page: state and timings, the plan, a timeline of every action with its live output,
 // the summary and tokens, Cancel and Retry, and the files the job made.
 import { api } from './api.js';
-import { AnsiWriter } from './ansi.js';
 import { el, when, duration, stateBadge, errorBox, live, onLeave, confirmAction, navigate } from './app.js';
 import { renderFiles } from './files.js';
+import { Timeline } from './timeline.js';
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
@@ -35,26 +35,6 @@ function taskView(job) {
   return el('section', { class: 'card' }, el('h2', {}, 'Task'), el('p', { class: 'task-text' }, job.input.task || ''));
 }
 
-// One action of the timeline: what ran, its output as it comes, how it ended.
-function actionItem(data) {
-  const args = data.arguments || {};
-  const code = args.command || args.code || (args.path ? `${args.path}` : JSON.stringify(args));
-  const output = el('pre', { class: 'output', 'aria-label': `Output of step ${data.step}` });
-  const item = el('li', { class: 'action', 'data-step': data.step },
-    el('div', { class: 'action-head' }, el('span', { class: 'step' }, `Step ${data.step}`),
-      el('span', { class: 'tool' }, data.tool)),
-    el('pre', { class: `code lang-${data.tool === 'run_python' ? 'python' : 'shell'}` }, code),
-    output);
-  return { item, output, writers: { stdout: new AnsiWriter(output), stderr: new AnsiWriter(output) } };
-}
-
-function observationLine(data) {
-  const ok = data.ok ? 'ok' : 'failed';
-  const exit = data.exit_code === null || data.exit_code === undefined ? '' : `exit code ${data.exit_code} · `;
-  return el('p', { class: `observation ${ok}` },
-    `${exit}${data.outcome} · ${(data.duration_ms / 1000).toFixed(2)} s`, data.ok ? '' : ` — ${data.summary || ''}`);
-}
-
 export async function renderJob(main, id) {
   let job = await api(`/v1/jobs/${encodeURIComponent(id)}`);
   const actionsBox = el('div', { class: 'actions' });
@@ -67,7 +47,7 @@ export async function renderJob(main, id) {
   main.replaceChildren(headBox, taskView(job), plan,
     el('section', { class: 'card' }, el('h2', {}, 'Timeline'), empty, timeline), summary, files);
 
-  const steps = new Map();
+  const actions = new Timeline(timeline, empty);
   let usage = null;
 
   function renderHead() {
@@ -110,21 +90,8 @@ export async function renderJob(main, id) {
       const planSteps = data.steps || [];
       plan.replaceChildren(el('h2', {}, 'Plan'), planSteps.length
         ? el('ol', {}, planSteps.map((s) => el('li', {}, s))) : el('p', {}, data.text || ''));
-    } else if (event.type === 'action') {
-      empty.remove();
-      const entry = actionItem(data);
-      steps.set(data.step, entry);
-      timeline.append(entry.item);
-    } else if (event.type === 'output') {
-      const entry = steps.get(data.step);
-      if (entry) entry.writers[data.stream === 'stderr' ? 'stderr' : 'stdout'].write(data.text || '');
-    } else if (event.type === 'observation') {
-      const entry = steps.get(data.step);
-      if (entry) entry.item.append(observationLine(data));
-    } else if (event.type === 'approval') {
-      timeline.append(el('li', { class: 'approval' }, `Step ${data.step}: ${data.tool} ${data.decision}${data.reason ? ` — ${data.reason}` : ''}`));
-    } else if (event.type === 'error') {
-      timeline.append(el('li', { class: 'error' }, `${data.kind} error: ${data.message}`));
+    } else if (actions.onEvent(event)) {
+      // shown by the timeline
     } else if (event.type === 'usage') {
       usage = data;
     } else if (event.type === 'state' || event.type === 'cancel_requested') {
@@ -132,14 +99,16 @@ export async function renderJob(main, id) {
     }
   }
 
-  let refreshing = false;
+  // One read at a time, and one more if a state changed meanwhile: the last read sees the last state.
+  let refreshing = false, again = false;
   async function refreshJob() {
-    if (refreshing) return;
+    if (refreshing) { again = true; return; }
     refreshing = true;
     try { job = await api(`/v1/jobs/${encodeURIComponent(id)}`); } finally { refreshing = false; }
     renderHead();
     renderSummary();
     if (FINAL.has(job.state)) renderFiles(files, job);
+    if (again) { again = false; refreshJob(); }
   }
 
   renderHead();

@@ -243,7 +243,7 @@ void Connection::RunHandler(Request& request) {
     request.client.reset();
     asio::post(executor_, [self = shared_from_this(), response = std::move(response),
                            request = std::move(request)]() mutable {
-      self->Upgrade(std::move(response), std::move(request));
+      self->Upgrade(std::move(response), request);
     });
     return;
   }

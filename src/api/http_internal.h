@@ -97,7 +97,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnClientData(boost::system::error_code ec, size_t bytes);
 
   // http_websocket.cc: answers a WebSocket handshake (or 426) and hands the transport over.
-  void Upgrade(Response response, Request request);
+  void Upgrade(Response response, const Request& request);
 
   // http_connection_end.cc
   void FinishResponse();

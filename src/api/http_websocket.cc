@@ -69,7 +69,7 @@ void beast_close_socket(Transport::Stream& stream) {
   stream.transport().socket().close(ignored);
 }
 
-void Connection::Upgrade(Response response, Request request) {
+void Connection::Upgrade(Response response, const Request& request) {
   if (phase_ == Phase::kClosed) {
     return;
   }

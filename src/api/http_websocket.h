@@ -26,9 +26,11 @@ namespace warden::api {
 
 // How Beast ends a WebSocket's transport (found by argument-dependent lookup): a TLS close_notify
 // or a TCP shutdown, then the socket is closed.
+// NOLINTNEXTLINE(readability-identifier-naming): the name Beast looks for
 void teardown(boost::beast::role_type role, Transport::Stream& stream,
               boost::system::error_code& ec);
 template <typename Handler>
+// NOLINTNEXTLINE(readability-identifier-naming): the name Beast looks for
 void async_teardown(boost::beast::role_type /*role*/, Transport::Stream& stream,
                     Handler&& handler) {
   stream.transport().AsyncShutdown(

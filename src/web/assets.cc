@@ -67,7 +67,8 @@ bool Matches(std::string_view if_none_match, std::string_view etag) {
 }  // namespace
 
 bool IsDashboardPath(std::string_view path) {
-  if (path == "/" || path == "/new" || path == "/v1/live") {
+  if (path == "/" || path == "/new" || path == "/sessions" || path == "/server" ||
+      path == "/v1/live") {
     return true;
   }
   for (std::string_view prefix : {"/assets/", "/jobs/", "/sessions/"}) {
@@ -93,6 +94,8 @@ void Assets::AddRoutes(api::Router& router) const {
   };
   router.Add("GET", "/", shell);
   router.Add("GET", "/new", shell);
+  router.Add("GET", "/sessions", shell);
+  router.Add("GET", "/server", shell);
   router.Add("GET", "/jobs/{id}", shell);
   router.Add("GET", "/sessions/{id}", shell);
   router.Add("GET", "/assets/{name}",

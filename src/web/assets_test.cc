@@ -31,7 +31,7 @@ api::Response Route(const std::string& path, std::string accept_encoding = "gzip
 }
 
 TEST(AssetsTest, ThePageShellIsServedAtTheRootAndAtDeepLinks) {
-  for (const char* path : {"/", "/new", "/jobs/j_123", "/sessions/s_1"}) {
+  for (const char* path : {"/", "/new", "/jobs/j_123", "/sessions", "/sessions/s_1", "/server"}) {
     api::Response response = Route(path);
     EXPECT_EQ(response.status, 200) << path;
     EXPECT_EQ(response.headers.Get("Content-Type"), "text/html; charset=utf-8") << path;
@@ -89,6 +89,7 @@ TEST(AssetsTest, OnlyDashboardPathsAreLetThroughWithoutAKey) {
   EXPECT_TRUE(IsDashboardPath("/jobs/j_1"));
   EXPECT_TRUE(IsDashboardPath("/assets/app.js"));
   EXPECT_TRUE(IsDashboardPath("/v1/live"));
+  EXPECT_TRUE(IsDashboardPath("/server"));
   EXPECT_FALSE(IsDashboardPath("/jobs/j_1/files"));
   EXPECT_FALSE(IsDashboardPath("/v1/jobs"));
   EXPECT_FALSE(IsDashboardPath("/v1/jobs/j_1"));

@@ -17,7 +17,7 @@ std::string ErrorMessage(std::string_view sub, std::string_view code, std::strin
   if (!sub.empty()) {
     message["sub"] = sub;
   }
-  return Message(std::move(message));
+  return Message(message);
 }
 
 std::string StringField(const json::object& object, std::string_view key) {
@@ -46,7 +46,7 @@ void LiveHub::AddRoutes(api::Router& router) {
 }
 
 api::Response LiveHub::Accept(api::Request& /*request*/) {
-  return api::Response::WebSocketUpgrade([this](std::shared_ptr<api::WebSocket> socket) {
+  return api::Response::WebSocketUpgrade([this](const std::shared_ptr<api::WebSocket>& socket) {
     auto client = std::make_shared<Client>();
     client->socket = socket;
     {
@@ -59,7 +59,7 @@ api::Response LiveHub::Accept(api::Request& /*request*/) {
         Forget(gone);
       }
     });
-    return [this, weak](std::string text) {
+    return [this, weak](const std::string& text) {
       if (std::shared_ptr<Client> self = weak.lock()) {
         OnMessage(self, text);
       }

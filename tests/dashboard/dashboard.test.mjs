@@ -189,6 +189,38 @@ test('cancel through the dialog while output keeps arriving, then retry links pa
   await apiAs(ALICE, `/v1/jobs/${child}/cancel`, { method: 'POST' });
 });
 
+test("a session's second message uses the file its first one wrote", async () => {
+  const script = (reply) => fake.stdin.write(JSON.stringify(reply) + '\n');
+  await alice.goto(base + '/sessions');
+  await alice.getByRole('button', { name: 'Start a session' }).click();
+  await alice.getByRole('heading', { name: /^Session / }).waitFor();
+  for (const reply of [{ text: '1. Write the note' },
+    { tool: 'write_file', arguments: { path: 'note.txt', content: 'kept between messages\n' } },
+    { tool: 'finish', arguments: { summary: 'wrote note.txt' } }]) script(reply);
+  await alice.getByLabel('Message').fill('write a note');
+  await alice.getByRole('button', { name: 'Send' }).click();
+  await alice.locator('.turn .reply', { hasText: 'wrote note.txt' }).waitFor();
+  for (const reply of [{ text: '1. Read the note' },
+    { tool: 'run_shell', arguments: { command: 'cat note.txt' } },
+    { tool: 'finish', arguments: { summary: 'read the note' } }]) script(reply);
+  await alice.getByLabel('Message').fill('read the note back');
+  await alice.getByRole('button', { name: 'Send' }).click();
+  const second = alice.locator('.turn').nth(1);
+  await second.locator('pre.output', { hasText: 'kept between messages' }).waitFor();
+  await second.locator('.reply', { hasText: 'read the note' }).waitFor();
+  await screenshot(alice, 'session');
+  await alice.reload();  // earlier turns are shown above, with their replies
+  await alice.locator('.turn .reply', { hasText: 'wrote note.txt' }).waitFor();
+  assert.equal(await alice.locator('.turn').count(), 2);
+});
+
+test('the server page shows the queue, the workers and the jobs by state', async () => {
+  await alice.goto(base + '/server');
+  await alice.getByRole('table', { name: 'Now' }).getByRole('row', { name: /Queue depth/ }).waitFor();
+  await alice.getByRole('table', { name: /Jobs by state/ }).getByRole('row', { name: /succeeded/ }).waitFor();
+  await screenshot(alice, 'server');
+});
+
 test('twenty tabs open at once all stay live', async () => {
   const context = await browser.newContext();
   await context.addInitScript((k) => sessionStorage.setItem('warden.key', k), ALICE);
