@@ -69,6 +69,46 @@ void beast_close_socket(Transport::Stream& stream) {
   stream.transport().socket().close(ignored);
 }
 
+namespace {
+
+// What a handler holds: the socket, without keeping it (and its connection) alive. The socket
+// lives while its reads, writes and messages are under way; once it has closed, it and its
+// connection go at once, on the I/O thread, whoever still holds a handle.
+class WebSocketHandle : public WebSocket {
+ public:
+  explicit WebSocketHandle(const std::shared_ptr<WebSocketImpl>& socket) : socket_(socket) {}
+
+  bool Send(std::string text) override {
+    std::shared_ptr<WebSocketImpl> socket = socket_.lock();
+    return socket != nullptr && socket->Send(std::move(text));
+  }
+  void Close(uint16_t code, std::string reason) override {
+    if (std::shared_ptr<WebSocketImpl> socket = socket_.lock()) {
+      socket->Close(code, std::move(reason));
+    }
+  }
+  bool closed() const override {
+    std::shared_ptr<WebSocketImpl> socket = socket_.lock();
+    return socket == nullptr || socket->closed();
+  }
+  size_t unsent_bytes() const override {
+    std::shared_ptr<WebSocketImpl> socket = socket_.lock();
+    return socket != nullptr ? socket->unsent_bytes() : 0;
+  }
+  void OnClose(std::function<void()> callback) override {
+    if (std::shared_ptr<WebSocketImpl> socket = socket_.lock()) {
+      socket->OnClose(std::move(callback));
+      return;
+    }
+    callback();
+  }
+
+ private:
+  const std::weak_ptr<WebSocketImpl> socket_;
+};
+
+}  // namespace
+
 void Connection::Upgrade(Response response, const Request& request) {
   if (phase_ == Phase::kClosed) {
     return;
@@ -132,7 +172,7 @@ void WebSocketImpl::OnAccepted(boost::system::error_code ec, WebSocketStarter st
   }
   auto task = [self = shared_from_this(), starter = std::move(starter)] {
     try {
-      self->on_message_ = starter(self);
+      self->on_message_ = starter(std::make_shared<WebSocketHandle>(self));
     } catch (const std::exception& e) {
       LOG_ERROR("the starter of a WebSocket threw: {}", e.what());
       self->Close(1011, "internal error");

@@ -44,7 +44,8 @@ void async_teardown(boost::beast::role_type /*role*/, Transport::Stream& stream,
 void beast_close_socket(Transport::Stream& stream);  // NOLINT(readability-identifier-naming)
 
 // One accepted WebSocket. Its I/O runs on the connection's strand; Send() and Close() post there.
-// Holds `owner` (the connection, which owns the transport) for as long as it lives.
+// Holds `owner` (the connection, which owns the transport) for as long as it lives, and lives only
+// while an operation or a message is under way: handlers get a handle that does not keep it.
 class WebSocketImpl : public WebSocket, public std::enable_shared_from_this<WebSocketImpl> {
  public:
   using RequestMessage = boost::beast::http::request<boost::beast::http::string_body>;
