@@ -27,6 +27,8 @@ const base = await new Promise((resolve) => {
   serve.stdout.on('data', (d) => { out += d; const m = out.match(/listening on (http:\/\/\S+)/); if (m) resolve(m[1]); });
 });
 
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+const page = await browser.newPage();
 // It waits 3 s first, so that both readers are following before the first line.
 const script = 'sleep 3; for i in $(seq 1 50); do date +%s%3N; sleep 0.1; done';
 const job = await (await fetch(`${base}/v1/jobs`, { method: 'POST', body: JSON.stringify({ steps: [{ shell: script }] }) })).json();
@@ -43,8 +45,6 @@ const sseDone = (async () => {
   }
 })();
 
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
-const page = await browser.newPage();
 await page.goto(`${base}/jobs/${job.id}`);
 await page.waitForSelector('pre.output');
 const ws = await page.evaluate(() => new Promise((resolve) => {
