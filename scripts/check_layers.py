@@ -30,7 +30,8 @@ LAYERS = {
     "api": 5,
     "mcp": 5,
     "rpc": 5,
-    "cli": 6,
+    "web": 6,
+    "cli": 7,
 }
 
 INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([a-z0-9_]+)/[^"]+"', re.M)

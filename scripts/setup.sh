@@ -21,6 +21,8 @@ packages=(
   openssl
   # the MCP tests drive the server with the official TypeScript SDK client (tests/mcp_sdk)
   nodejs
+  # the dashboard's browser tests (tests/dashboard): Debian's Chromium, driven by playwright-core
+  chromium
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -41,18 +43,21 @@ else
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The npm packages of the MCP tests, exactly as package-lock.json pins them. `npm ci` starts from
-# an empty node_modules each time; skipped when the installed tree already matches the lock file.
-mcp_sdk="$(cd "$(dirname "$0")/.." && pwd)/tests/mcp_sdk"
+# The npm packages of the MCP tests and of the dashboard's browser tests, exactly as their
+# package-lock.json pins them. `npm ci` starts from an empty node_modules each time; skipped when
+# the installed tree already matches the lock file.
 if ! command -v npm >/dev/null; then
   # Debian's nodejs comes without npm (NodeSource's includes it).
   echo "setup.sh: installing npm"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm
 fi
-if cmp -s "$mcp_sdk/package-lock.json" "$mcp_sdk/node_modules/.package-lock.json.installed"; then
-  echo "setup.sh: tests/mcp_sdk/node_modules matches its lock file"
-else
-  (cd "$mcp_sdk" && npm ci --no-audit --no-fund --loglevel=error)
-  cp "$mcp_sdk/package-lock.json" "$mcp_sdk/node_modules/.package-lock.json.installed"
-fi
+for suite in mcp_sdk dashboard; do
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/$suite"
+  if cmp -s "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.installed"; then
+    echo "setup.sh: tests/$suite/node_modules matches its lock file"
+  else
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.installed"
+  fi
+done

@@ -185,7 +185,7 @@ Status AddEnvKeys(std::string_view env, const RateLimit& limit, std::vector<ApiK
   return OkStatus();
 }
 
-bool IsPublic(const Request& request) {
+bool IsPublic(const Request& request, const std::function<bool(std::string_view)>& also_public) {
   if (request.method != "GET" && request.method != "HEAD") {
     return false;
   }
@@ -194,7 +194,8 @@ bool IsPublic(const Request& request) {
   std::string_view path = request.raw_target.empty() ? request.path : request.raw_target;
   path = path.substr(0, path.find('?'));
   return std::find(std::begin(kPublicPaths), std::end(kPublicPaths), path) !=
-         std::end(kPublicPaths);
+             std::end(kPublicPaths) ||
+         (also_public && also_public(path));
 }
 
 bool StartsWithBearer(std::string_view value) {
@@ -283,13 +284,21 @@ Auth::Auth(std::vector<ApiKey> keys, Clock clock)
   }
 }
 
-Handler Auth::Wrap(Handler inner) const {
+Handler Auth::Wrap(Handler inner, std::function<bool(std::string_view)> also_public) const {
   if (!enabled()) {
     return inner;
   }
-  return [this, inner = std::move(inner)](Request& request) {
-    return Authorize(request, inner);
+  return [this, inner = std::move(inner), also_public = std::move(also_public)](Request& request) {
+    return Authorize(request, inner, also_public);
   };
+}
+
+std::optional<std::string> Auth::OwnerOfKey(std::string_view presented) const {
+  int index = presented.empty() ? -1 : Find(presented);
+  if (index < 0 || Take(static_cast<size_t>(index)) > nanoseconds(0)) {
+    return std::nullopt;
+  }
+  return keys_[static_cast<size_t>(index)].id;
 }
 
 int Auth::Find(std::string_view presented) const {
@@ -328,9 +337,10 @@ nanoseconds Auth::Take(size_t index) const {
   return std::max(nanoseconds(1), std::chrono::ceil<nanoseconds>(wait));
 }
 
-Response Auth::Authorize(Request& request, const Handler& inner) const {
+Response Auth::Authorize(Request& request, const Handler& inner,
+                         const std::function<bool(std::string_view)>& also_public) const {
   request.params.erase("owner");  // only ever set here, from a valid key
-  if (IsPublic(request)) {
+  if (IsPublic(request, also_public)) {
     return inner(request);
   }
   std::string_view presented = PresentedKey(request.headers);

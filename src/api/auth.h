@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,8 +66,15 @@ class Auth {
   // GET (or HEAD) of /healthz, /readyz, /openapi.json and /docs pass as they are; any other request
   // without a valid key ("Authorization: Bearer KEY" or "X-API-Key: KEY") gets 401, one over its
   // key's rate 429 with Retry-After, and the rest reach `inner` with params["owner"] set to the
-  // key's id. The handler refers to this Auth, which must outlive it.
-  Handler Wrap(Handler inner) const;
+  // key's id. GET (or HEAD) of a path for which `also_public` (when set) is true passes too: the
+  // dashboard's pages, which a browser loads before it has a key. The handler refers to this Auth,
+  // which must outlive it.
+  Handler Wrap(Handler inner, std::function<bool(std::string_view path)> also_public = {}) const;
+
+  // The id of the key `presented`, or std::nullopt when no key matches (or none is configured).
+  // For a client that cannot send headers: the dashboard's WebSocket sends its key in a message.
+  // Takes a token of the key's rate limit, as a request would; a key over its rate is refused.
+  std::optional<std::string> OwnerOfKey(std::string_view presented) const;
 
   // Takes a token from the bucket of key `index`. Returns zero when one was taken, otherwise how
   // long until one will be there.
@@ -83,7 +91,8 @@ class Auth {
   // The index of the key `presented`, or -1. Compares digests of every key without stopping at
   // the first difference, so the time taken says nothing about how close a guess came.
   int Find(std::string_view presented) const;
-  Response Authorize(Request& request, const Handler& inner) const;
+  Response Authorize(Request& request, const Handler& inner,
+                     const std::function<bool(std::string_view)>& also_public) const;
 
   std::vector<ApiKey> keys_;
   Clock clock_;

@@ -62,6 +62,10 @@ std::string SseOf(const jobs::Event& event) {
                      SerializeJson(jobs::ToJson(event)));
 }
 
+EventFormat SseFormat() {
+  return {SseOf, SseError};
+}
+
 EventFollowers::EventFollowers(jobs::JobStore& store) : store_(store) {
   thread_ = std::thread([this] { Run(); });
 }
@@ -79,14 +83,14 @@ EventFollowers::~EventFollowers() {
 }
 
 void EventFollowers::Follow(std::shared_ptr<Stream> stream, const std::string& job_id,
-                            int64_t after) {
-  Follower follower{std::move(stream), job_id, after};
+                            int64_t after, EventFormat format) {
+  Follower follower{std::move(stream), job_id, after, std::move(format)};
   // The history, while the client keeps up; the hub sends the rest.
   while (follower.stream->unsent_bytes() < kCongested) {
     Result<jobs::EventPage> page = ReadPage(job_id, follower.after);
     if (!page.ok() && !Transient(page.error())) {
       LOG_WARN("SSE follower of job {}: {}", job_id, page.error().message());
-      follower.stream->Write(SseError(page.error()));
+      follower.stream->Write(follower.format.error(page.error()));
       follower.stream->Close();
       return;
     }
@@ -140,7 +144,7 @@ bool EventFollowers::Deliver(Follower& follower, const std::vector<jobs::Event>&
     if (follower.stream->unsent_bytes() >= kCongested) {
       return false;  // later, once the client has read some
     }
-    if (!follower.stream->Write(SseOf(event))) {
+    if (!follower.stream->Write(follower.format.event(event))) {
       return true;
     }
     follower.after = event.seq;
@@ -225,7 +229,7 @@ void EventFollowers::DeliverNews(const std::map<std::string, Read>& news) {
     if (found != news.end() && it->after >= found->second.from) {
       const Result<jobs::EventPage>& page = found->second.page;
       if (!page.ok()) {
-        it->stream->Write(SseError(page.error()));
+        it->stream->Write(it->format.error(page.error()));
         done = true;
       } else {
         done = Deliver(*it, page->events);

@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -21,6 +22,14 @@ namespace warden::api {
 // UTF-8 whatever the program wrote (see agent/output.h for how output keeps its bytes).
 std::string SseOf(const jobs::Event& event);
 
+// How a follower's stream spells an event and the error that ends it. The default is SSE (SseOf);
+// the dashboard's WebSocket wraps them in JSON messages of its own.
+struct EventFormat {
+  std::function<std::string(const jobs::Event&)> event;
+  std::function<std::string(const Error&)> error;
+};
+EventFormat SseFormat();
+
 // Feeds every SSE follower. A new follower gets the job's history on the handler thread that
 // accepted it; then one thread waits for news of every followed job at once
 // (JobStore::WaitForAnyEvents: one read per change, none while nothing happens) and reads the new
@@ -35,13 +44,15 @@ class EventFollowers {
   ~EventFollowers();
 
   // Sends the job's events after `after`, then the live ones until the job ends.
-  void Follow(std::shared_ptr<Stream> stream, const std::string& job_id, int64_t after);
+  void Follow(std::shared_ptr<Stream> stream, const std::string& job_id, int64_t after,
+              EventFormat format = SseFormat());
 
  private:
   struct Follower {
     std::shared_ptr<Stream> stream;
     std::string job_id;
     int64_t after = 0;
+    EventFormat format;
   };
   // What one round read of a job: its events after `from`, or the error that ends its streams.
   struct Read {

@@ -106,6 +106,40 @@ class Stream {
   virtual void OnClose(std::function<void()> callback) = 0;
 };
 
+// A WebSocket connection the server accepted (Response::WebSocket): text messages both ways.
+// Thread-safe: any thread may call any method at any time, also after the server stopped.
+class WebSocket {
+ public:
+  virtual ~WebSocket() = default;
+
+  // Queues `text` to be sent as one text message, in order. Never blocks. Returns false, dropping
+  // it, once the socket is closed or closing, or when more than
+  // ServerOptions::max_stream_queue_bytes would be waiting (the socket is then closed: a client
+  // that stopped reading).
+  virtual bool Send(std::string text) = 0;
+  // Sends a close frame with `code` (1000: normal; 4000-4999: the application's) and `reason`
+  // after what is queued, then ends the connection. Idempotent.
+  virtual void Close(uint16_t code, std::string reason) = 0;
+  virtual bool closed() const = 0;
+  // Bytes queued but not yet taken by the client.
+  virtual size_t unsent_bytes() const = 0;
+  // Runs `callback` once when the socket closes, for whatever reason; at once, on the calling
+  // thread, if it is already closed. Otherwise on an I/O thread, never inside Send() or Close().
+  // Whoever holds the WebSocket must let it go then. Callbacks must be quick.
+  virtual void OnClose(std::function<void()> callback) = 0;
+};
+
+// Receives a WebSocket once its handshake is done, on a handler thread, and returns what handles
+// each text message the client sends. Messages are handled one at a time, in order, on handler
+// threads; the next one is read only once the handler returned. Binary messages, and text over
+// 64 KiB, close the socket (1003, 1009).
+using WebSocketStarter =
+    std::function<std::function<void(std::string)>(std::shared_ptr<WebSocket>)>;
+
+// True when `request` asks to become a WebSocket (GET with Upgrade: websocket, Connection:
+// upgrade, Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key).
+bool IsWebSocketUpgrade(const Request& request);
+
 // Produces a download body piece by piece, on a handler thread (it may read files). Returns the
 // next piece, std::nullopt at the end, or an error, which cuts the response short: the client sees
 // a truncated chunked body. Never called again after the end or an error, nor concurrently.
@@ -131,6 +165,9 @@ struct Response {
   // Or neither: the answer comes later, from another thread, through a Responder. The handler
   // thread is free meanwhile, and the server watches the client (Request::client).
   DeferredStarter defer;
+  // Or the request becomes a WebSocket (only for a request where IsWebSocketUpgrade() holds; for
+  // any other, a 426 is sent instead). Status and headers are ignored: the handshake answers 101.
+  WebSocketStarter websocket;
 
   static Response Json(int status, const json::value& value);
   static Response Text(int status, std::string text);
@@ -144,6 +181,8 @@ struct Response {
   static Response EventStream(StreamStarter push);
   // A response sent later: `start` gets the Responder that sends it.
   static Response Deferred(DeferredStarter start);
+  // Accepts a WebSocket upgrade: `start` gets the socket once the handshake is done.
+  static Response WebSocketUpgrade(WebSocketStarter start);
 };
 
 // Sends the response of a deferred request, from any thread. Thread-safe. The first Send() counts;

@@ -17,6 +17,7 @@
 
 #include "api/http_internal.h"
 #include "api/http_request.h"
+#include "api/http_websocket.h"
 #include "base/log.h"
 
 namespace warden::api {
@@ -101,6 +102,12 @@ void Connection::OnServerStop() {
     case Phase::kReading:
     case Phase::kPulling:
     case Phase::kStreaming:
+      CloseNow();
+      return;
+    case Phase::kWebSocket:
+      if (std::shared_ptr<WebSocketImpl> socket = websocket_.lock()) {
+        socket->Abort();
+      }
       CloseNow();
       return;
     case Phase::kLingering:
@@ -229,6 +236,15 @@ void Connection::RunHandler(Request& request) {
   Response response = server_.Call(request);
   if (response.defer) {
     StartDeferred(std::move(response), std::move(request), start);
+    return;
+  }
+  if (response.websocket) {
+    request.body = std::string();
+    request.client.reset();
+    asio::post(executor_, [self = shared_from_this(), response = std::move(response),
+                           request = std::move(request)]() mutable {
+      self->Upgrade(std::move(response), request);
+    });
     return;
   }
   asio::post(executor_, [self = shared_from_this(), response = std::move(response),

@@ -125,6 +125,7 @@ void Connection::OnTimer(boost::system::error_code ec) {
       CloseNow();
       return;
     case Phase::kHandling:
+    case Phase::kWebSocket:  // the socket keeps its own timeouts
     case Phase::kClosed:
       return;
   }

@@ -43,6 +43,7 @@ std::string ResponseHead(const Response& response, std::string_view request_id, 
                          bool keep_alive, bool http11);
 
 class ServerImpl;
+class WebSocketImpl;  // http_websocket.h
 
 // One client connection: reads requests, hands them to a pool, writes the responses. Every member
 // is touched only on the connection's strand, except where a comment says otherwise. Owned by
@@ -71,6 +72,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     kWriting,
     kPulling,
     kStreaming,
+    kWebSocket,
     kLingering,
     kClosed
   };
@@ -93,6 +95,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
                      std::chrono::steady_clock::time_point start);  // on a pool thread
   void WatchClient();
   void OnClientData(boost::system::error_code ec, size_t bytes);
+
+  // http_websocket.cc: answers a WebSocket handshake (or 426) and hands the transport over.
+  void Upgrade(Response response, const Request& request);
 
   // http_connection_end.cc
   void FinishResponse();
@@ -148,6 +153,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool stream_writing_ = false;
   bool wrote_since_ping_ = false;
   std::chrono::steady_clock::time_point write_started_;
+  std::weak_ptr<WebSocketImpl> websocket_;  // once upgraded
 };
 
 // Behind HttpServer: the acceptor, the I/O threads, the pools, the live connections.

@@ -51,6 +51,7 @@ class Transport {
 
     explicit Stream(Transport& transport) : transport_(&transport) {}
     executor_type get_executor() { return transport_->socket().get_executor(); }
+    Transport& transport() { return *transport_; }
 
     template <typename Buffers, typename Token>
     auto async_read_some(const Buffers& buffers, Token&& token) {

@@ -38,6 +38,7 @@
 #include "base/units.h"
 #include "jobs/open_store.h"
 #include "jobs/worker.h"
+#include "web/dashboard.h"
 
 namespace warden::cli {
 namespace {
@@ -417,8 +418,17 @@ int Serve(int argc, char** argv) {
     return fail(mcp_endpoint.error().message());
   }
   (*mcp_endpoint)->AddRoutes(router);
-  api::Handler handler =
-      (*auth)->Wrap([&router](api::Request& request) { return router.Handle(request); });
+  web::DashboardOptions dashboard_options;
+  if ((*auth)->enabled()) {
+    dashboard_options.check_key = [&auth](std::string_view key) {
+      return (*auth)->OwnerOfKey(key);
+    };
+  }
+  dashboard_options.bounds = worker_options.bounds;
+  web::Dashboard dashboard(**store, dashboard_options);
+  dashboard.AddRoutes(router);
+  api::Handler handler = (*auth)->Wrap(
+      [&router](api::Request& request) { return router.Handle(request); }, web::IsDashboardPath);
 
   server_options.host = host;
   server_options.port = static_cast<uint16_t>(port);

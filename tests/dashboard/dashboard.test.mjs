@@ -1,0 +1,237 @@
+// The web dashboard in a real Chromium (Debian's, driven by playwright-core) against the real
+// `warden serve` with real sandboxes and the fake LLM (tests/fake_llm_main.cc). One server, one
+// browser for the whole file. Run by CTest as dashboard_test. With SCREENSHOT_DIR set, it saves
+// screenshots of the main pages there (scripts/dashboard_screenshots.sh).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+if (!fs.existsSync(path.join(here, 'node_modules', 'playwright-core'))) {
+  console.error(`${here}/node_modules is missing: run scripts/setup.sh (npm ci in tests/dashboard)`);
+  process.exit(1);
+}
+const { chromium } = await import('playwright-core');
+const { WARDEN_BINARY, FAKE_LLM_BINARY, SCREENSHOT_DIR } = process.env;
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ALICE = 'alice-key-0123456789abcdef';
+const BOB = 'bob-key-0123456789abcdef0';
+
+let dir, serve, fake, browser, base, alice;
+
+function lines(child, onLine) {
+  let buffered = '';
+  child.stdout.on('data', (data) => {
+    buffered += data;
+    let newline;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      onLine(buffered.slice(0, newline));
+      buffered = buffered.slice(newline + 1);
+    }
+  });
+}
+
+function started(child, pattern, what) {
+  let stderr = '';
+  child.stderr.on('data', (data) => { stderr += data; });
+  return new Promise((resolve, reject) => {
+    lines(child, (line) => { const m = line.match(pattern); if (m) resolve(m[1]); });
+    child.on('exit', (code) => reject(new Error(`${what} exited ${code}: ${stderr}`)));
+  });
+}
+
+async function apiAs(key, route, options = {}) {
+  const response = await fetch(base + route, {
+    method: options.method || 'GET',
+    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+    body: options.body ? JSON.stringify(options.body) : undefined,
+  });
+  const body = await response.json();
+  assert.ok(response.ok, `${route}: ${response.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+async function waitForJob(id, predicate) {
+  for (;;) {
+    const job = await apiAs(ALICE, `/v1/jobs/${id}`);
+    if (predicate(job)) return job;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function screenshot(page, name) {
+  if (SCREENSHOT_DIR) await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+}
+
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-dashboard-'));
+  fake = spawn(FAKE_LLM_BINARY, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const llm = await started(fake, /^base_url (\S+)/, 'fake_llm_server');
+  fs.mkdirSync(path.join(dir, 'home'));
+  fs.writeFileSync(path.join(dir, 'config.toml'),
+    `[llm]\nprovider = "openai-compatible"\nbase_url = "${llm}"\nmodel = "fake-model"\n` +
+    'retry_base_ms = 20\nmax_retries = 1\n');
+  serve = spawn(WARDEN_BINARY, ['serve', '--listen', '127.0.0.1:0', '--workers', '2',
+    '--data-dir', path.join(dir, 'data')], {
+    env: { PATH: process.env.PATH, HOME: path.join(dir, 'home'),
+      WARDEN_CONFIG: path.join(dir, 'config.toml'), WARDEN_API_KEYS: `alice:${ALICE},bob:${BOB}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  base = await started(serve, /listening on (http:\/\/\S+)/, 'warden serve');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  // A tab that holds alice's key already, as after the prompt.
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 800 } });
+  await context.addInitScript((k) => sessionStorage.setItem('warden.key', k), ALICE);
+  alice = await context.newPage();
+});
+
+after(async () => {
+  await browser?.close();
+  serve?.kill('SIGTERM');
+  fake?.stdin.end();
+  await Promise.all([serve, fake].filter(Boolean).map((child) =>
+    new Promise((resolve) => (child.exitCode !== null ? resolve() : child.on('exit', resolve)))));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('asks for the API key, refuses a wrong one and shows only the jobs of the right one', async () => {
+  await apiAs(BOB, '/v1/jobs', { method: 'POST', body: { steps: [{ shell: 'true' }] } });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(base + '/');
+  await page.getByLabel('Key').fill('not-a-key-of-this-server');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('the API key is not valid').waitFor();
+  await page.getByLabel('Key').fill(ALICE);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+  await page.locator('#live[data-state="live"]').waitFor();
+  await page.getByText('No jobs yet').waitFor();  // bob's job is not alice's to see
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('warden.key')), ALICE);
+  await context.close();
+});
+
+test('a task submitted through the form shows its plan and its coloured output live', async () => {
+  for (const reply of [
+    { text: '1. Print a greeting in colour\n2. Finish' },
+    { tool: 'run_shell', arguments: { command: "printf '\\033[31mred alert\\033[0m <b>plain</b>\\n'; echo second line" } },
+    { tool: 'finish', arguments: { summary: 'printed the greeting' } },
+  ]) fake.stdin.write(JSON.stringify(reply) + '\n');
+  await alice.goto(base + '/new');
+  await alice.getByRole('textbox', { name: 'Task' }).fill('print a greeting in colour');
+  await screenshot(alice, 'new-job');
+  await alice.getByRole('button', { name: 'Submit' }).click();
+  await alice.getByRole('heading', { name: /^Job / }).waitFor();
+  await alice.locator('.plan li', { hasText: 'Print a greeting in colour' }).waitFor();
+  const output = alice.locator('pre.output').first();
+  await output.locator('span.ansi-fg1', { hasText: 'red alert' }).waitFor();
+  await output.getByText('second line').waitFor();
+  assert.match(await output.textContent(), /<b>plain<\/b>/);  // shown as text, never as markup
+  assert.equal(await output.locator('b').count(), 0);
+  await alice.getByText('printed the greeting').first().waitFor();
+  await alice.locator('.badge', { hasText: 'succeeded' }).waitFor();
+  await screenshot(alice, 'job');
+});
+
+test("a step job's files are previewed and the ZIP of them downloads and unpacks", async () => {
+  const job = await apiAs(ALICE, '/v1/jobs', { method: 'POST', body: { steps: [
+    { write_file: { path: 'data.csv', content: 'name,size\n"a, b",2\n' } },
+    { write_file: { path: 'docs/README.md', content: '# Report\n\n**done** <img src=x onerror=alert(1)>\n' } },
+    { shell: 'printf x > notes.txt' },
+  ] } });
+  await alice.goto(`${base}/jobs/${job.id}`);
+  await alice.getByRole('button', { name: 'data.csv', exact: true }).click();
+  await alice.locator('table.csv td', { hasText: 'a, b' }).waitFor();
+  assert.equal(await alice.locator('table.csv th').first().textContent(), 'name');
+  await alice.getByRole('button', { name: 'docs/README.md', exact: true }).click();
+  await alice.locator('.markdown strong', { hasText: 'done' }).waitFor();
+  assert.equal(await alice.locator('.markdown img').count(), 0);
+  await screenshot(alice, 'files');
+  const [download] = await Promise.all([
+    alice.waitForEvent('download'),
+    alice.getByRole('button', { name: 'Download all (ZIP)' }).click(),
+  ]);
+  const zip = path.join(dir, 'files.zip');
+  await download.saveAs(zip);
+  const listing = execFileSync('unzip', ['-Z1', zip], { encoding: 'utf8' }).split('\n').sort();
+  assert.deepEqual(listing.filter(Boolean), ['data.csv', 'docs/README.md', 'notes.txt']);
+  assert.equal(execFileSync('unzip', ['-p', zip, 'notes.txt'], { encoding: 'utf8' }), 'x');
+});
+
+test('cancel through the dialog while output keeps arriving, then retry links parent and child', async () => {
+  const job = await apiAs(ALICE, '/v1/jobs', { method: 'POST', body: { steps: [
+    { shell: 'i=0; while [ $i -lt 600 ]; do i=$((i+1)); echo tick $i; sleep 0.05; done' },
+  ] } });
+  await alice.goto(`${base}/jobs/${job.id}`);
+  const output = alice.locator('pre.output').first();
+  await output.getByText('tick 3', { exact: false }).waitFor();
+  await alice.getByRole('button', { name: 'Cancel', exact: true }).click();
+  const dialog = alice.getByRole('dialog', { name: 'Cancel this job?' });
+  await dialog.waitFor();
+  const seen = (await output.textContent()).split('tick').length;
+  await alice.waitForFunction(
+    (n) => document.querySelector('pre.output').textContent.split('tick').length > n + 5, seen);
+  assert.ok(await dialog.isVisible(), 'the dialog stays open while output arrives underneath');
+  await dialog.getByRole('button', { name: 'Cancel job' }).click();
+  await alice.locator('.badge', { hasText: 'cancelled' }).waitFor();
+  assert.equal((await apiAs(ALICE, `/v1/jobs/${job.id}`)).state, 'cancelled');
+
+  await alice.getByRole('button', { name: 'Retry' }).click();
+  await alice.getByRole('dialog', { name: 'Retry this job?' }).getByRole('button', { name: 'Retry' }).click();
+  await alice.getByText('Retry of').waitFor();
+  const child = alice.url().split('/jobs/')[1];
+  assert.notEqual(child, job.id);
+  assert.equal((await apiAs(ALICE, `/v1/jobs/${child}`)).parent_id, job.id);
+  await apiAs(ALICE, `/v1/jobs/${child}/cancel`, { method: 'POST' });
+});
+
+test("a session's second message uses the file its first one wrote", async () => {
+  const script = (reply) => fake.stdin.write(JSON.stringify(reply) + '\n');
+  await alice.goto(base + '/sessions');
+  await alice.getByRole('button', { name: 'Start a session' }).click();
+  await alice.getByRole('heading', { name: /^Session / }).waitFor();
+  for (const reply of [{ text: '1. Write the note' },
+    { tool: 'write_file', arguments: { path: 'note.txt', content: 'kept between messages\n' } },
+    { tool: 'finish', arguments: { summary: 'wrote note.txt' } }]) script(reply);
+  await alice.getByLabel('Message').fill('write a note');
+  await alice.getByRole('button', { name: 'Send' }).click();
+  await alice.locator('.turn .reply', { hasText: 'wrote note.txt' }).waitFor();
+  for (const reply of [{ text: '1. Read the note' },
+    { tool: 'run_shell', arguments: { command: 'cat note.txt' } },
+    { tool: 'finish', arguments: { summary: 'read the note' } }]) script(reply);
+  await alice.getByLabel('Message').fill('read the note back');
+  await alice.getByRole('button', { name: 'Send' }).click();
+  const second = alice.locator('.turn').nth(1);
+  await second.locator('pre.output', { hasText: 'kept between messages' }).waitFor();
+  await second.locator('.reply', { hasText: 'read the note' }).waitFor();
+  await screenshot(alice, 'session');
+  await alice.reload();  // earlier turns are shown above, with their replies
+  await alice.locator('.turn .reply', { hasText: 'wrote note.txt' }).waitFor();
+  assert.equal(await alice.locator('.turn').count(), 2);
+});
+
+test('the server page shows the queue, the workers and the jobs by state', async () => {
+  await alice.goto(base + '/server');
+  await alice.getByRole('table', { name: 'Now' }).getByRole('row', { name: /Queue depth/ }).waitFor();
+  await alice.getByRole('table', { name: /Jobs by state/ }).getByRole('row', { name: /succeeded/ }).waitFor();
+  await screenshot(alice, 'server');
+});
+
+test('twenty tabs open at once all stay live', async () => {
+  const context = await browser.newContext();
+  await context.addInitScript((k) => sessionStorage.setItem('warden.key', k), ALICE);
+  const pages = await Promise.all(Array.from({ length: 20 }, () => context.newPage()));
+  await Promise.all(pages.map((page) => page.goto(base + '/')));
+  await Promise.all(pages.map((page) => page.locator('#live[data-state="live"]').waitFor()));
+  const job = await apiAs(ALICE, '/v1/jobs', { method: 'POST', body: { steps: [{ shell: 'echo hi' }] } });
+  await Promise.all(pages.map((page) => page.locator(`tr[data-job="${job.id}"]`).waitFor()));
+  await waitForJob(job.id, (j) => j.state === 'succeeded');
+  await Promise.all(pages.map((page) =>
+    page.locator(`tr[data-job="${job.id}"] .badge`, { hasText: 'succeeded' }).waitFor()));
+  await screenshot(pages[0], 'jobs');
+  await context.close();
+});
