@@ -23,27 +23,17 @@ constexpr int kMaxReportedFailures = 5;
 // Most specific first: a format that contains another (DeepSeek's ```json, <tool_call> around
 // <function=...>) must claim its span before the detector of the inner one runs.
 constexpr text_scan::Detector kDetectors[] = {
-    text_scan::FindDeepSeekCalls,   text_scan::FindKimiCalls,          text_scan::FindHarmonyCalls,
-    text_scan::FindCallWrappers,    text_scan::FindToolCallTags,       text_scan::FindGraniteCalls,
-    text_scan::FindLfm2Calls,       text_scan::FindFunctionGemmaCalls, text_scan::FindMistralCalls,
-    text_scan::FindPythonTagCalls,  text_scan::FindFunctionTags,       text_scan::FindInvokes,
-    text_scan::FindFencedBlocks,    text_scan::FindPythonicLists,      text_scan::FindBareJson,
-    text_scan::FindLeftoverMarkers,
-};
-
-// Think blocks as models print them. What is inside is a draft, not an action. gpt-oss reasons
-// in its analysis channel, whose <|end|> also ends ordinary messages, so it cannot have been
-// opened before the reply began.
-struct ThinkTags {
-  std::string_view open;
-  std::string_view close;
-  bool may_open_before_reply = true;
-};
-constexpr ThinkTags kThinkTags[] = {
-    {"<think>", "</think>"},
-    {"<thinking>", "</thinking>"},
-    {"[THINK]", "[/THINK]"},
-    {"<|channel|>analysis<|message|>", "<|end|>", false},
+    text_scan::FindStep3Calls,         text_scan::FindDsmlCalls,
+    text_scan::FindDeepSeekCalls,      text_scan::FindKimiCalls,
+    text_scan::FindHarmonyCalls,       text_scan::FindGemma4Calls,
+    text_scan::FindApertusCalls,       text_scan::FindCallWrappers,
+    text_scan::FindHermesVariants,     text_scan::FindToolCallTags,
+    text_scan::FindGraniteCalls,       text_scan::FindLfm2Calls,
+    text_scan::FindFunctionGemmaCalls, text_scan::FindMistralCalls,
+    text_scan::FindPythonTagCalls,     text_scan::FindFunctionaryCalls,
+    text_scan::FindFunctionTags,       text_scan::FindInvokes,
+    text_scan::FindFencedBlocks,       text_scan::FindPythonicLists,
+    text_scan::FindBareJson,           text_scan::FindLeftoverMarkers,
 };
 
 // Tokens that end or start a turn: no part of the prose when a server passes them through.
@@ -118,48 +108,6 @@ std::string OfferedTools(const std::vector<ToolSpec>& tools) {
   for (const ToolSpec& tool : tools) {
     out += out.empty() ? "" : ", ";
     out += tool.name;
-  }
-  return out;
-}
-
-enum class TagSide { kOpen, kClose };
-
-// The earliest think tag of the given side at or after `from`; `pair` is set to its pair.
-size_t FindThinkTag(std::string_view text, size_t from, TagSide side, ThinkTags& pair) {
-  size_t best = kNpos;
-  for (const ThinkTags& tags : kThinkTags) {
-    if (side == TagSide::kClose && !tags.may_open_before_reply) {
-      continue;
-    }
-    size_t pos = text.find(side == TagSide::kOpen ? tags.open : tags.close, from);
-    if (pos < best) {
-      best = pos;
-      pair = tags;
-    }
-  }
-  return best;
-}
-
-// Removes the think blocks. A close tag with no open tag before it ends a block the chat template
-// opened before the reply began; an open tag that is never closed runs to the end.
-std::string StripThinking(std::string_view text) {
-  ThinkTags pair;
-  ThinkTags unused;
-  size_t pos = 0;
-  size_t leading_close = FindThinkTag(text, 0, TagSide::kClose, pair);
-  if (leading_close != kNpos && leading_close < FindThinkTag(text, 0, TagSide::kOpen, unused)) {
-    pos = leading_close + pair.close.size();
-  }
-  std::string out;
-  while (pos < text.size()) {
-    size_t open = FindThinkTag(text, pos, TagSide::kOpen, pair);
-    if (open == kNpos) {
-      out.append(text.substr(pos));
-      break;
-    }
-    out.append(text.substr(pos, open - pos));
-    size_t close = text.find(pair.close, open + pair.open.size());
-    pos = close == kNpos ? text.size() : close + pair.close.size();
   }
   return out;
 }
@@ -343,7 +291,7 @@ const ToolSpec* FindTool(std::string_view name, const std::vector<ToolSpec>& too
 }  // namespace text_scan
 
 TextCallParse ParseTextCalls(std::string_view text, const std::vector<ToolSpec>& tools) {
-  std::string visible = StripThinking(text);
+  std::string visible = text_scan::StripThinking(text);
   text_scan::ScanContext ctx(visible, tools);
   std::vector<Candidate> found = Detect(ctx);
   std::string_view visible_text = visible;

@@ -112,6 +112,10 @@ Match FindAny(std::string_view text, size_t from, std::initializer_list<std::str
   return best;
 }
 
+bool Is(std::string_view text, const Match& m, std::string_view token) {
+  return m.found() && text.substr(m.pos, m.len) == token;
+}
+
 std::string_view Trim(std::string_view s) {
   size_t first = s.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) {

@@ -72,6 +72,14 @@ void FindLfm2Calls(const ScanContext& ctx, std::vector<Candidate>& out);
 void FindFunctionGemmaCalls(const ScanContext& ctx, std::vector<Candidate>& out);
 void FindMistralCalls(const ScanContext& ctx, std::vector<Candidate>& out);
 void FindPythonTagCalls(const ScanContext& ctx, std::vector<Candidate>& out);
+// Families with their own markup (text_families.cc): Step-3, DeepSeek V3.2 DSML, Gemma 4, Apertus.
+void FindStep3Calls(const ScanContext& ctx, std::vector<Candidate>& out);
+void FindDsmlCalls(const ScanContext& ctx, std::vector<Candidate>& out);
+void FindGemma4Calls(const ScanContext& ctx, std::vector<Candidate>& out);
+void FindApertusCalls(const ScanContext& ctx, std::vector<Candidate>& out);
+// Hermes-2-Pro variants and Functionary v3.2 (text_hermes.cc).
+void FindHermesVariants(const ScanContext& ctx, std::vector<Candidate>& out);
+void FindFunctionaryCalls(const ScanContext& ctx, std::vector<Candidate>& out);
 // XML-ish tags (text_xml.cc).
 void FindCallWrappers(const ScanContext& ctx, std::vector<Candidate>& out);
 void FindToolCallTags(const ScanContext& ctx, std::vector<Candidate>& out);
@@ -83,7 +91,16 @@ void FindPythonicLists(const ScanContext& ctx, std::vector<Candidate>& out);
 void FindBareJson(const ScanContext& ctx, std::vector<Candidate>& out);
 void FindLeftoverMarkers(const ScanContext& ctx, std::vector<Candidate>& out);
 
+// The text without its think blocks (text_think.cc). A close tag with no open tag before it ends
+// a block the chat template opened before the reply began; an open tag never closed runs to the
+// end, except for the complete tool-call sections that thinking-mode templates put there.
+std::string StripThinking(std::string_view text);
+
 // --- Helpers (text_scan.cc) ---
+
+// Arguments written {key:QUOTEvalueQUOTE,n:5} (FunctionGemma's <escape>, Gemma 4's <|"|>) as
+// near-JSON with unquoted keys, which the repair accepts (text_tokens.cc).
+std::string QuotedArgsToJson(std::string_view args, std::string_view quote);
 
 struct Match {
   size_t pos = std::string_view::npos;
@@ -93,6 +110,8 @@ struct Match {
 };
 // The earliest occurrence at or after `from` of any of `needles`.
 Match FindAny(std::string_view text, size_t from, std::initializer_list<std::string_view> needles);
+// Whether `m` was found and is `token`.
+bool Is(std::string_view text, const Match& m, std::string_view token);
 
 std::string_view Trim(std::string_view s);
 // Drops one newline at each end: the line breaks around a value written on its own lines.

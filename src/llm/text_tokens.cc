@@ -11,10 +11,6 @@ namespace {
 
 constexpr size_t kNpos = std::string_view::npos;
 
-bool Is(std::string_view text, const Match& m, std::string_view token) {
-  return m.found() && text.substr(m.pos, m.len) == token;
-}
-
 // DeepSeek's tokens are written with the full-width bar (U+FF5C) and U+2581 for spaces; some
 // decoders turn the bars into ASCII ones.
 Match FindDeepSeek(std::string_view text, size_t from, std::string_view word) {
@@ -78,28 +74,6 @@ size_t HarmonyHeaderStart(std::string_view text, size_t at) {
   return at;
 }
 
-// FunctionGemma quotes strings as <escape>…<escape>: turn them into JSON strings, so that what is
-// left ({key:"value",n:5}) is near-JSON with unquoted keys that the repair handles.
-std::string GemmaArgsToJson(std::string_view args) {
-  constexpr std::string_view kEscape = "<escape>";
-  std::string out;
-  size_t pos = 0;
-  while (pos < args.size()) {
-    size_t open = args.find(kEscape, pos);
-    if (open == kNpos) {
-      out.append(args.substr(pos));
-      break;
-    }
-    out.append(args.substr(pos, open - pos));
-    size_t close = args.find(kEscape, open + kEscape.size());
-    size_t value_end = close == kNpos ? args.size() : close;
-    std::string_view value = args.substr(open + kEscape.size(), value_end - open - kEscape.size());
-    out += json::serialize(json::string(value));
-    pos = close == kNpos ? args.size() : close + kEscape.size();
-  }
-  return out;
-}
-
 // Mistral v11+: NAME[ARGS]{json}, the arguments starting at `args_begin`. Returns where it ended.
 size_t ReadMistralArgs(std::string_view text, size_t begin, std::string_view name,
                        size_t args_begin, std::vector<Candidate>& out) {
@@ -157,9 +131,29 @@ size_t ReadAfterToolCalls(const ScanContext& ctx, const Match& m, std::vector<Ca
 
 }  // namespace
 
+std::string QuotedArgsToJson(std::string_view args, std::string_view quote) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < args.size()) {
+    size_t open = args.find(quote, pos);
+    if (open == kNpos) {
+      out.append(args.substr(pos));
+      break;
+    }
+    out.append(args.substr(pos, open - pos));
+    size_t close = args.find(quote, open + quote.size());
+    size_t value_end = close == kNpos ? args.size() : close;
+    std::string_view value = args.substr(open + quote.size(), value_end - open - quote.size());
+    out += json::serialize(json::string(value));
+    pos = close == kNpos ? args.size() : close + quote.size();
+  }
+  return out;
+}
+
 void FindDeepSeekCalls(const ScanContext& ctx, std::vector<Candidate>& out) {
   std::string_view text = ctx.text();
-  for (std::string_view word : {"tool▁calls▁begin", "tool▁calls▁end"}) {
+  // R1's template sometimes prints the section opener without "begin".
+  for (std::string_view word : {"tool▁calls▁begin", "tool▁calls", "tool▁calls▁end"}) {
     for (Match m = FindDeepSeek(text, 0, word); m.found(); m = FindDeepSeek(text, m.end(), word)) {
       out.push_back(MarkupCandidate(m.pos, m.end()));
     }
@@ -287,7 +281,7 @@ void FindFunctionGemmaCalls(const ScanContext& ctx, std::vector<Candidate>& out)
     if (Trim(name).empty()) {
       out.push_back(ErrorCandidate(pos, end, "functiongemma", "the call names no function"));
     } else {
-      std::string args = brace == kNpos ? "" : GemmaArgsToJson(body.substr(brace));
+      std::string args = brace == kNpos ? "" : QuotedArgsToJson(body.substr(brace), "<escape>");
       out.push_back(JsonArgsCall(pos, end, "functiongemma", name, args));
     }
     pos = text.find(kStart, end);
