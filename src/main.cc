@@ -23,6 +23,7 @@ constexpr const char* kUsage =
     "  mcp      serve the sandbox as MCP tools over stdio, for AI clients\n"
     "  submit, jobs, status, logs, cancel, retry, download\n"
     "           clients of a running `warden serve`\n"
+    "  parse    show the tool calls Warden would run from a model's raw reply\n"
     "  doctor   check what this host allows and which isolation Warden will use\n"
     "\n"
     "Run 'warden COMMAND --help' for the options of a command.\n";
@@ -55,6 +56,9 @@ int main(int argc, char** argv) {
     }
     if (command == "mcp") {
       return warden::cli::Mcp(argc - 1, argv + 1);
+    }
+    if (command == "parse") {
+      return warden::cli::Parse(argc - 1, argv + 1);
     }
     if (command == "doctor") {
       return warden::cli::Doctor(argc - 1, argv + 1);

@@ -16,5 +16,7 @@ int Client(const std::string& verb, int argc, char** argv);
 int Chat(int argc, char** argv);
 // mcp: Warden's sandbox as MCP tools over stdio.
 int Mcp(int argc, char** argv);
+// parse: the tool calls Warden would run from a raw model reply.
+int Parse(int argc, char** argv);
 
 }  // namespace warden::cli

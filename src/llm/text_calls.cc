@@ -23,17 +23,14 @@ constexpr int kMaxReportedFailures = 5;
 // Most specific first: a format that contains another (DeepSeek's ```json, <tool_call> around
 // <function=...>) must claim its span before the detector of the inner one runs.
 constexpr text_scan::Detector kDetectors[] = {
-    text_scan::FindStep3Calls,         text_scan::FindDsmlCalls,
-    text_scan::FindDeepSeekCalls,      text_scan::FindKimiCalls,
-    text_scan::FindHarmonyCalls,       text_scan::FindGemma4Calls,
-    text_scan::FindApertusCalls,       text_scan::FindCallWrappers,
-    text_scan::FindHermesVariants,     text_scan::FindToolCallTags,
-    text_scan::FindGraniteCalls,       text_scan::FindLfm2Calls,
-    text_scan::FindFunctionGemmaCalls, text_scan::FindMistralCalls,
-    text_scan::FindPythonTagCalls,     text_scan::FindFunctionaryCalls,
-    text_scan::FindFunctionTags,       text_scan::FindInvokes,
-    text_scan::FindFencedBlocks,       text_scan::FindPythonicLists,
-    text_scan::FindBareJson,           text_scan::FindLeftoverMarkers,
+    text_scan::FindStep3Calls,         text_scan::FindDsmlCalls,     text_scan::FindDeepSeekCalls,
+    text_scan::FindKimiCalls,          text_scan::FindHarmonyCalls,  text_scan::FindGemma4Calls,
+    text_scan::FindApertusCalls,       text_scan::FindCallWrappers,  text_scan::FindHermesVariants,
+    text_scan::FindToolCallTags,       text_scan::FindGraniteCalls,  text_scan::FindLfm2Calls,
+    text_scan::FindFunctionGemmaCalls, text_scan::FindMistralCalls,  text_scan::FindPythonTagCalls,
+    text_scan::FindFunctionaryCalls,   text_scan::FindFunctionTags,  text_scan::FindInvokes,
+    text_scan::FindFencedBlocks,       text_scan::FindPythonicLists, text_scan::FindBareJson,
+    text_scan::FindLeftoverMarkers,
 };
 
 // Tokens that end or start a turn: no part of the prose when a server passes them through.
@@ -127,7 +124,8 @@ std::string Quote(std::string_view span) {
 
 // Renames the arguments a model called by another name (cmd -> command) and joins a script given
 // as a list of lines into the string the schema wants.
-void NormaliseArguments(const ToolSpec& tool, json::object& args) {
+void NormaliseArguments(const ToolSpec& tool, json::object& args,
+                        std::vector<std::string>& repairs) {
   const json::value* props = tool.parameters.if_contains("properties");
   for (const ArgumentAlias& alias : kArgumentAliases) {
     if (alias.tool != tool.name) {
@@ -137,6 +135,8 @@ void NormaliseArguments(const ToolSpec& tool, json::object& args) {
       if (!args.contains(alias.argument) && args.contains(other)) {
         args[alias.argument] = args[other];
         args.erase(other);
+        repairs.push_back("argument \"" + std::string(other) + "\" read as \"" +
+                          std::string(alias.argument) + "\"");
       }
     }
     json::value* value = args.if_contains(alias.argument);
@@ -156,6 +156,7 @@ void NormaliseArguments(const ToolSpec& tool, json::object& args) {
         joined += line.get_string();
       }
       *value = joined;
+      repairs.push_back("list of lines in \"" + std::string(alias.argument) + "\" joined");
     }
   }
 }
@@ -190,6 +191,7 @@ struct Resolved {
   const ToolSpec* tool = nullptr;
   json::object arguments;
   std::string error;
+  std::vector<std::string> repairs;
 };
 
 Resolved Resolve(std::string_view name, json::object args,
@@ -203,9 +205,17 @@ Resolved Resolve(std::string_view name, json::object args,
   if (!PlacePositional(*r.tool, positional, args, r.error)) {
     return r;
   }
-  NormaliseArguments(*r.tool, args);
+  if (r.tool->name != text_scan::Trim(name)) {
+    r.repairs.push_back("tool \"" + std::string(text_scan::Trim(name)) + "\" read as " +
+                        r.tool->name);
+  }
+  NormaliseArguments(*r.tool, args, r.repairs);
   json::value value = std::move(args);
+  std::string before = json::serialize(value);
   Status valid = ValidateAgainstSchema(r.tool->parameters, value);
+  if (valid.ok() && json::serialize(value) != before) {
+    r.repairs.push_back("arguments coerced to the schema's types");
+  }
   if (!valid.ok()) {
     r.error = r.tool->name + ": " + valid.error().message();
     return r;
@@ -318,7 +328,10 @@ TextCallParse ParseTextCalls(std::string_view text, const std::vector<ToolSpec>&
       continue;
     }
     std::string raw(visible_text.substr(c.begin, c.end - c.begin));
-    result.calls.push_back({r.tool->name, std::move(r.arguments), c.format, std::move(raw)});
+    std::vector<std::string> repairs = c.repairs;
+    repairs.insert(repairs.end(), r.repairs.begin(), r.repairs.end());
+    result.calls.push_back(
+        {r.tool->name, std::move(r.arguments), c.format, std::move(raw), std::move(repairs)});
   }
   if (failures > kMaxReportedFailures) {
     result.error += "\n(and " + std::to_string(failures - kMaxReportedFailures) +

@@ -18,6 +18,9 @@ struct TextCall {
   json::object arguments;  // repaired, validated and coerced to the schema
   std::string format;      // which format it was found in: "hermes", "fenced-bash", ...
   std::string raw;         // the span of the text it came from
+  // What had to be repaired to use it, in words ("near-JSON repaired", "tool \"bash\" read as
+  // run_shell", ...); empty when it was used as written.
+  std::vector<std::string> repairs;
 };
 
 struct TextCallParse {

@@ -290,5 +290,29 @@ TEST(CheckCallTest, ArgumentsThatAreNoObjectAreAnError) {
   EXPECT_THAT(c.error, HasSubstr("must be a JSON object"));
 }
 
+TEST(TextCallsTest, RepairsAreNamed) {
+  TextCallParse p = Parse(
+      "<tool_call>{'name': 'bash', 'arguments': {'cmd': 'ls', 'timeout_seconds': '5',}}"
+      "</tool_call>");
+  ASSERT_EQ(p.calls.size(), 1u) << p.error;
+  EXPECT_THAT(p.calls[0].repairs,
+              ::testing::ElementsAre("tool \"bash\" read as run_shell",
+                                     "argument \"cmd\" read as \"command\"",
+                                     "arguments coerced to the schema's types"));
+}
+
+TEST(TextCallsTest, ACallUsedAsWrittenHasNoRepairs) {
+  TextCallParse p = Parse(
+      "<tool_call>{\"name\": \"run_shell\", \"arguments\": {\"command\": \"ls\"}}</tool_call>");
+  ASSERT_EQ(p.calls.size(), 1u) << p.error;
+  EXPECT_TRUE(p.calls[0].repairs.empty());
+}
+
+TEST(TextCallsTest, NearJsonArgumentsAreReportedAsRepaired) {
+  TextCallParse p = Parse("<function=run_shell>{'command': 'ls',}</function>");
+  ASSERT_EQ(p.calls.size(), 1u) << p.error;
+  EXPECT_THAT(p.calls[0].repairs, ::testing::ElementsAre("near-JSON arguments repaired"));
+}
+
 }  // namespace
 }  // namespace warden::llm

@@ -360,8 +360,8 @@ void FindLeftoverMarkers(const ScanContext& ctx, std::vector<Candidate>& out) {
        {"<tool_call>", "<function=", "[TOOL_CALLS]", "<|python_tag|>", "<|tool_call|>",
         "<|tool_call_start|>", "<|tool_call_begin|>", "<｜tool▁call▁begin｜>", "to=functions.",
         "<minimax:tool_call>", "<invoke", "<function_calls>", "<start_function_call>",
-        "<|tool_call>", "<|tools_prefix|>", "<steptml:invoke", "DSML｜invoke", "<function name=",
-        "<function_call>"}) {
+        "<|tool_call>", "<|tools_prefix|>", "<steptml:invoke", "DSML｜invoke",
+        "<function name=", "<function_call>"}) {
     for (size_t pos = text.find(marker); pos != kNpos; pos = text.find(marker, pos + 1)) {
       size_t end = std::max(LineEnd(text, pos), pos + marker.size());
       if (ctx.IsFree(pos, end)) {

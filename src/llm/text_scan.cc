@@ -216,6 +216,16 @@ Result<JsonValues> ParseJsonValues(std::string_view text, size_t from, size_t li
   return result;
 }
 
+namespace {
+
+bool IsStrictJson(std::string_view text) {
+  boost::system::error_code ec;
+  (void)json::parse(text, ec);
+  return !ec;
+}
+
+}  // namespace
+
 Candidate JsonArgsCall(size_t begin, size_t end, std::string format, std::string_view name,
                        std::string_view args_text) {
   Candidate c;
@@ -228,6 +238,9 @@ Candidate JsonArgsCall(size_t begin, size_t end, std::string format, std::string
     return c;
   }
   Result<json::value> parsed = ParseLenientJson(args);
+  if (parsed.ok() && !IsStrictJson(args)) {
+    c.repairs.push_back("near-JSON arguments repaired");
+  }
   if (!parsed.ok()) {
     c.kind = SpanKind::kError;
     c.error =

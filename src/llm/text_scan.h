@@ -32,6 +32,7 @@ struct Candidate {
   json::object arguments;
   std::vector<json::value> positional;  // pythonic calls: arguments given without a keyword
   std::string error;
+  std::vector<std::string> repairs;  // what was repaired to read it (TextCall::repairs)
 };
 
 // The text being scanned, the tools on offer, and the spans that earlier detectors claimed.
