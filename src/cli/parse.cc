@@ -20,9 +20,9 @@
 namespace warden::cli {
 namespace {
 
-// NOLINTNEXTLINE(cert-err33-c): the terminal is the only place to tell.
+// The terminal is the only place to tell: nothing to do if writing to it fails.
 void Complain(const std::string& message) {
-  std::fprintf(stderr, "warden parse: %s\n", message.c_str());
+  (void)std::fprintf(stderr, "warden parse: %s\n", message.c_str());
 }
 
 bool ReadInput(const std::string& path, std::string& text) {
@@ -82,7 +82,9 @@ bool ReadTools(const std::string& path, std::vector<llm::ToolSpec>& tools) {
     llm::ToolSpec tool;
     std::string error;
     if (!ToolFromJson(item, tool, error)) {
-      Complain("--tools " + path + ": " + error);
+      std::string message = "--tools ";
+      message.append(path).append(": ").append(error);
+      Complain(message);
       return false;
     }
     tools.push_back(std::move(tool));

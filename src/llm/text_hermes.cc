@@ -1,5 +1,5 @@
 // Detectors for Hermes-2-Pro's variants (<function name="NAME">{json}</function>, and JSON calls
-// in <function_call>, <tools>, <response> or <json> tags, possibly inside a ```xml or ```json
+// in <function_call>, <response> or <json> tags, possibly inside a ```xml or ```json
 // fence) and for Functionary v3.2 (>>>NAME, then the JSON arguments or, for python, the code).
 #include <string>
 #include <utility>
@@ -34,12 +34,12 @@ void WidenOverFence(std::string_view text, size_t& begin, size_t& end) {
 }
 
 // A wrapper tag and whether text in it that is no call is an error (true) or prose (false).
+// <tools> is left out: models echo the tool definitions in it, which are no calls.
 struct Wrapper {
   std::string_view tag;
   bool always_call;
 };
-constexpr Wrapper kWrappers[] = {
-    {"function_call", true}, {"tools", true}, {"response", false}, {"json", false}};
+constexpr Wrapper kWrappers[] = {{"function_call", true}, {"response", false}, {"json", false}};
 
 void FindWrapped(const ScanContext& ctx, const Wrapper& w, std::vector<Candidate>& out) {
   std::string_view text = ctx.text();
@@ -58,7 +58,9 @@ void FindWrapped(const ScanContext& ctx, const Wrapper& w, std::vector<Candidate
     if (error.empty()) {
       out.insert(out.end(), calls.begin(), calls.end());
     } else if (w.always_call) {
-      out.push_back(ErrorCandidate(begin, end, "hermes", "in " + open + ": " + error));
+      std::string message = "in ";
+      message.append(open).append(": ").append(error);
+      out.push_back(ErrorCandidate(begin, end, "hermes", std::move(message)));
     }
     pos = text.find(open, end);
   }
