@@ -334,7 +334,11 @@ Response ServerImpl::Call(Request& request) {
     response = Response::Error(500, "internal", "internal error");
   }
   if (!response.defer) {
-    Finished(request, response.status,
+    // A WebSocket answer is what the connection then sends: 101, or 426 to a plain request.
+    int status = !response.websocket                                       ? response.status
+                 : IsWebSocketUpgrade(request) && request.method != "HEAD" ? 101
+                                                                           : 426;
+    Finished(request, status,
              std::chrono::duration_cast<std::chrono::microseconds>(
                  std::chrono::steady_clock::now() - start));
   }
