@@ -41,6 +41,8 @@ inline constexpr std::string_view kReasonMaxSteps = "max_steps";
 inline constexpr std::string_view kReasonTimeout = "timeout";
 inline constexpr std::string_view kReasonCancelled = "cancelled";
 inline constexpr std::string_view kReasonServerRestart = "server_restart";
+// The worker running the job stopped renewing its lease (killed, cut off, its machine gone).
+inline constexpr std::string_view kReasonWorkerLost = "worker_lost";
 
 // The event type every state change is recorded under; data {"state", "reason", ...}. Only the
 // store writes it, so a follower can trust that the job's last event is its last state change.
@@ -70,6 +72,10 @@ struct Job {
   std::optional<int64_t> started_at_ms;   // set when claimed
   std::optional<int64_t> finished_at_ms;  // set when final
   std::string worker;                     // who runs (or ran) it, or ""
+  // How many times it was claimed: a claim's fence, with `worker` (see JobStore's leases).
+  int64_t attempt = 0;
+  // While running: when its worker's lease ends unless a heartbeat renews it.
+  std::optional<int64_t> lease_expires_at_ms;
   bool cancel_requested = false;
   bool requeue_on_crash =
       false;                   // a server restart puts it back in the queue instead of failing it
@@ -100,6 +106,10 @@ struct NewEvent {
   std::string job_id;
   std::string type;
   json::object data;
+  // When set, the event is written only while the job still runs on this worker in this attempt
+  // (its claim): a worker presumed dead cannot write into a job rescued since.
+  std::string worker{};
+  int64_t attempt = 0;
 };
 
 // A conversation: jobs run one after another in one workspace.

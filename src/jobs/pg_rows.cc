@@ -10,7 +10,7 @@ namespace {
 constexpr std::string_view kJobColumns =
     "id, owner, kind, input, state, reason, summary, result, parent_id, session_id, "
     "created_at_ms, started_at_ms, finished_at_ms, worker, cancel_requested, requeue_on_crash, "
-    "workspace, last_seq";
+    "workspace, last_seq, attempt, lease_expires_at_ms";
 
 Error SessionNotFound(std::string_view id) {
   return Error(ErrorCode::kNotFound, "session " + std::string(id) + " not found");
@@ -55,6 +55,8 @@ Result<Job> ReadJob(const Rows& rows, int row) {
   job.requeue_on_crash = rows.Bool(row, 15);
   job.workspace = rows.Text(row, 16);
   job.last_event_seq = rows.Int(row, 17);
+  job.attempt = rows.Int(row, 18);
+  job.lease_expires_at_ms = rows.OptionalInt(row, 19);
   return job;
 }
 
@@ -70,12 +72,27 @@ Result<std::vector<Job>> ReadJobs(const Rows& rows) {
 Status InsertJob(Connection& conn, const Job& job) {
   return conn.Run(JobSql("INSERT INTO jobs (",
                          ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-                         "$11, $12, $13, $14, $15, $16, $17, $18)"),
-                  {job.id, job.owner, JobKindName(job.kind), SerializeJson(job.input),
-                   JobStateName(job.state), job.reason, job.summary, SerializeJson(job.result),
-                   TextOrNull(job.parent_id), TextOrNull(job.session_id), job.created_at_ms,
-                   OptionalInt(job.started_at_ms), OptionalInt(job.finished_at_ms), job.worker,
-                   job.cancel_requested, job.requeue_on_crash, job.workspace, job.last_event_seq});
+                         "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"),
+                  {job.id,
+                   job.owner,
+                   JobKindName(job.kind),
+                   SerializeJson(job.input),
+                   JobStateName(job.state),
+                   job.reason,
+                   job.summary,
+                   SerializeJson(job.result),
+                   TextOrNull(job.parent_id),
+                   TextOrNull(job.session_id),
+                   job.created_at_ms,
+                   OptionalInt(job.started_at_ms),
+                   OptionalInt(job.finished_at_ms),
+                   job.worker,
+                   job.cancel_requested,
+                   job.requeue_on_crash,
+                   job.workspace,
+                   job.last_event_seq,
+                   job.attempt,
+                   OptionalInt(job.lease_expires_at_ms)});
 }
 
 Result<Job> LoadJob(Connection& conn, std::string_view id, std::string_view owner, Lock lock) {

@@ -59,6 +59,13 @@ CREATE TABLE events (
 ALTER TABLE jobs ADD COLUMN workspace_bytes BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX jobs_with_workspace_bytes ON jobs (owner, workspace, id) WHERE workspace_bytes > 0;
 )sql",
+    // Leases: a claim's attempt fences its worker's writes; a lease not renewed in time marks the
+    // worker dead. Jobs claimed before count as their first attempt.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN attempt BIGINT NOT NULL DEFAULT 0,
+                 ADD COLUMN lease_expires_at_ms BIGINT;
+UPDATE jobs SET attempt = 1 WHERE started_at_ms IS NOT NULL;
+)sql",
 };
 
 // pg_advisory_xact_lock's key for migrations: any constant no other lock of Warden's uses.

@@ -222,9 +222,9 @@ Result<std::optional<Job>> PgStore::ClaimNext(std::string_view worker) {
     }
     const int64_t now = impl_->Now();
     RETURN_IF_ERROR(
-        conn.Run("UPDATE jobs SET state = 'running', started_at_ms = $2, worker = $3 "
-                 "WHERE id = $1",
-                 {id, now, worker}));
+        conn.Run("UPDATE jobs SET state = 'running', started_at_ms = $2, worker = $3, "
+                 "attempt = attempt + 1, lease_expires_at_ms = $4 WHERE id = $1",
+                 {id, now, worker, now + impl_->store_options().lease.count()}));
     RETURN_IF_ERROR(pg::InsertStateEvent(conn, id, now, JobState::kRunning, kReasonClaimed,
                                          {{"worker", worker}}));
     ASSIGN_OR_RETURN(claimed, pg::LoadJob(conn, id, kAnyOwner));

@@ -1,4 +1,5 @@
 // PgStore: a job's events (appending, reading, waiting for them), finishing and cancelling.
+#include "base/json_text.h"
 #include "jobs/pg_store_impl.h"
 
 namespace warden::jobs {
@@ -26,6 +27,25 @@ std::string TextArray(const std::map<std::string, int64_t>& ids) {
   return array + "}";
 }
 
+// Appends `event` only while its job runs on the event's claim (worker, attempt).
+Result<int64_t> InsertFencedEvent(Connection& conn, int64_t now, const NewEvent& event) {
+  ASSIGN_OR_RETURN(
+      Rows rows,
+      conn.Query(
+          "WITH bumped AS (UPDATE jobs SET last_seq = last_seq + 1 WHERE id = $1 AND "
+          "state = 'running' AND worker = $5 AND ($6 = 0 OR attempt = $6) RETURNING "
+          "last_seq) INSERT INTO events (job_id, seq, time_ms, type, data) SELECT $1, "
+          "last_seq, $2, $3, $4 FROM bumped RETURNING seq",
+          {event.job_id, now, event.type, SerializeJson(event.data), event.worker, event.attempt}));
+  if (!rows.empty()) {
+    return rows.Int(0, 0);
+  }
+  ASSIGN_OR_RETURN(Job job, pg::LoadJob(conn, event.job_id, kAnyOwner));
+  RETURN_IF_ERROR(
+      CheckClaim(job.id, job.state, job.worker, job.attempt, event.worker, event.attempt));
+  return Error(ErrorCode::kInternal, "job " + job.id + ": a fenced event was not written");
+}
+
 }  // namespace
 
 Result<int64_t> PgStore::AppendEvent(std::string_view job_id, std::string_view type,
@@ -51,8 +71,10 @@ Result<std::vector<int64_t>> PgStore::AppendEvents(std::vector<NewEvent> events)
     seqs.clear();
     const int64_t now = impl_->Now();
     for (const NewEvent& event : events) {
-      ASSIGN_OR_RETURN(int64_t seq, pg::InsertEvent(conn, event.job_id, now, event.type, event.data,
-                                                    pg::OnlyOpenJobs::kYes));
+      ASSIGN_OR_RETURN(int64_t seq, event.worker.empty()
+                                        ? pg::InsertEvent(conn, event.job_id, now, event.type,
+                                                          event.data, pg::OnlyOpenJobs::kYes)
+                                        : InsertFencedEvent(conn, now, event));
       seqs.push_back(seq);
     }
     changes.events = true;
@@ -153,9 +175,9 @@ Result<Job> PgStore::Finish(std::string_view job_id, FinishRequest request) {
       return Error(ErrorCode::kFailedPrecondition,
                    "job " + job.id + " is queued: it can only end cancelled before it runs");
     }
-    if (!was_queued && !request.worker.empty() && request.worker != job.worker) {
-      return Error(ErrorCode::kFailedPrecondition,
-                   "job " + job.id + " runs on worker " + job.worker + ", not " + request.worker);
+    if (!request.worker.empty()) {
+      RETURN_IF_ERROR(
+          CheckClaim(job.id, job.state, job.worker, job.attempt, request.worker, request.attempt));
     }
     RETURN_IF_ERROR(pg::EndJob(conn, impl_->Now(), job, request.state, request.reason,
                                request.summary, request.result));

@@ -1,5 +1,4 @@
-// PgStore: recovery after a crash, retention, and sessions.
-#include "base/log.h"
+// PgStore: retention, and sessions.
 #include "base/utf8.h"
 #include "jobs/pg_store_impl.h"
 
@@ -8,31 +7,6 @@ namespace {
 
 using pg::Connection;
 using pg::Rows;
-
-constexpr std::string_view kRestartSummary =
-    "the server stopped while the job was running; its events up to then are kept";
-
-// Ends, requeues or cancels one job left running; counts what it did.
-Status RecoverJob(Connection& conn, int64_t now, Job& job, RecoveryCounts& counts) {
-  if (job.cancel_requested) {
-    ++counts.cancelled;
-    return pg::EndJob(conn, now, job, JobState::kCancelled, std::string(kReasonCancelled),
-                      "cancelled: " + std::string(kRestartSummary), {});
-  }
-  if (job.requeue_on_crash) {
-    ++counts.requeued;
-    RETURN_IF_ERROR(
-        conn.Run("UPDATE jobs SET state = 'queued', started_at_ms = NULL, worker = '' "
-                 "WHERE id = $1",
-                 {job.id}));
-    RETURN_IF_ERROR(
-        pg::InsertStateEvent(conn, job.id, now, JobState::kQueued, kReasonServerRestart));
-    return OkStatus();
-  }
-  ++counts.failed;
-  return pg::EndJob(conn, now, job, JobState::kFailed, std::string(kReasonServerRestart),
-                    std::string(kRestartSummary), job.result);
-}
 
 // The session's next turn, numbered after its last. The caller holds the session's row lock.
 Result<SessionTurn> InsertTurn(Connection& conn, std::string_view session_id,
@@ -66,35 +40,6 @@ Status CheckSessionIdle(Connection& conn, std::string_view session_id) {
 }
 
 }  // namespace
-
-Result<RecoveryCounts> PgStore::RecoverAfterCrash() {
-  RecoveryCounts counts;
-  Status written = impl_->Write([&](Connection& conn, pg::Changes& changes) -> Status {
-    counts = RecoveryCounts{};
-    const int64_t now = impl_->Now();
-    ASSIGN_OR_RETURN(Rows rows, conn.Query(pg::JobSql("SELECT ",
-                                                      " FROM jobs WHERE state = "
-                                                      "'running' FOR UPDATE")));
-    ASSIGN_OR_RETURN(std::vector<Job> running, pg::ReadJobs(rows));
-    for (Job& job : running) {
-      RETURN_IF_ERROR(RecoverJob(conn, now, job, counts));
-    }
-    if (running.empty()) {
-      return OkStatus();
-    }
-    changes.queued = counts.requeued > 0;
-    changes.events = true;
-    return OkStatus();
-  });
-  RETURN_IF_ERROR(written);
-  if (counts.failed + counts.requeued + counts.cancelled > 0) {
-    LOG_WARN(
-        "job store: after a restart, {} running jobs failed, {} were queued again, {} ended "
-        "cancelled",
-        counts.failed, counts.requeued, counts.cancelled);
-  }
-  return counts;
-}
 
 Result<std::vector<DeletedJob>> PgStore::DeleteFinishedBefore(int64_t cutoff_ms, int limit) {
   RETURN_IF_ERROR(CheckPageLimit(limit));

@@ -33,6 +33,9 @@ Result<std::unique_ptr<JobStore>> OpenPgStore(const std::string& /*scratch_dir*/
 INSTANTIATE_TEST_SUITE_P(Postgres, JobStoreTest,
                          ::testing::Values(StoreFactory{"postgres", OpenPgStore}),
                          StoreFactoryName);
+INSTANTIATE_TEST_SUITE_P(Postgres, SharedStoreTest,
+                         ::testing::Values(StoreFactory{"postgres", OpenPgStore}),
+                         StoreFactoryName);
 
 NewJob Task(std::string task) {
   NewJob job;

@@ -65,13 +65,20 @@ CREATE INDEX jobs_by_state_owner ON jobs (state, owner, id);
 ALTER TABLE jobs ADD COLUMN workspace_bytes INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX jobs_with_workspace_bytes ON jobs (owner, workspace, id) WHERE workspace_bytes > 0;
 )sql",
+    // Leases: a claim's attempt fences its worker's writes; a lease not renewed in time marks the
+    // worker dead. Jobs claimed before count as their first attempt.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN lease_expires_at_ms INTEGER;
+UPDATE jobs SET attempt = 1 WHERE started_at_ms IS NOT NULL;
+)sql",
 };
 
 // Column list for ReadJob, in its order.
 constexpr std::string_view kJobColumns =
     "id, owner, kind, input, state, reason, summary, result, parent_id, session_id, "
     "created_at_ms, started_at_ms, finished_at_ms, worker, cancel_requested, requeue_on_crash, "
-    "workspace, last_seq";
+    "workspace, last_seq, attempt, lease_expires_at_ms";
 
 std::optional<int64_t> OptionalInt(const Statement& row, int column) {
   return row.IsNull(column) ? std::nullopt : std::optional<int64_t>(row.Int(column));
@@ -132,6 +139,8 @@ Result<Job> ReadJob(const Statement& row) {
   job.requeue_on_crash = row.Int(15) != 0;
   job.workspace = row.Text(16);
   job.last_event_seq = row.Int(17);
+  job.attempt = row.Int(18);
+  job.lease_expires_at_ms = OptionalInt(row, 19);
   return job;
 }
 
@@ -148,10 +157,11 @@ Result<std::vector<Job>> ReadJobs(Statement& stmt) {
 }
 
 Status InsertJob(Connection& conn, const Job& job) {
-  ASSIGN_OR_RETURN(Statement insert,
-                   conn.Prepare(JobSql("INSERT INTO jobs (",
-                                       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-                                       "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)")));
+  ASSIGN_OR_RETURN(
+      Statement insert,
+      conn.Prepare(JobSql("INSERT INTO jobs (",
+                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                          "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)")));
   insert.BindText(1, job.id);
   insert.BindText(2, job.owner);
   insert.BindText(3, JobKindName(job.kind));
@@ -170,6 +180,8 @@ Status InsertJob(Connection& conn, const Job& job) {
   insert.BindInt(16, job.requeue_on_crash ? 1 : 0);
   insert.BindText(17, job.workspace);
   insert.BindInt(18, job.last_event_seq);
+  insert.BindInt(19, job.attempt);
+  BindOptionalInt(insert, 20, job.lease_expires_at_ms);
   return insert.Run();
 }
 

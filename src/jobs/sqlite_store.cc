@@ -164,7 +164,8 @@ namespace {
 // oldest queued job and its running count, and claim the job of the owner with the fewest
 // running, the oldest on a tie. ?3: the most an owner other than the operator ('') may run, or 0.
 constexpr const char* kClaimSql = R"sql(
-UPDATE jobs SET state = 'running', started_at_ms = ?1, worker = ?2 WHERE id = (
+UPDATE jobs SET state = 'running', started_at_ms = ?1, worker = ?2, attempt = attempt + 1,
+    lease_expires_at_ms = ?4 WHERE id = (
   WITH RECURSIVE owners(owner) AS (
     SELECT (SELECT min(owner) FROM jobs WHERE state = 'queued')
     UNION ALL
@@ -198,6 +199,7 @@ Result<std::optional<Job>> SqliteStore::ClaimNext(std::string_view worker) {
     claim.BindInt(1, now);
     claim.BindText(2, worker);
     claim.BindInt(3, impl_->options().store.max_running_per_owner);
+    claim.BindInt(4, now + impl_->options().store.lease.count());
     ASSIGN_OR_RETURN(bool found, claim.Step());
     if (!found) {
       return OkStatus();  // another worker's claim in an earlier batch took the last one

@@ -63,6 +63,8 @@ class SqliteStore final : public JobStore {
   Result<Job> RequestCancel(std::string_view job_id, std::string_view owner) override;
   Result<bool> IsCancelRequested(std::string_view job_id) override;
   Result<RecoveryCounts> RecoverAfterCrash() override;
+  Result<std::vector<LeaseStatus>> Heartbeat(const std::vector<Lease>& leases) override;
+  Result<RecoveryCounts> RescueExpiredLeases(int limit) override;
   Result<std::vector<DeletedJob>> DeleteFinishedBefore(int64_t cutoff_ms, int limit) override;
   Result<DeletedJob> DeleteJob(std::string_view id, std::string_view owner) override;
   Result<std::vector<DeletedSession>> DeleteSessionsIdleBefore(int64_t cutoff_ms,

@@ -11,6 +11,22 @@ using sqlite::LoadJob;
 using sqlite::LoadState;
 using sqlite::Statement;
 
+// The fence of a worker's event: its job must still run on the event's claim.
+Status CheckEventClaim(Connection& conn, const NewEvent& event) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   conn.Prepare("SELECT state, worker, attempt FROM jobs WHERE id = ?1"));
+  stmt.BindText(1, event.job_id);
+  ASSIGN_OR_RETURN(bool found, stmt.Step());
+  if (!found) {
+    return JobNotFound(event.job_id);
+  }
+  std::optional<JobState> state = ParseJobState(stmt.Text(0));
+  if (!state) {
+    return Error(ErrorCode::kDataLoss, "job " + event.job_id + " has an unknown state");
+  }
+  return CheckClaim(event.job_id, *state, stmt.Text(1), stmt.Int(2), event.worker, event.attempt);
+}
+
 }  // namespace
 
 Result<int64_t> SqliteStore::AppendEvent(std::string_view job_id, std::string_view type,
@@ -35,6 +51,9 @@ Result<std::vector<int64_t>> SqliteStore::AppendEvents(std::vector<NewEvent> eve
   Status written = impl_->Write([&](sqlite::WriteContext& ctx) -> Status {
     const int64_t now = impl_->Now();
     for (const NewEvent& event : events) {
+      if (!event.worker.empty()) {
+        RETURN_IF_ERROR(CheckEventClaim(ctx.conn, event));
+      }
       ASSIGN_OR_RETURN(JobState state, LoadState(ctx.conn, event.job_id));
       if (IsFinal(state)) {
         return Error(ErrorCode::kFailedPrecondition,
@@ -166,9 +185,9 @@ Result<Job> SqliteStore::Finish(std::string_view job_id, FinishRequest request) 
       return Error(ErrorCode::kFailedPrecondition,
                    "job " + job.id + " is queued: it can only end cancelled before it runs");
     }
-    if (!was_queued && !request.worker.empty() && request.worker != job.worker) {
-      return Error(ErrorCode::kFailedPrecondition,
-                   "job " + job.id + " runs on worker " + job.worker + ", not " + request.worker);
+    if (!request.worker.empty()) {
+      RETURN_IF_ERROR(
+          CheckClaim(job.id, job.state, job.worker, job.attempt, request.worker, request.attempt));
     }
     RETURN_IF_ERROR(EndJob(ctx.conn, impl_->Now(), job, request.state, request.reason,
                            request.summary, request.result));

@@ -1,20 +1,13 @@
-// SqliteStore: recovery after a crash, retention, and sessions.
-#include "base/log.h"
+// SqliteStore: retention, and sessions.
 #include "jobs/sqlite_store_impl.h"
 
 namespace warden::jobs {
 namespace {
 
 using sqlite::Connection;
-using sqlite::EndJob;
-using sqlite::InsertStateEvent;
-using sqlite::JobSql;
 using sqlite::LoadJob;
 using sqlite::LoadSession;
 using sqlite::Statement;
-
-constexpr std::string_view kRestartSummary =
-    "the server stopped while the job was running; its events up to then are kept";
 
 // The session's next turn, numbered after its last.
 Result<SessionTurn> InsertTurn(Connection& conn, std::string_view session_id,
@@ -56,53 +49,6 @@ Status CheckSessionIdle(Connection& conn, std::string_view session_id) {
 }
 
 }  // namespace
-
-Result<RecoveryCounts> SqliteStore::RecoverAfterCrash() {
-  RecoveryCounts counts;
-  Status written = impl_->Write([&](sqlite::WriteContext& ctx) -> Status {
-    counts = RecoveryCounts{};
-    const int64_t now = impl_->Now();
-    // Read them all first: the updates below change the rows this query walks.
-    std::vector<Job> running;
-    {
-      ASSIGN_OR_RETURN(Statement stmt,
-                       ctx.conn.Prepare(JobSql("SELECT ", " FROM jobs WHERE state = 'running'")));
-      ASSIGN_OR_RETURN(running, sqlite::ReadJobs(stmt));
-    }
-    for (Job& job : running) {
-      if (job.cancel_requested) {
-        RETURN_IF_ERROR(EndJob(ctx.conn, now, job, JobState::kCancelled,
-                               std::string(kReasonCancelled),
-                               "cancelled: " + std::string(kRestartSummary), {}));
-        ++counts.cancelled;
-      } else if (job.requeue_on_crash) {
-        ASSIGN_OR_RETURN(Statement requeue,
-                         ctx.conn.Prepare("UPDATE jobs SET state = 'queued', started_at_ms = "
-                                          "NULL, worker = '' WHERE id = ?1"));
-        requeue.BindText(1, job.id);
-        RETURN_IF_ERROR(requeue.Run());
-        RETURN_IF_ERROR(
-            InsertStateEvent(ctx.conn, job.id, now, JobState::kQueued, kReasonServerRestart));
-        ++counts.requeued;
-      } else {
-        RETURN_IF_ERROR(EndJob(ctx.conn, now, job, JobState::kFailed,
-                               std::string(kReasonServerRestart), std::string(kRestartSummary),
-                               job.result));
-        ++counts.failed;
-      }
-    }
-    impl_->AdjustQueued(ctx, counts.requeued);
-    return OkStatus();
-  });
-  RETURN_IF_ERROR(written);
-  if (counts.failed + counts.requeued + counts.cancelled > 0) {
-    LOG_WARN(
-        "job store: after a restart, {} running jobs failed, {} were queued again, {} ended "
-        "cancelled",
-        counts.failed, counts.requeued, counts.cancelled);
-  }
-  return counts;
-}
 
 Result<std::vector<DeletedJob>> SqliteStore::DeleteFinishedBefore(int64_t cutoff_ms, int limit) {
   RETURN_IF_ERROR(CheckPageLimit(limit));

@@ -36,6 +36,9 @@ Result<std::unique_ptr<JobStore>> OpenSqliteStore(const std::string& dir,
 INSTANTIATE_TEST_SUITE_P(Sqlite, JobStoreTest,
                          ::testing::Values(StoreFactory{"sqlite", OpenSqliteStore}),
                          StoreFactoryName);
+INSTANTIATE_TEST_SUITE_P(Sqlite, SingleNodeStoreTest,
+                         ::testing::Values(StoreFactory{"sqlite", OpenSqliteStore}),
+                         StoreFactoryName);
 
 class SqliteStoreTest : public ::testing::Test {
  protected:

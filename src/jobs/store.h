@@ -30,6 +30,9 @@ struct StoreOptions {
   // id>. The store only records the paths; workers create and remove the directories. "" leaves
   // every workspace "".
   std::string workspace_root;
+  // How long a claim lasts without a heartbeat. A job whose lease ran out is rescued by any node
+  // (RescueExpiredLeases): its worker is presumed dead.
+  std::chrono::milliseconds lease{10'000};
   // Source of every time the store records; unset = SystemClockMs. Tests set a fake one.
   Clock clock;
 };
@@ -78,16 +81,32 @@ struct FinishRequest {
   std::string reason;                     // kReasonFinished, kReasonTimeout, ...
   std::string summary;
   json::object result;
-  // When set, the job must be running on this worker: a worker that lost its job (it was recovered
-  // and claimed again) cannot finish someone else's run.
+  // When set, the job must be running on this worker in this attempt (its claim): a worker that
+  // lost its job (rescued, perhaps claimed again) cannot finish someone else's run.
   std::string worker;
+  int64_t attempt = 0;  // 0: any attempt of `worker`
   // What the job's workspace holds on disk at its end (sys::DiskUsage: sparse files at their full
   // length). Counted against its owner's workspace quota while the job is kept (WorkspaceBytes).
   int64_t workspace_bytes = 0;
 };
 
+// A worker's claim on a running job: what heartbeats renew and every write of the worker is fenced
+// by.
+struct Lease {
+  std::string job_id;
+  std::string worker;
+  int64_t attempt = 0;
+};
+
+// What a heartbeat learnt of one lease.
+struct LeaseStatus {
+  std::string job_id;
+  bool held = false;  // renewed; false: the job was rescued or ended, stop working on it
+  bool cancel_requested = false;  // someone asked to cancel it: kill its sandbox
+};
+
 struct RecoveryCounts {
-  int64_t failed = 0;     // ended failed, reason server_restart
+  int64_t failed = 0;     // ended failed, reason server_restart or worker_lost
   int64_t requeued = 0;   // requeue_on_crash: queued again
   int64_t cancelled = 0;  // cancellation had been requested: ended cancelled
 };
@@ -146,11 +165,12 @@ class JobStore {
 
   // --- Running jobs (workers) ---
 
-  // Moves a queued job to running on `worker` (started_at, "state" event with reason "claimed")
-  // and returns it; nullopt when nothing is queued. Fair share: the oldest queued job of the owner
-  // with the fewest running jobs, so that one owner's long queue does not hold back another's
-  // jobs; within an owner, oldest first; none of an owner at max_running_per_owner. Each job is
-  // claimed exactly once, however many callers race.
+  // Moves a queued job to running on `worker` (started_at, "state" event with reason "claimed",
+  // the next attempt, a lease until now + StoreOptions::lease) and returns it; nullopt when nothing
+  // is queued. Fair share: the oldest queued job of the owner with the fewest running jobs, so that
+  // one owner's long queue does not hold back another's jobs; within an owner, oldest first; none
+  // of an owner at max_running_per_owner. Each job is claimed exactly once, however many callers
+  // race.
   virtual Result<std::optional<Job>> ClaimNext(std::string_view worker) = 0;
 
   // Blocks until a job may be queued (true) or `timeout` passes (false): a worker's idle wait.
@@ -202,11 +222,31 @@ class JobStore {
   virtual Result<Job> RequestCancel(std::string_view job_id, std::string_view owner) = 0;
   virtual Result<bool> IsCancelRequested(std::string_view job_id) = 0;
 
-  // At server start, before any worker runs: every job left running ends failed (reason
-  // server_restart, a summary saying so), or is queued again if requeue_on_crash, or ends
-  // cancelled if cancellation had been requested. Events already stored are kept. The caller
-  // must be the only one running jobs from this store.
+  // At server start, before any worker runs. A store for one machine (SQLite): every job left
+  // running ends failed (reason server_restart, a summary saying so), or is queued again if
+  // requeue_on_crash, or ends cancelled if cancellation had been requested; the caller must be the
+  // only one running jobs from it. A store shared by many nodes (PostgreSQL) cannot tell a dead
+  // worker's job from a live one's but by its lease: it rescues expired leases only
+  // (RescueExpiredLeases). Events already stored are kept.
   virtual Result<RecoveryCounts> RecoverAfterCrash() = 0;
+
+  // --- Leases: many workers on many nodes ---
+  //
+  // A claim gives the job a new attempt and a lease of StoreOptions::lease. The worker renews the
+  // leases of its running jobs with Heartbeat; a job whose lease expired is rescued by whichever
+  // node calls RescueExpiredLeases first. Every write of a worker (events with a worker set,
+  // Finish with a worker set) is fenced by (job, worker, attempt): once rescued, nothing the old
+  // worker sends changes the job, and no job is finalised twice.
+
+  // Renews each lease still held (the job runs on that worker in that attempt) and says, for each,
+  // whether it is held and whether cancellation was requested: a worker's one periodic write.
+  virtual Result<std::vector<LeaseStatus>> Heartbeat(const std::vector<Lease>& leases) = 0;
+
+  // Running jobs whose lease expired: each ends failed (reason worker_lost, the summary naming the
+  // worker), or is queued again if requeue_on_crash, or ends cancelled if cancellation had been
+  // requested. At most `limit` (1..kMaxPageLimit) per call; nodes calling at once rescue different
+  // jobs.
+  virtual Result<RecoveryCounts> RescueExpiredLeases(int limit) = 0;
 
   // Retention: deletes up to `limit` finished jobs (oldest finish first) that finished before
   // `cutoff_ms`, with their events. Returns what was deleted; call again until it returns fewer

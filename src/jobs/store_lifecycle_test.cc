@@ -15,7 +15,9 @@ using ::testing::SizeIs;
 
 // --- Recovery, retention ---
 
-TEST_P(JobStoreTest, RecoveryEndsOrRequeuesEveryRunningJob) {
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(SingleNodeStoreTest);
+
+TEST_P(SingleNodeStoreTest, RecoveryEndsOrRequeuesEveryRunningJob) {
   Job plain = MustCreate();
   NewJob requeue_request = Task("", "idempotent");
   requeue_request.requeue_on_crash = true;

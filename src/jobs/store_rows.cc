@@ -85,4 +85,28 @@ Error AlreadyFinished(const Job& job) {
                                                    std::string(JobStateName(job.state)) + ")");
 }
 
+Status CheckClaim(std::string_view job_id, JobState state, std::string_view worker, int64_t attempt,
+                  std::string_view fence_worker, int64_t fence_attempt) {
+  if (state == JobState::kRunning && worker == fence_worker &&
+      (fence_attempt == 0 || attempt == fence_attempt)) {
+    return OkStatus();
+  }
+  std::string now = std::string(JobStateName(state));
+  if (state == JobState::kRunning) {
+    now += " on " + std::string(worker) + ", attempt " + std::to_string(attempt);
+  }
+  return Error(ErrorCode::kFailedPrecondition,
+               "job " + std::string(job_id) + ": the claim of worker " + std::string(fence_worker) +
+                   " (attempt " + std::to_string(fence_attempt) +
+                   ") is no longer current (its lease expired and the job was rescued, or it "
+                   "ended); the job is now " +
+                   now + ": stop working on it");
+}
+
+std::string WorkerLostSummary(const Job& job) {
+  return "worker " + job.worker +
+         " stopped renewing its lease (killed, cut off or its machine gone); its events up to then "
+         "are kept";
+}
+
 }  // namespace warden::jobs

@@ -34,4 +34,13 @@ Error SessionBusy(std::string_view session_id, int64_t seq, std::string_view job
 // "job j_… already finished (succeeded)", kFailedPrecondition.
 Error AlreadyFinished(const Job& job);
 
+// The fence of a worker's write: OK while the job (in `state`, claimed by `worker` in `attempt`)
+// still runs on the claim `fence_worker`/`fence_attempt` (attempt 0: any of that worker's);
+// otherwise kFailedPrecondition saying the claim was lost and what became of the job.
+Status CheckClaim(std::string_view job_id, JobState state, std::string_view worker, int64_t attempt,
+                  std::string_view fence_worker, int64_t fence_attempt);
+
+// What a rescued job's summary says: its worker stopped renewing its lease.
+std::string WorkerLostSummary(const Job& job);
+
 }  // namespace warden::jobs

@@ -77,4 +77,10 @@ class JobStoreTest : public ::testing::TestWithParam<StoreFactory> {
   std::unique_ptr<JobStore> store_;
 };
 
+// Tests of what a store for one server does and a shared one must not (RecoverAfterCrash ends
+// every running job): instantiated by the SQLite backend only.
+class SingleNodeStoreTest : public JobStoreTest {};
+// Tests of what a store shared by many nodes does instead: instantiated by PostgreSQL.
+class SharedStoreTest : public JobStoreTest {};
+
 }  // namespace warden::jobs

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/units.h"
+#include "jobs/event_log.h"
 #include "jobs/turns.h"
 #include "llm/providers.h"
 #include "sys/fs.h"
@@ -30,72 +31,6 @@ std::string StringAt(const json::object& object, std::string_view key) {
   const json::value* value = object.if_contains(key);
   return value != nullptr && value->is_string() ? std::string(value->get_string()) : "";
 }
-
-// Events go to the store in batches: output arrives in many small chunks, and each append is a
-// durable commit. Anything but output is written at once, with what was pending before it. Output
-// waits at most about kOutputDelay: a program that prints a line and then stays quiet for minutes
-// must not keep that line from followers (a thread of the log flushes it).
-class EventLog {
- public:
-  static constexpr milliseconds kOutputDelay{100};
-
-  EventLog(JobStore& store, std::string job_id)
-      : store_(store),
-        job_id_(std::move(job_id)),
-        flusher_([this](const std::stop_token& stop) { FlushPeriodically(stop); }) {}
-  ~EventLog() {
-    flusher_.request_stop();
-    flusher_.join();
-    Flush();
-  }
-
-  void Add(std::string type, json::object data) {
-    std::lock_guard lock(mutex_);
-    bool output = type == "output";
-    pending_bytes_ += output ? StringAt(data, "text").size() : 0;
-    pending_.push_back({job_id_, std::move(type), std::move(data)});
-    if (!output || pending_bytes_ > size_t{16} * 1024 ||
-        SteadyClock::now() - last_flush_ > kOutputDelay) {
-      FlushLocked();
-    }
-  }
-
-  void Flush() {
-    std::lock_guard lock(mutex_);
-    FlushLocked();
-  }
-
- private:
-  void FlushPeriodically(const std::stop_token& stop) {
-    std::unique_lock lock(mutex_);
-    while (!stop.stop_requested()) {
-      tick_.wait_for(lock, stop, kOutputDelay, [] { return false; });
-      FlushLocked();
-    }
-  }
-
-  void FlushLocked() {
-    if (pending_.empty()) {
-      return;
-    }
-    auto written = store_.AppendEvents(std::move(pending_));
-    if (!written.ok()) {
-      LOG_WARN("job {}: events lost: {}", job_id_, written.error().message());
-    }
-    pending_.clear();
-    pending_bytes_ = 0;
-    last_flush_ = SteadyClock::now();
-  }
-
-  JobStore& store_;
-  std::string job_id_;
-  std::mutex mutex_;
-  std::vector<NewEvent> pending_;
-  size_t pending_bytes_ = 0;
-  SteadyClock::time_point last_flush_ = SteadyClock::now();
-  std::condition_variable_any tick_;  // never notified: the flusher's stoppable sleep
-  std::jthread flusher_;              // last: starts after the members it uses, stops before them
-};
 
 // The job's workspace: mode 0700, owned by the sandbox user (the service, root, reads it all the
 // same), so that no other user of the host can look into it.
@@ -171,7 +106,7 @@ void WorkerPool::Start() {
   for (size_t i = 0; i < options_.workers; ++i) {
     threads_.emplace_back([this, i] { Loop(i); });
   }
-  watcher_ = std::thread([this] { WatchCancels(); });
+  watcher_ = std::thread([this] { Heartbeats(); });
 }
 
 void WorkerPool::Stop() {
@@ -180,8 +115,8 @@ void WorkerPool::Stop() {
   }
   {
     std::lock_guard lock(mutex_);
-    for (auto& [id, token] : running_) {
-      token->Cancel();
+    for (auto& [id, job] : running_) {
+      job.cancel->Cancel();
     }
   }
   wake_.notify_all();
@@ -197,7 +132,7 @@ void WorkerPool::Stop() {
 void WorkerPool::NotifyCancel(const std::string& job_id) {
   std::lock_guard lock(mutex_);
   if (auto it = running_.find(job_id); it != running_.end()) {
-    it->second->Cancel();
+    it->second.cancel->Cancel();
   }
 }
 
@@ -206,24 +141,44 @@ size_t WorkerPool::running() const {
   return running_.size();
 }
 
-void WorkerPool::WatchCancels() {
-  // Cancellation requested through another server process sharing the store.
+void WorkerPool::Heartbeats() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    wake_.wait_for(lock, milliseconds(500));
-    std::vector<std::pair<std::string, sandbox::CancelToken*>> jobs(running_.begin(),
-                                                                    running_.end());
+    wake_.wait_for(lock, options_.heartbeat);
+    std::vector<Lease> leases;
+    for (const auto& [id, job] : running_) {
+      leases.push_back(job.lease);
+    }
     lock.unlock();
-    for (auto& [id, token] : jobs) {
-      auto requested = store_.IsCancelRequested(id);
-      if (requested.ok() && *requested) {
-        std::lock_guard again(mutex_);
-        if (running_.contains(id)) {  // still running: the token is still alive
-          token->Cancel();
-        }
-      }
+    auto statuses = store_.Heartbeat(leases);
+    if (!statuses.ok()) {
+      // The leases run on: the next beat may reach the store in time.
+      LOG_WARN("renewing the leases of {} running jobs failed: {}", leases.size(),
+               statuses.error().message());
     }
     lock.lock();
+    if (statuses.ok()) {
+      ApplyHeartbeat(*statuses);
+    }
+  }
+}
+
+void WorkerPool::ApplyHeartbeat(const std::vector<LeaseStatus>& statuses) {
+  for (const LeaseStatus& status : statuses) {
+    auto it = running_.find(status.job_id);
+    if (it == running_.end()) {
+      continue;  // ended meanwhile: its token is gone
+    }
+    if (!status.held && !it->second.lost) {
+      LOG_WARN(
+          "job {}: this worker's claim was lost (the job was rescued by another node); "
+          "stopping it",
+          status.job_id);
+      it->second.lost = true;
+    }
+    if (!status.held || status.cancel_requested) {
+      it->second.cancel->Cancel();
+    }
   }
 }
 
@@ -257,7 +212,8 @@ void WorkerPool::Loop(size_t index) {
                            "error",
                            std::string("the worker failed on this job: ") + e.what(),
                            {},
-                           worker};
+                           worker,
+                           (*job)->attempt};
       (void)store_.Finish((*job)->id, std::move(failed));
       std::lock_guard lock(mutex_);
       running_.erase((*job)->id);
@@ -267,16 +223,18 @@ void WorkerPool::Loop(size_t index) {
 
 void WorkerPool::RunJob(const Job& job, const std::string& worker) {
   sandbox::CancelToken cancel;
+  const Lease claim{job.id, worker, job.attempt};
   {
     std::lock_guard lock(mutex_);
-    running_[job.id] = &cancel;
+    running_[job.id] = Running{&cancel, claim, false};
     if (stopping_ || job.cancel_requested) {
       cancel.Cancel();
     }
   }
-  EventLog log(store_, job.id);
+  EventLog log(store_, claim);
   FinishRequest finish;
   finish.worker = worker;
+  finish.attempt = job.attempt;
   finish.state = JobState::kFailed;  // until the job says otherwise
   SteadyClock::time_point start = SteadyClock::now();
 
@@ -318,10 +276,10 @@ void WorkerPool::RunJob(const Job& job, const std::string& worker) {
     finish.workspace_bytes = static_cast<int64_t>(*bytes);  // for its owner's workspace quota
   }
   auto finished = store_.Finish(job.id, std::move(finish));
-  if (!finished.ok()) {
+  std::lock_guard lock(mutex_);
+  if (!finished.ok() && !running_.at(job.id).lost) {
     LOG_WARN("job {}: could not record its end: {}", job.id, finished.error().message());
   }
-  std::lock_guard lock(mutex_);
   running_.erase(job.id);
 }
 

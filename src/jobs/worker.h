@@ -37,6 +37,9 @@ struct WorkerOptions {
   Config config;
   // What hashing the manifest at a job's end may cost (artifacts.hash_budget, .hash_time).
   artifacts::HashBudget hash_budget;
+  // How often the pool renews the leases of its running jobs (JobStore::Heartbeat) and learns of
+  // cancels requested through other nodes: well within the store's lease.
+  std::chrono::milliseconds heartbeat{500};
 };
 
 class WorkerPool {
@@ -49,7 +52,7 @@ class WorkerPool {
   // when they may be requeued), joins the threads.
   void Stop();
 
-  // The API asked to cancel this job: kill its sandbox now rather than at the next poll.
+  // The API asked to cancel this job: kill its sandbox now rather than at the next heartbeat.
   void NotifyCancel(const std::string& job_id);
 
   size_t running() const;
@@ -61,7 +64,17 @@ class WorkerPool {
   static sandbox::OutputCallback OutputTo(JobRun& run, agent::OutputEncoder& encoder);
   Status RunSteps(JobRun& run);  // explicit steps, in order, until one fails
   Status RunTask(JobRun& run);   // the agent
-  void WatchCancels();
+  // Every `heartbeat`: renews the leases of the running jobs; cancels those whose cancellation was
+  // requested (on any node) and stops those whose lease was lost (rescued by another node).
+  void Heartbeats();
+  void ApplyHeartbeat(const std::vector<LeaseStatus>& statuses);
+
+  // A job this pool runs: its cancel token (alive while it is in running_) and its claim.
+  struct Running {
+    sandbox::CancelToken* cancel = nullptr;
+    Lease lease;
+    bool lost = false;  // the store says the claim is no longer current
+  };
 
   JobStore& store_;
   sandbox::Supervisor& supervisor_;
@@ -71,7 +84,7 @@ class WorkerPool {
   std::thread watcher_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::map<std::string, sandbox::CancelToken*> running_;  // job id -> its cancel token
+  std::map<std::string, Running> running_;  // by job id
 };
 
 }  // namespace warden::jobs
