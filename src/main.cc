@@ -18,6 +18,7 @@ constexpr const char* kUsage =
     "Commands:\n"
     "  run      carry out a task in plain language with an LLM, in sandboxes\n"
     "  serve    run the job service: durable queue, workers, REST+SSE API\n"
+    "  worker   run jobs from a job store shared with `serve` nodes (PostgreSQL)\n"
     "  exec     run a program or a code snippet in a fresh sandbox\n"
     "  chat     talk with the agent through a running `warden serve`\n"
     "  mcp      serve the sandbox as MCP tools over stdio, for AI clients\n"
@@ -46,6 +47,9 @@ int main(int argc, char** argv) {
     }
     if (command == "serve") {
       return warden::cli::Serve(argc - 1, argv + 1);
+    }
+    if (command == "worker") {
+      return warden::cli::Worker(argc - 1, argv + 1);
     }
     if (command == "submit" || command == "jobs" || command == "status" || command == "logs" ||
         command == "cancel" || command == "retry" || command == "download") {

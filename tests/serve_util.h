@@ -116,11 +116,17 @@ class TempDir {
 // server printed for it, which the clients below reach on 127.0.0.1.
 class ServeProcess {
  public:
+  // `listen` "": `warden worker` instead, which listens nowhere; it is ready once it printed its
+  // "warden worker:" line (ready()).
   ServeProcess(const std::vector<std::string>& args, const std::vector<std::string>& env,
                std::string stderr_path, std::string listen = "127.0.0.1:0")
       : stderr_path_(std::move(stderr_path)), listening_host_(listen.substr(0, listen.rfind(':'))) {
     // Everything the child uses is built before fork(): FakeLlm's threads may hold locks.
     std::vector<std::string> argv_storage = {WARDEN_BINARY, "serve", "--listen", listen};
+    worker_ = listen.empty();
+    if (worker_) {
+      argv_storage = {WARDEN_BINARY, "worker"};
+    }
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());
     std::vector<std::string> env_storage = {"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"};
     env_storage.insert(env_storage.end(), env.begin(), env.end());
@@ -168,6 +174,7 @@ class ServeProcess {
 
   // 0 until the server printed its "listening on" line (within 10 s of its start).
   uint16_t port() const { return port_; }
+  bool ready() const { return ready_; }
   pid_t pid() const { return pid_; }
 
   // SIGTERM, then waits up to `timeout` for the exit. Returns the exit code; -1 when a signal
@@ -208,6 +215,11 @@ class ServeProcess {
  private:
   void WaitUntilListening(Deadline deadline) {
     for (;;) {
+      if (worker_ && out_.find("warden worker: ") != std::string::npos &&
+          out_.find('\n') != std::string::npos) {
+        ready_ = true;
+        return;
+      }
       // "listening on http://127.0.0.1:PORT", or https:// with TLS.
       std::string prefix = "listening on https://" + listening_host_ + ":";
       size_t at = out_.find(prefix);
@@ -215,10 +227,11 @@ class ServeProcess {
         prefix = "listening on http://" + listening_host_ + ":";
         at = out_.find(prefix);
       }
-      if (at != std::string::npos) {
+      if (at != std::string::npos && !worker_) {
         size_t end = out_.find_first_not_of("0123456789", at + prefix.size());
         if (end != std::string::npos) {
           port_ = static_cast<uint16_t>(std::stoi(out_.substr(at + prefix.size())));
+          ready_ = true;
           return;
         }
       }
@@ -230,7 +243,9 @@ class ServeProcess {
       char buf[4096];
       ssize_t got = ready == 1 ? ::read(stdout_fd_.get(), buf, sizeof(buf)) : -1;
       if (got <= 0) {
-        ADD_FAILURE() << "warden serve did not print its \"listening on\" line\n" << Describe();
+        ADD_FAILURE() << "warden " << (worker_ ? "worker" : "serve")
+                      << " did not print the line that says it is ready\n"
+                      << Describe();
         return;
       }
       out_.append(buf, static_cast<size_t>(got));
@@ -244,6 +259,8 @@ class ServeProcess {
   UniqueFd stdout_fd_;
   std::string out_;
   uint16_t port_ = 0;
+  bool worker_ = false;
+  bool ready_ = false;
   int exit_code_ = -1;
 };
 

@@ -10,6 +10,8 @@ int Exec(int argc, char** argv);
 int Doctor(int argc, char** argv);
 int Run(int argc, char** argv);
 int Serve(int argc, char** argv);
+// worker: runs jobs from a shared (PostgreSQL) job store; serves nothing.
+int Worker(int argc, char** argv);
 // submit, jobs, status, logs, cancel, retry, download: clients of `warden serve`.
 int Client(const std::string& verb, int argc, char** argv);
 // chat: a conversation with the agent through a session of `warden serve`.

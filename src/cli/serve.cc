@@ -17,7 +17,7 @@
 #include <thread>
 
 #include "cli/commands.h"
-#include "cli/data_dir.h"
+#include "cli/job_node.h"
 #include "cli/mcp_http.h"
 #include "cli/serve_http.h"
 #include <CLI/CLI.hpp>
@@ -36,6 +36,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/units.h"
+#include "jobs/lease_rescuer.h"
 #include "jobs/open_store.h"
 #include "jobs/worker.h"
 #include "web/dashboard.h"
@@ -45,16 +46,12 @@ namespace {
 
 struct ServeOptions {
   std::string listen = "127.0.0.1:8000";
-  std::string data_dir;
-  std::string store;
-  size_t workers = 0;
+  JobNodeFlags node;
   int64_t max_queued = 10'000;
   int64_t max_queued_per_key = 1'000;
   int64_t max_running_per_key = 0;
   std::string max_workspace_bytes_per_key = "20G";
   std::string retention = "7d";
-  std::string config;
-  bool allow_network = false;
 };
 
 // The [mcp] keys `warden serve` reads for its /mcp sandboxes.
@@ -74,21 +71,6 @@ Result<McpEndpointOptions> McpOptionsFrom(const Config& config) {
     }
   }
   return options;
-}
-
-std::string DefaultDataDir() {
-  if (::geteuid() == 0) {
-    return "/var/lib/warden";  // root's home is closed to the sandbox user
-  }
-  // NOLINTBEGIN(concurrency-mt-unsafe): read at start-up
-  if (const char* data = std::getenv("XDG_DATA_HOME"); data != nullptr && data[0] == '/') {
-    return std::string(data) + "/warden";
-  }
-  if (const char* home = std::getenv("HOME"); home != nullptr && home[0] == '/') {
-    return std::string(home) + "/.local/share/warden";
-  }
-  // NOLINTEND(concurrency-mt-unsafe)
-  return "/var/lib/warden";
 }
 
 // 127.0.0.0/8 or ::1, as addresses (a host name such as "127.example.com" is not one).
@@ -113,17 +95,6 @@ void LogKeys(const api::Auth& auth) {
   }
   LOG_INFO("{} API key{} loaded ({}): requests without one get 401", auth.keys().size(),
            auth.keys().size() == 1 ? "" : "s", ids);
-}
-
-// Waits for SIGINT or SIGTERM, blocked in every thread so that only this wait sees them.
-int WaitForStopSignal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  int sig = 0;
-  sigwait(&set, &sig);
-  return sig;
 }
 
 // Removes finished jobs older than the retention, with their workspaces: every tenth of the
@@ -211,12 +182,7 @@ class Sweeper {
 int Serve(int argc, char** argv) {
   // Only the main thread takes SIGINT and SIGTERM (in sigwait): blocked before any thread starts,
   // so that every thread inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);  // NOLINT(cert-err33-c): fails only for an invalid signal
+  BlockStopSignals();
   LimitHeapRetention();
 
   CLI::App app(
@@ -229,13 +195,7 @@ int Serve(int argc, char** argv) {
          "--listen", o.listen,
          "HOST:PORT to listen on (port 0: any free port); other than loopback only with API keys")
       ->capture_default_str();
-  app.add_option("--data-dir", o.data_dir,
-                 "Where jobs and workspaces live (default ~/.local/share/warden)");
-  app.add_option("--store", o.store,
-                 "The job store: postgresql://user:password@host:port/database (any libpq URL, "
-                 "unix sockets too), or sqlite:PATH (default: SQLite in the data directory)")
-      ->envname("WARDEN_STORE");
-  app.add_option("--workers", o.workers, "Jobs run at once (default: the number of cores)");
+  AddJobNodeFlags(app, o.node);
   app.add_option("--max-queued", o.max_queued, "Queued jobs at most; more get 429")
       ->capture_default_str();
   app.add_option("--max-queued-per-key", o.max_queued_per_key,
@@ -252,8 +212,6 @@ int Serve(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--retention", o.retention, "Remove finished jobs and their files after this")
       ->capture_default_str();
-  app.add_option("--config", o.config, "Configuration file (default ~/.config/warden/config.toml)");
-  app.add_flag("--allow-network", o.allow_network, "Let jobs ask for the host's network");
   ServeHttpFlags http_flags;
   AddServeHttpFlags(app, http_flags);
   try {
@@ -287,7 +245,9 @@ int Serve(int argc, char** argv) {
   if (!workspace_quota.ok()) {
     return fail("--max-workspace-bytes-per-key: " + workspace_quota.error().message());
   }
-  Result<Config> config = o.config.empty() ? Config::LoadDefault() : Config::Load(o.config);
+  // The configuration is read here first for the API keys: refused before anything is opened.
+  Result<Config> config =
+      o.node.config.empty() ? Config::LoadDefault() : Config::Load(o.node.config);
   if (!config.ok()) {
     return fail(config.error().message());
   }
@@ -318,65 +278,29 @@ int Serve(int argc, char** argv) {
         host);
   }
 
-  std::string data_dir = o.data_dir.empty() ? DefaultDataDir() : o.data_dir;
-  sandbox::SupervisorOptions supervisor_options;
-  auto workspaces = PrepareDataDir(data_dir, supervisor_options.root_sandbox_uid);
-  if (!workspaces.ok()) {
-    return fail(workspaces.error().message());
-  }
-  if (o.store.empty()) {
-    o.store = config->String("store.url").value_or("");  // the flag and WARDEN_STORE win
-  }
-  auto location = jobs::ParseStoreLocation(o.store, data_dir + "/warden.db");
-  if (!location.ok()) {
-    return fail("--store: " + location.error().message());
-  }
   jobs::StoreOptions store_options;
   store_options.max_queued = o.max_queued;
   store_options.max_queued_per_owner = o.max_queued_per_key;
   store_options.max_running_per_owner = o.max_running_per_key;
-  store_options.workspace_root = *workspaces;
-  auto store = jobs::OpenStore(*location, store_options);
-  if (!store.ok()) {
-    return fail(store.error().message());
+  auto node = OpenJobNode(o.node, store_options);
+  if (!node.ok()) {
+    return fail(node.error().message());
   }
-  LOG_INFO("job store: {}", jobs::DescribeStore(*location));
-  auto recovered = (*store)->RecoverAfterCrash();
-  if (!recovered.ok()) {
-    return fail(recovered.error().message());
+  jobs::JobStore& store = *node->store;
+  sandbox::Supervisor& supervisor = *node->supervisor;
+  const jobs::WorkerOptions& worker_options = node->worker_options;
+  // --workers 0: an API node, whose jobs workers elsewhere (`warden worker`) run.
+  std::unique_ptr<jobs::WorkerPool> workers;
+  if (worker_options.workers > 0) {
+    workers = std::make_unique<jobs::WorkerPool>(store, supervisor, worker_options);
   }
-  if (recovered->failed + recovered->requeued + recovered->cancelled > 0) {
-    LOG_WARN("jobs left running by a previous server: {} failed, {} queued again, {} cancelled",
-             recovered->failed, recovered->requeued, recovered->cancelled);
-  }
-
-  // Workspaces are mounted through overlays, so that no sandbox reads its host path.
-  supervisor_options.workspace_root = *workspaces;
-  auto supervisor = sandbox::Supervisor::Create(supervisor_options);
-  if (!supervisor.ok()) {
-    return fail(supervisor.error().message() + " (`warden doctor` tells more)");
-  }
-  LOG_INFO("workspaces: {}", (*supervisor)->workspace_mounting());
-
-  jobs::WorkerOptions worker_options;
-  worker_options.workers =
-      o.workers > 0 ? o.workers : std::max<size_t>(1, std::thread::hardware_concurrency());
-  worker_options.config = *config;
-  worker_options.bounds.allow_network = o.allow_network;
-  worker_options.sandbox_uid = supervisor_options.root_sandbox_uid;
-  auto hash_budget = artifacts::HashBudgetFromConfig(*config);
-  if (!hash_budget.ok()) {
-    return fail(hash_budget.error().message());
-  }
-  worker_options.hash_budget = *hash_budget;
-  jobs::WorkerPool workers(**store, **supervisor, worker_options);
 
   api::Router router;
-  api::WorkspaceQuota quota(**store, *workspace_quota, *retention);
+  api::WorkspaceQuota quota(store, *workspace_quota, *retention);
   api::JobsApiOptions jobs_options;
   jobs_options.bounds = worker_options.bounds;
   jobs_options.quota = &quota;
-  api::JobsApi jobs_api(**store, &workers, jobs_options);
+  api::JobsApi jobs_api(store, workers.get(), jobs_options);
   jobs_api.AddRoutes(router);
   exec_options.defaults.wall_time = std::chrono::seconds(30);
   exec_options.ceiling.wall_time = std::chrono::minutes(10);
@@ -384,7 +308,7 @@ int Serve(int argc, char** argv) {
   exec_options.ceiling.memory_bytes = 4ULL << 30;
   exec_options.ceiling.output_bytes = 64ULL << 20;
   exec_options.ceiling.disk_bytes = 4ULL << 30;
-  api::ExecApi exec_api(**supervisor, exec_options);
+  api::ExecApi exec_api(supervisor, exec_options);
   exec_api.AddRoutes(router);
   api::SessionsApiOptions sessions_options;
   sessions_options.bounds = worker_options.bounds;
@@ -394,26 +318,28 @@ int Serve(int argc, char** argv) {
   // mean bigger commit groups; they cost little memory while they wait.
   size_t handler_threads = std::max<size_t>(16, worker_options.workers * 2);
   sessions_options.max_waiters = static_cast<int>(handler_threads / 4);
-  api::SessionsApi sessions_api(**store, sessions_options);
+  api::SessionsApi sessions_api(store, sessions_options);
   sessions_api.AddRoutes(router);
-  api::MetricsApi metrics_api(**store, &workers);
+  api::MetricsApi metrics_api(store, workers.get());
   metrics_api.AddRoutes(router);
   api::AddDocsRoutes(router);
   auto mcp_options = McpOptionsFrom(*config);
   if (!mcp_options.ok()) {
     return fail(mcp_options.error().message());
   }
-  mcp_options->workspace_root = *workspaces;
-  mcp_options->sandbox_uid = supervisor_options.root_sandbox_uid;
+  mcp_options->workspace_root = node->workspaces;
+  mcp_options->sandbox_uid = node->supervisor_options.root_sandbox_uid;
   mcp_options->jobs.bounds = worker_options.bounds;
   mcp_options->jobs.admit = [&quota](std::string_view owner) {
     return quota.Admit(owner);
   };
   mcp_options->jobs.cancel_running = [&workers](const std::string& id) {
-    workers.NotifyCancel(id);
+    if (workers) {
+      workers->NotifyCancel(id);
+    }
   };
   mcp_options->http.scheme = server_options.tls.enabled() ? "https" : "http";
-  auto mcp_endpoint = McpEndpoint::Create(**supervisor, store->get(), std::move(*mcp_options));
+  auto mcp_endpoint = McpEndpoint::Create(supervisor, &store, std::move(*mcp_options));
   if (!mcp_endpoint.ok()) {
     return fail(mcp_endpoint.error().message());
   }
@@ -447,20 +373,26 @@ int Serve(int argc, char** argv) {
   if (!server.ok()) {
     return fail(fmt::format("cannot listen on {}: {}", o.listen, server.error().message()));
   }
-  workers.Start();
-  Sweeper sweeper(**store, *retention);
+  if (workers) {
+    workers->Start();
+  }
+  Sweeper sweeper(store, *retention);
+  jobs::LeaseRescuer rescuer(store, jobs::LeaseRescuer::PeriodFor(node->lease));
   // One line on stdout that scripts (and tests) can wait for.
   std::printf("warden serve: listening on %s://%s:%u (data in %s, %zu workers)\n",
               server_options.tls.enabled() ? "https" : "http",
               host.find(':') != std::string::npos ? ("[" + host + "]").c_str() : host.c_str(),
-              static_cast<unsigned>((*server)->port()), data_dir.c_str(), worker_options.workers);
+              static_cast<unsigned>((*server)->port()), node->data_dir.c_str(),
+              worker_options.workers);
   std::fflush(stdout);  // NOLINT(cert-err33-c): nothing to do when the terminal is gone
 
   int sig = WaitForStopSignal();
   LOG_INFO("signal {}: stopping", sig);
   exec_api.CancelAll();  // their clients get the results now, not at the end of the grace period
   (*server)->Stop();
-  workers.Stop();
+  if (workers) {
+    workers->Stop();
+  }
   return 0;
 }
 
