@@ -1,6 +1,8 @@
 // The handlers of a job's files: the manifest (GET /v1/jobs/{id}/files), one file
 // (/files/{path}) and the archive (/archive). Part of JobsApi; the routes are added in jobs_api.cc.
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -10,6 +12,7 @@
 #include "artifacts/artifacts.h"
 #include "artifacts/manifest_json.h"
 #include "artifacts/names.h"
+#include "base/log.h"
 
 namespace warden::api {
 namespace {
@@ -21,6 +24,31 @@ Response TooManyToList(const jobs::Job& job, std::string_view message) {
                          fmt::format("{}: too many to list; download them all as one archive "
                                      "(GET /v1/jobs/{}/archive)",
                                      message, job.id));
+}
+
+// A job's files are where its worker wrote them: in the job's workspace, on storage every node
+// mounts at the same path (docs/decisions/0011-files-on-many-nodes.md). A job that ran, whose
+// workspace this node cannot see, gets 503 files_unavailable at once, naming the node that ran it
+// (to the operator; a tenant is not told the names of the service's machines).
+std::optional<Response> WorkspaceUnreachable(const jobs::Job& job, std::string_view owner) {
+  if (!job.started_at_ms || job.workspace.empty()) {
+    return std::nullopt;  // never ran: it has no files, wherever one looks
+  }
+  std::error_code ec;
+  if (std::filesystem::is_directory(job.workspace, ec)) {
+    return std::nullopt;
+  }
+  LOG_WARN("job {}: its workspace {} (written by worker {}) is not readable on this node ({})",
+           job.id, job.workspace, job.worker, ec ? ec.message() : "no such directory");
+  std::string who = jobs::ViewerFor(owner) == jobs::Viewer::kOperator
+                        ? "worker " + job.worker + " wrote them to " + job.workspace
+                        : "the node that ran it wrote them to storage";
+  return Response::Error(
+      503, "files_unavailable",
+      fmt::format("the files of job {} cannot be read on this node: {}, which this node does not "
+                  "see (shared workspace storage not mounted here, or removed); mount the "
+                  "workspace storage at the same path on every node (docs/deployment.md)",
+                  job.id, who));
 }
 
 }  // namespace
@@ -46,6 +74,9 @@ Response JobsApi::Files(Request& request) {
   }
   // Still running, or ended without a manifest (the server stopped under it, or the listing
   // failed then): the workspace as it is now, listed without reading any file.
+  if (auto unreachable = WorkspaceUnreachable(*job, OwnerOf(request))) {
+    return std::move(*unreachable);
+  }
   artifacts::ManifestOptions live;
   live.hashing = std::nullopt;
   auto manifest = artifacts::Manifest(job->workspace, live);
@@ -71,6 +102,9 @@ Response JobsApi::File(Request& request) {
   if (!name.ok()) {
     return Response::FromError(name.error());
   }
+  if (auto unreachable = WorkspaceUnreachable(*job, OwnerOf(request))) {
+    return std::move(*unreachable);
+  }
   auto file = artifacts::OpenInWorkspace(job->workspace, *name);
   if (!file.ok()) {
     return Response::FromError(file.error());
@@ -93,6 +127,9 @@ Response JobsApi::Archive(Request& request) {
   auto parsed = artifacts::ParseArchiveFormat(format);
   if (!parsed) {
     return Response::Error(400, "invalid_argument", "format must be zip or tar.gz");
+  }
+  if (auto unreachable = WorkspaceUnreachable(*job, OwnerOf(request))) {
+    return std::move(*unreachable);
   }
   auto archive = artifacts::ArchiveStream::Open(job->workspace, *parsed);
   if (!archive.ok()) {
