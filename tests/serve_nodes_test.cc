@@ -222,6 +222,14 @@ TEST_F(NodesTest, AnyApiNodeFollowsCancelsAndServesTheFilesOfAJobAnyWorkerRuns) 
   EXPECT_EQ(Str(b.Get("/v1/jobs/" + id).Json(), "state"), "succeeded");
   std::string after = Submit(b, StepsJob({Shell("echo still here")}));
   EXPECT_EQ(Str(WaitForState(b, after, "succeeded"), "state"), "succeeded");
+
+  // Storage this node does not see (here: moved away): a clear answer at once, naming the worker.
+  std::filesystem::rename(dir_ / ("data/workspaces/" + id), dir_ / "moved");
+  HttpResponse gone = b.Get("/v1/jobs/" + id + "/files/report.txt");
+  EXPECT_EQ(gone.status, 503) << gone.Describe();
+  EXPECT_EQ(gone.ErrorCode(), "files_unavailable");
+  EXPECT_THAT(gone.body, HasSubstr(Str(job, "worker"))) << gone.Describe();
+  EXPECT_EQ(b.Get("/v1/jobs/" + id + "/archive").status, 503);
 }
 
 TEST_F(NodesTest, AWorkerKilledMidJobHasItsJobsFailedOrQueuedAgainByTheOthers) {
