@@ -53,7 +53,9 @@ NewJob OneStep() {
 // `warden worker` processes, stopped with SIGTERM when this goes.
 class Workers {
  public:
-  Workers(const Settings& settings, const std::string& url, const std::string& data_dir) {
+  // Their stderr goes to `log`.
+  Workers(const Settings& settings, const std::string& url, const std::string& data_dir,
+          const std::string& log) {
     for (int i = 0; i < settings.processes; ++i) {
       std::vector<std::string> args = {WARDEN_BINARY, "worker",
                                        "--store",     url,
@@ -68,8 +70,8 @@ class Workers {
       posix_spawn_file_actions_t actions;
       posix_spawn_file_actions_init(&actions);
       posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-      posix_spawn_file_actions_addopen(&actions, 2, (data_dir + "/worker.log").c_str(),
-                                       O_WRONLY | O_CREAT | O_APPEND, 0600);
+      posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                       0600);
       pid_t pid = 0;
       if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0) {
         pids_.push_back(pid);
@@ -137,13 +139,15 @@ int Run(const Settings& settings) {
     std::fprintf(stderr, "nodes_bench: %s\n", store.error().ToString().c_str());
     return 1;
   }
-  Workers workers(settings, *url, data_dir);
+  const std::string log = dir->path() + "/workers.log";
+  Workers workers(settings, *url, data_dir, log);
   // Warm-up: every worker process is up once a job has run on each of them.
   for (int i = 0; i < settings.processes * settings.workers * 2; ++i) {
     auto job = (*store)->Create(OneStep());
     if (!job.ok() || !WaitUntilEnded(**store, job->id).ok()) {
-      std::fprintf(stderr, "nodes_bench: the workers do not run jobs (see %s/worker.log)\n",
-                   data_dir.c_str());
+      Result<std::string> said = sys::ReadFile(log);
+      std::fprintf(stderr, "nodes_bench: the workers do not run jobs; they said:\n%s\n",
+                   said.ok() ? said->c_str() : "");
       return 1;
     }
   }
