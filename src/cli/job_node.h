@@ -13,7 +13,7 @@
 #include "jobs/worker.h"
 #include "sandbox/sandbox.h"
 
-namespace CLI {
+namespace CLI {  // NOLINT(readability-identifier-naming): CLI11's
 class App;
 }  // namespace CLI
 
