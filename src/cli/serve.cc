@@ -351,7 +351,7 @@ int Serve(int argc, char** argv) {
     };
   }
   dashboard_options.bounds = worker_options.bounds;
-  web::Dashboard dashboard(**store, dashboard_options);
+  web::Dashboard dashboard(store, dashboard_options);
   dashboard.AddRoutes(router);
   api::Handler handler = (*auth)->Wrap(
       [&router](api::Request& request) { return router.Handle(request); }, web::IsDashboardPath);
