@@ -110,8 +110,8 @@ class DocsTest : public ::testing::Test {
       router_.Add(method, "/mcp", [](Request&) { return Response::Text(200, "mcp"); });
     }
     // The dashboard is served by web/ (above api/): stand-ins for its routes too.
-    for (const char* pattern : {"/", "/new", "/jobs/{id}", "/sessions", "/sessions/{id}",
-                                "/server", "/assets/{name}", "/v1/live"}) {
+    for (const char* pattern : {"/", "/new", "/jobs/{id}", "/sessions", "/sessions/{id}", "/server",
+                                "/assets/{name}", "/v1/live"}) {
       router_.Add("GET", pattern, [](Request&) { return Response::Text(200, "dashboard"); });
     }
   }

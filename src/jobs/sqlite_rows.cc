@@ -286,4 +286,14 @@ Status EndJob(Connection& conn, int64_t now_ms, Job& job, JobState state, std::s
   return OkStatus();
 }
 
+Status DeleteJobRows(Connection& conn, std::string_view id) {
+  for (std::string_view sql :
+       {"DELETE FROM events WHERE job_id = ?1", "DELETE FROM jobs WHERE id = ?1"}) {
+    ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql));
+    stmt.BindText(1, id);
+    RETURN_IF_ERROR(stmt.Run());
+  }
+  return OkStatus();
+}
+
 }  // namespace warden::jobs::sqlite

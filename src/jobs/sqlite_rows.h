@@ -46,6 +46,10 @@ Result<int64_t> InsertEvent(Connection& conn, std::string_view job_id, int64_t n
 Result<int64_t> InsertStateEvent(Connection& conn, std::string_view job_id, int64_t now_ms,
                                  JobState state, std::string_view reason, json::object extra = {});
 
+// Deletes job `id` and its events (explicitly, though the foreign key cascades: correct whatever
+// the foreign_keys setting).
+Status DeleteJobRows(Connection& conn, std::string_view id);
+
 // Moves `job` to the final `state` with its state event, and updates `job` to match the row.
 Status EndJob(Connection& conn, int64_t now_ms, Job& job, JobState state, std::string reason,
               std::string summary, json::object result);

@@ -30,13 +30,7 @@ Result<DeletedJob> SqliteStore::DeleteJob(std::string_view id, std::string_view 
     }
     // A session's jobs share its workspace, which outlives each of them.
     deleted = DeletedJob{job.id, job.session_id.empty() ? job.workspace : ""};
-    for (std::string_view sql :
-         {"DELETE FROM events WHERE job_id = ?1", "DELETE FROM jobs WHERE id = ?1"}) {
-      ASSIGN_OR_RETURN(Statement stmt, ctx.conn.Prepare(sql));
-      stmt.BindText(1, job.id);
-      RETURN_IF_ERROR(stmt.Run());
-    }
-    return OkStatus();
+    return sqlite::DeleteJobRows(ctx.conn, job.id);
   });
   RETURN_IF_ERROR(written);
   return deleted;

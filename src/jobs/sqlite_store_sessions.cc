@@ -71,13 +71,7 @@ Result<std::vector<DeletedJob>> SqliteStore::DeleteFinishedBefore(int64_t cutoff
       }
     }
     for (const DeletedJob& job : deleted) {
-      // Explicitly, though the foreign key cascades: correct whatever the foreign_keys setting.
-      for (std::string_view sql :
-           {"DELETE FROM events WHERE job_id = ?1", "DELETE FROM jobs WHERE id = ?1"}) {
-        ASSIGN_OR_RETURN(Statement stmt, ctx.conn.Prepare(sql));
-        stmt.BindText(1, job.id);
-        RETURN_IF_ERROR(stmt.Run());
-      }
+      RETURN_IF_ERROR(sqlite::DeleteJobRows(ctx.conn, job.id));
     }
     return OkStatus();
   });

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "base/units.h"
+#include "base/utf8.h"
 #include "mcp/arguments.h"
 
 namespace warden::mcp {
@@ -41,7 +42,8 @@ std::string Describe(const jobs::Event& event) {
       for (std::string_view key : {"command", "code", "path"}) {
         std::string text = StringAt(arguments->get_object(), key);
         if (!text.empty()) {
-          text = text.substr(0, std::min<size_t>(text.find('\n'), 80));
+          // Cut at 80 bytes, perhaps inside a character: made valid again for the JSON.
+          text = ToValidUtf8(text.substr(0, std::min<size_t>(text.find('\n'), 80)));
           what += ": " + text;
           break;
         }

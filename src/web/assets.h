@@ -1,6 +1,6 @@
 // The dashboard's files, built into the binary (src/web/CMakeLists.txt embeds web/), served by
-// `warden serve`: the page shell at /, /new, /jobs/{id}, /sessions[/{id}] and /server, the rest under
-// /assets/. Each answer carries a strong ETag (a conditional request gets 304) and is sent
+// `warden serve`: the page shell at /, /new, /jobs/{id}, /sessions[/{id}] and /server, the rest
+// under /assets/. Each answer carries a strong ETag (a conditional request gets 304) and is sent
 // gzip-compressed to clients that accept it (compressed at build time).
 #pragma once
 
