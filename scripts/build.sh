@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Configures and builds Warden (release preset: optimized, with debug info) into build/release.
+# Configures and builds Warden (release preset: optimized, with line tables for backtraces) into build/release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
