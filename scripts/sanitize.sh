@@ -56,7 +56,21 @@ export TSAN_OPTIONS="log_path=$reports/tsan:second_deadlock_stack=1:halt_on_erro
 
 status=0
 if [ ${#targets[@]} -eq 0 ]; then
-  ctest --test-dir "build/$preset" --output-on-failure --timeout 600 -j"$jobs" "$@" || status=$?
+  # A test that fails is run once more: under ASan every test is several times slower, and this
+  # stage is here for the sanitizers' reports (any report fails it, retried or not). Tests that
+  # needed the second run are named at the end, so that a flaky test never goes unnoticed.
+  log=$PWD/build/$preset/ctest-output.log
+  set +e
+  ctest --test-dir "build/$preset" --output-on-failure --timeout 600 -j"$jobs" \
+    --repeat until-pass:2 "$@" 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  set -e
+  retried=$(grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*(\*\*\*Failed|\*\*\*Timeout|Exception)' "$log" |
+    sed -E 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: ([^ ]+).*/\1/' | sort -u || true)
+  if [ -n "$retried" ]; then
+    echo "sanitize.sh: these tests failed a first run under $preset:" >&2
+    printf '  %s\n' $retried >&2
+  fi
 else
   for target in "${targets[@]}"; do
     [[ $target == *_test ]] || continue  # a program the tests start (warden), not a test

@@ -19,6 +19,7 @@ scripts/build.sh
 
 summary=()
 failed=0
+declare -A stage_dirs=([tests]=build/release [asan]=build/asan)
 run_stage() {
   local name=$1
   shift
@@ -32,6 +33,13 @@ run_stage() {
   else
     summary+=("$(printf '%-6s FAILED  %4d s (exit %d)' "$name" "$took" "$status")")
     failed=1
+    # The names of the tests that failed, where CI's log keeps them: at its end.
+    local dir=${stage_dirs[$name]:-}
+    if [[ -n $dir && -s $dir/Testing/Temporary/LastTestsFailed.log ]]; then
+      while read -r line; do
+        summary+=("         ${line#*:}")
+      done <"$dir/Testing/Temporary/LastTestsFailed.log"
+    fi
   fi
 }
 

@@ -135,6 +135,38 @@ TEST_F(AgentRunTest, TheSameFailureThreeTimesIsStuck) {
   EXPECT_EQ(fake.pending_replies(), 1u);  // no fourth request
 }
 
+TEST_F(AgentRunTest, TheSameSuccessThreeTimesInARowIsStuck) {
+  FakeLlm fake(Wire::kOpenAi);
+  FakeReply same = ToolCallReply("run_shell", R"({"command": "echo again"})");
+  fake.Script({same, same, same, ToolCallReply("finish", R"({"summary": "never"})")});
+
+  Finished r = Run(fake, Wire::kOpenAi, {"--no-plan"}, "say again");
+
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  json::object final_event = Final(r);
+  EXPECT_EQ(Str(final_event, "reason"), "stuck");
+  EXPECT_THAT(Str(final_event, "summary"), HasSubstr("gave the same result 3 times in a row"));
+  EXPECT_EQ(Int(final_event, "execution_errors"), 0);
+  EXPECT_EQ(fake.pending_replies(), 1u);  // no fourth request
+}
+
+TEST_F(AgentRunTest, MaxTimeStopsTheRunningActionAtTheDeadline) {
+  FakeLlm fake(Wire::kOpenAi);
+  fake.Script({ToolCallReply("run_shell", R"({"command": "sleep 60"})"),
+               ToolCallReply("finish", R"({"summary": "never"})")});
+
+  Finished r = Run(fake, Wire::kOpenAi, {"--no-plan", "--max-time", "2s"}, "wait a minute");
+
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_EQ(Str(Final(r), "reason"), "wall_time");
+  std::vector<json::object> observations = OfType(r, "observation");
+  ASSERT_EQ(observations.size(), 1u) << r.Describe();
+  EXPECT_EQ(Str(observations[0], "outcome"), "task_time");
+  EXPECT_THAT(Str(observations[0], "summary"), HasSubstr("--max-time"));
+  // Stopped at the task's deadline, not at the action's own limit (2 minutes) or its end.
+  EXPECT_LT(Int(observations[0], "duration_ms"), 30'000);
+}
+
 TEST_F(AgentRunTest, TokenBudgetStopsTheRun) {
   FakeLlm fake(Wire::kOpenAi);
   FakeReply costly = ToolCallReply("run_shell", R"({"command": "echo spent > spent.txt"})");
@@ -192,7 +224,12 @@ TEST_F(AgentRunTest, ApprovalWithoutATerminalIsRefusedAndNothingRuns) {
 
   Finished r = Run(fake, Wire::kOpenAi, {"--no-plan", "--approve", "always"}, "write a file");
 
-  EXPECT_EQ(r.exit_code, 0) << r.Describe();  // the model finished
+  // The model finished, but nothing it needed ran: not a success.
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_EQ(Str(Final(r), "status"), "failed");
+  EXPECT_EQ(Str(Final(r), "reason"), "refused");
+  EXPECT_THAT(Str(Final(r), "summary"),
+              HasSubstr("nothing was done: 1 action was not run (the user did not approve"));
   EXPECT_FALSE(std::filesystem::exists(workspace() + "/refused.txt"));
   std::vector<json::object> approvals = OfType(r, "approval");
   ASSERT_EQ(approvals.size(), 1u) << r.Describe();
@@ -206,6 +243,23 @@ TEST_F(AgentRunTest, ApprovalWithoutATerminalIsRefusedAndNothingRuns) {
       << json::serialize(bodies[1]);
 }
 
+TEST_F(AgentRunTest, SomeActionsRefusedIsPartlyDoneAndSaysWhatWasNotRun) {
+  FakeLlm fake(Wire::kOpenAi);
+  fake.Script({ToolCallReply("run_shell", R"({"command": "rm -rf /"})"),
+               ToolCallReply("run_shell", R"({"command": "echo kept > kept.txt"})"),
+               ToolCallReply("finish", R"({"summary": "kept the file"})")});
+
+  Finished r = Run(fake, Wire::kOpenAi, {"--no-plan"}, "keep a file");
+
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  json::object final_event = Final(r);
+  EXPECT_EQ(Str(final_event, "status"), "succeeded");
+  EXPECT_EQ(Str(final_event, "reason"), "finished_with_refusals");
+  EXPECT_THAT(Str(final_event, "summary"),
+              HasSubstr("kept the file\nNot done: 1 action was not run (refused by a built-in"));
+  EXPECT_EQ(WorkspaceFile("kept.txt"), "kept\n");
+}
+
 TEST_F(AgentRunTest, BuiltInDenyRuleRefusesRmRfRootEvenWithApproveNever) {
   FakeLlm fake(Wire::kOpenAi);
   fake.Script({ToolCallReply("run_shell", R"({"command": "touch ran.txt; rm -rf /"})"),
@@ -213,7 +267,8 @@ TEST_F(AgentRunTest, BuiltInDenyRuleRefusesRmRfRootEvenWithApproveNever) {
 
   Finished r = Run(fake, Wire::kOpenAi, {"--no-plan"}, "clean up");
 
-  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_EQ(Str(Final(r), "reason"), "refused");
   EXPECT_FALSE(std::filesystem::exists(workspace() + "/ran.txt"));
   std::vector<json::object> approvals = OfType(r, "approval");
   ASSERT_EQ(approvals.size(), 1u) << r.Describe();

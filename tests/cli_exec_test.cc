@@ -1,4 +1,12 @@
 // `warden exec` as a user types it: argument parsing, pass-through output and exit codes.
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "hostile_harness.h"
@@ -30,6 +38,74 @@ TEST(CliExecTest, SnippetsFromCode) {
   EXPECT_EQ(py.raw_stdout, "3\n") << py.raw_stderr;
   WardenResult sh = Exec({"--lang", "bash", "--code", "echo ${BASH_VERSINFO[0]:+bash}"});
   EXPECT_EQ(sh.raw_stdout, "bash\n") << sh.raw_stderr;
+}
+
+// `warden exec ARGS` with `input` arriving on its standard input through a pipe or a file.
+WardenResult ExecWithStdin(std::vector<std::string> args, const std::string& input, bool pipe) {
+  int fd = -1;
+  if (pipe) {
+    int ends[2];
+    EXPECT_EQ(::pipe2(ends, O_CLOEXEC), 0);
+    EXPECT_EQ(::write(ends[1], input.data(), input.size()), static_cast<ssize_t>(input.size()));
+    ::close(ends[1]);
+    fd = ends[0];
+  } else {
+    std::FILE* file = std::tmpfile();
+    EXPECT_NE(file, nullptr);
+    std::fwrite(input.data(), 1, input.size(), file);
+    std::fflush(file);
+    fd = ::dup(::fileno(file));
+    std::fclose(file);
+    ::lseek(fd, 0, SEEK_SET);
+  }
+  args.insert(args.begin(), "exec");
+  WardenOptions options;
+  options.args = std::move(args);
+  options.leak_fds = {{fd, 0}};
+  WardenResult result = RunWarden(options);
+  ::close(fd);
+  return result;
+}
+
+TEST(CliExecTest, StandardInputReachesTheProgramEveryWayItArrives) {
+  const std::string lines = "1\n2\n3\n4\n5\n";
+  for (bool pipe : {true, false}) {
+    SCOPED_TRACE(pipe ? "a pipe" : "a file");
+    // A program, and a snippet given with --code, read what was piped in.
+    EXPECT_EQ(ExecWithStdin({"--", "/usr/bin/wc", "-l"}, lines, pipe).raw_stdout, "5\n");
+    WardenResult snippet = ExecWithStdin({"--lang", "bash", "--code", "cat | wc -l"}, lines, pipe);
+    EXPECT_EQ(snippet.warden_exit, 0) << snippet.raw_stderr;
+    EXPECT_EQ(snippet.raw_stdout, "5\n");
+    WardenResult python = ExecWithStdin(
+        {"--lang", "python", "--code", "import sys; print(sum(map(int, sys.stdin)))"}, lines, pipe);
+    EXPECT_EQ(python.raw_stdout, "15\n") << python.raw_stderr;
+    // Without --code, standard input is the snippet, and the snippet reads an empty input.
+    WardenResult code = ExecWithStdin({"--lang", "sh"}, "echo ran; wc -c", pipe);
+    EXPECT_EQ(code.raw_stdout, "ran\n0\n") << code.raw_stderr;
+  }
+  // A terminal never crosses into the sandbox: the program reads end of input at once.
+  int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(::grantpt(master), 0);
+  ASSERT_EQ(::unlockpt(master), 0);
+  int terminal = ::open(::ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+  ASSERT_GE(terminal, 0);
+  WardenOptions options;
+  options.args = {"exec", "--lang", "bash", "--code", "cat | wc -l"};
+  options.leak_fds = {{terminal, 0}};
+  WardenResult tty = RunWarden(options);
+  EXPECT_FALSE(tty.deadline_hit);
+  EXPECT_EQ(tty.raw_stdout, "0\n") << tty.raw_stderr;
+  ::close(terminal);
+  ::close(master);
+}
+
+TEST(CliExecTest, AMissingWorkspaceIsMadeAsWardenRunMakesIt) {
+  HostDir parent("cli-exec-");
+  std::string workspace = parent / "new/workspace";
+  WardenResult r = Exec({"--workspace", workspace, "--", "/bin/sh", "-c", "echo made > f.txt"});
+  EXPECT_EQ(r.warden_exit, 0) << r.raw_stderr;
+  EXPECT_EQ(ReadFile(workspace + "/f.txt"), "made\n");
 }
 
 TEST(CliExecTest, ExitCodesFollowTimeoutAndDockerConventions) {

@@ -88,6 +88,30 @@ TEST_F(CliTest, SubmitFollowListShowLogsRetryAndDownload) {
   EXPECT_EQ(Str(WaitForState(Str(retry, "id"), "succeeded"), "state"), "succeeded");
 }
 
+TEST_F(CliTest, DownloadPicksTheFormatFromTheNameOrWritesToStandardOutput) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  Exit none = Warden({"jobs"});
+  EXPECT_EQ(none.code, 0) << none.out;
+  EXPECT_THAT(none.out, HasSubstr("No jobs yet: submit one with `warden submit"));
+  std::string id = Str(Submit(StepsJob({Shell("echo kept > a.txt")})), "id");
+  EXPECT_EQ(Str(WaitForState(id, "succeeded"), "state"), "succeeded");
+
+  Exit tgz = Warden({"download", id, "-o", "files.tgz"});
+  EXPECT_EQ(tgz.code, 0) << tgz.out;
+  EXPECT_EQ(Unpack(ReadFile(dir() / "files.tgz"), "tar.gz").at("a.txt"), "kept\n");
+  Exit piped = Warden({"download", id, "-o", "-"});
+  EXPECT_EQ(piped.code, 0);
+  EXPECT_EQ(Unpack(piped.out, "zip").at("a.txt"), "kept\n");  // the archive alone, no note
+
+  Exit unknown = Warden({"download", id, "-o", "files.rar"});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_THAT(unknown.out, HasSubstr("end it in .zip or .tar.gz, or give --format"));
+  Exit nowhere = Warden({"download", id, "-o", "no/such/dir/files.zip"});
+  EXPECT_EQ(nowhere.code, 1);
+  EXPECT_THAT(nowhere.out,
+              HasSubstr("cannot write no/such/dir/files.zip: No such file or directory"));
+}
+
 TEST_F(CliTest, CancelStopsARunningJobAndErrorsAreClear) {
   ASSERT_NO_FATAL_FAILURE(Start());
   std::string id = Str(Submit(StepsJob({Shell("sleep 60")})), "id");

@@ -116,6 +116,10 @@ class Agent::Loop {
   bool MakePlan();
   // Runs the actions of one reply; true when the task ended (finish, stuck).
   bool Act(const Extracted& extracted, Turn& turn);
+  // The model called finish: a success, unless actions it needed were refused.
+  AgentResult Finished(const std::string& summary);
+  // True (and the task ended as stuck) when this success repeats the last ones exactly.
+  bool RepeatsItself(const Action& action, const Observation& observation);
   Observation Execute(const Action& action, int step);
   // --validate: the model's verdict on an action, "" when approved.
   std::string Review(const Action& action);
@@ -130,6 +134,11 @@ class Agent::Loop {
   int consecutive_format_errors_ = 0;
   bool tools_refused_ = false;
   std::map<std::string, int> failures_;  // action + how it failed -> times
+  std::string last_success_;             // the last action that succeeded, with what it printed
+  int success_repeats_ = 0;              // ... and how many times in a row it ran so
+  int actions_ok_ = 0;                   // actions that ran and succeeded
+  int refused_ = 0;                      // actions denied, refused or rejected
+  std::string first_refusal_;
   std::optional<AgentResult> ended_;
 };
 
@@ -278,7 +287,7 @@ bool Agent::Loop::Act(const Extracted& extracted, Turn& turn) {
       std::string text =
           summary != nullptr && summary->is_string() ? std::string(summary->get_string()) : "";
       reply("finished");
-      ended_ = End("succeeded", "finished", text);
+      ended_ = Finished(text);
       return true;
     }
     Emit(EventType::kAction, json::object{{"step", step},
@@ -319,6 +328,10 @@ bool Agent::Loop::Act(const Extracted& extracted, Turn& turn) {
       }
     }
     if (!refusal.empty()) {
+      if (refused_++ == 0) {
+        first_refusal_ = refusal;
+      }
+      last_success_.clear();
       Emit(EventType::kError, json::object{{"kind", "policy"}, {"message", refusal}});
       reply("Not run: " + refusal +
             ". Do something else, or call finish if the task cannot "
@@ -341,8 +354,13 @@ bool Agent::Loop::Act(const Extracted& extracted, Turn& turn) {
     }
     if (observation.ok) {
       reply(observation.text);
+      ++actions_ok_;
+      if (RepeatsItself(action, observation)) {
+        return true;
+      }
       continue;
     }
+    last_success_.clear();
     failed = true;
     ++result_.execution_errors;
     reply(observation.text + FailureReminder(task_));
@@ -359,6 +377,41 @@ bool Agent::Loop::Act(const Extracted& extracted, Turn& turn) {
   return false;
 }
 
+AgentResult Agent::Loop::Finished(const std::string& summary) {
+  if (refused_ == 0) {
+    return End("succeeded", "finished", summary);
+  }
+  std::string not_done = fmt::format("{} action{} not run ({}{})", refused_,
+                                     refused_ == 1 ? " was" : "s were", first_refusal_,
+                                     refused_ == 1 ? "" : ", and others");
+  if (actions_ok_ == 0) {
+    // Nothing the task needed ran: whatever the model says, the task was not done.
+    return End("failed", "refused",
+               fmt::format("nothing was done: {}. The model said: {}", not_done, summary));
+  }
+  return End("succeeded", "finished_with_refusals",
+             fmt::format("{}\nNot done: {}", summary, not_done));
+}
+
+bool Agent::Loop::RepeatsItself(const Action& action, const Observation& observation) {
+  // What it printed, without the first line of the observation (its status and duration).
+  size_t status_end = observation.text.find('\n');
+  std::string key = action.tool + "\n" + json::serialize(action.arguments) + "\n" +
+                    observation.outcome + "\n" +
+                    (status_end == std::string::npos ? "" : observation.text.substr(status_end));
+  success_repeats_ = key == last_success_ ? success_repeats_ + 1 : 1;
+  last_success_ = std::move(key);
+  if (success_repeats_ < agent_.options_.stuck_repeats) {
+    return false;
+  }
+  std::string summary =
+      fmt::format("stuck: the same {} gave the same result {} times in a row ({})", action.tool,
+                  success_repeats_, observation.summary);
+  Emit(EventType::kError, json::object{{"kind", "execution"}, {"message", summary}});
+  ended_ = End("failed", "stuck", summary);
+  return true;
+}
+
 AgentResult Agent::Loop::Run() {
   // What the model can do decides the system prompt; a failure here shows again at the first
   // request, which retries and reports it.
@@ -367,6 +420,7 @@ AgentResult Agent::Loop::Run() {
   }
   history_.SetSystem(SystemPrompt(agent_.runner_.options().limits, agent_.runner_.options().network,
                                   agent_.client_.native_tools(), ToolSpecs()));
+  agent_.runner_.set_deadline(start_ + agent_.options_.wall_time);
   if (agent_.options_.plan && !MakePlan()) {
     return *ended_;
   }

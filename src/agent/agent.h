@@ -28,7 +28,7 @@ struct AgentOptions {
   std::chrono::seconds wall_time{30 * 60};  // the whole task
   uint64_t token_budget = 1'000'000;        // input + output tokens of every request; 0: none
   int max_format_errors = 3;                // consecutive replies with no usable action
-  int stuck_repeats = 3;                    // the same action failing the same way
+  int stuck_repeats = 3;  // the same action failing the same way, or succeeding alike in a row
   bool plan = true;                         // ask for a plan first
   bool validate = false;                    // the model reviews each command before it runs
   // The conversation sent each turn stays under this many bytes: old steps are shortened, then
@@ -43,8 +43,10 @@ using ApprovalFn = std::function<bool(const std::string& tool, const json::objec
 
 struct AgentResult {
   std::string status;  // succeeded, failed, cancelled
-  // finished, gave_up (finish called, the task could not be done), max_steps, wall_time,
-  // token_budget, format_errors, stuck, llm_error, cancelled
+  // finished, finished_with_refusals (some actions were not run: the summary says which),
+  // refused (finish called, but every action was refused: failed), max_steps,
+  // wall_time, token_budget, format_errors, stuck (failing, or succeeding, the same way 3 times
+  // in a row), llm_error, cancelled
   std::string reason;
   std::string summary;  // the model's (finish) or Warden's (a bound)
   int steps = 0;

@@ -124,6 +124,7 @@ ToolRunner::ToolRunner(sandbox::Supervisor& supervisor, ToolOptions options)
 sandbox::Spec ToolRunner::BaseSpec() const {
   sandbox::Spec spec;
   spec.workspace = options_.workspace;
+  spec.ro_binds = options_.ro_binds;
   spec.limits = options_.limits;
   spec.network = options_.network;
   spec.env = {"PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1"};
@@ -185,8 +186,30 @@ Observation ToolRunner::Run(const std::string& tool, const json::object& argumen
       return refused;
     }
   }
+  bool cut_at_deadline = false;
+  if (deadline_ != std::chrono::steady_clock::time_point::max()) {
+    auto left = std::chrono::duration_cast<milliseconds>(deadline_ -
+                                                          std::chrono::steady_clock::now());
+    if (left <= milliseconds(0)) {
+      Observation refused;
+      refused.outcome = "task_time";
+      refused.text = "not run: the task's time limit (--max-time) is used up";
+      refused.summary = refused.text;
+      refused.failure = refused.text;
+      return refused;
+    }
+    if (spec.limits.wall_time.count() == 0 || left < spec.limits.wall_time) {
+      spec.limits.wall_time = left;
+      cut_at_deadline = true;
+    }
+  }
   Result<sandbox::RunResult> result = supervisor_.Run(spec, cancel);
   Observation observation = Finish(tool, result, spec);
+  if (cut_at_deadline && result.ok() && result->outcome == sandbox::Outcome::kTimeout) {
+    observation.outcome = "task_time";
+    observation.summary = "stopped: the task's time limit (--max-time) ran out during this action";
+    observation.text = observation.summary + "\n" + observation.text;
+  }
   if (tool == "read_file" && observation.ok) {
     const std::string& content = result->stdout_data;
     observation.text = content.size() > kReadFileBytes

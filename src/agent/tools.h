@@ -29,6 +29,7 @@ struct Observation {
 
 struct ToolOptions {
   std::string workspace;  // host directory
+  std::vector<sandbox::BindMount> ro_binds;  // the user's files, read-only, in every action
   sandbox::Limits limits;
   sandbox::NetworkMode network = sandbox::NetworkMode::kNone;
   size_t observation_bytes = 8000;  // stdout and stderr shown to the model, each (head + tail)
@@ -49,6 +50,10 @@ class ToolRunner {
 
   const ToolOptions& options() const { return options_; }
 
+  // The end of the whole task (its --max-time): an action never runs past it, whatever its own
+  // limit; one that would is stopped there, and its observation says so.
+  void set_deadline(std::chrono::steady_clock::time_point deadline) { deadline_ = deadline; }
+
  private:
   sandbox::Spec BaseSpec() const;
   Observation Finish(const std::string& tool, const Result<sandbox::RunResult>& result,
@@ -57,6 +62,7 @@ class ToolRunner {
   sandbox::Supervisor& supervisor_;
   ToolOptions options_;
   std::string shell_;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
 };
 
 // Keeps the head and the tail of `text` within `limit` bytes, with a marker saying how much of

@@ -3,9 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/api_client.h"
@@ -84,6 +87,79 @@ int ExitForState(const std::string& state) {
   return state == "succeeded" ? 0 : kExitFailed;
 }
 
+// The format an archive named `file` asks for by its extension; "" when it names none.
+std::string FormatOfName(const std::string& file) {
+  if (file.ends_with(".zip")) {
+    return "zip";
+  }
+  if (file.ends_with(".tar.gz") || file.ends_with(".tgz")) {
+    return "tar.gz";
+  }
+  return "";
+}
+
+// `warden download JOB [-o FILE|-]`: the job's files as one archive, streamed to the file (an
+// archive can be larger than memory) or to standard output. `format`: --format, or "".
+int Download(const Common& common, const std::string& path, const std::string& id,
+             const std::string& output, std::string format) {
+  if (format.empty()) {
+    format = output.empty() || output == "-" ? "zip" : FormatOfName(output);
+  }
+  if (format.empty()) {
+    fmt::print(stderr,
+               "warden download: cannot tell the format from the name {}: end it in .zip or "
+               ".tar.gz, or give --format\n",
+               output);
+    return kExitUsage;
+  }
+  bool to_stdout = output == "-";
+  std::string file = output.empty() ? id + (format == "zip" ? ".zip" : ".tar.gz") : output;
+  FILE* out = to_stdout ? stdout : std::fopen(file.c_str(), "wbe");
+  if (out == nullptr) {
+    fmt::print(stderr, "warden download: cannot write {}: {}\n", file, std::strerror(errno));
+    return kExitFailed;
+  }
+  llm::HttpRequest request;
+  request.method = "GET";
+  request.url = common.server + path + "/archive?format=" + format;
+  if (!common.api_key.empty()) {
+    request.headers.emplace_back("Authorization", "Bearer " + common.api_key);
+  }
+  size_t written = 0;
+  std::string write_error;
+  auto response = llm::PerformHttp(
+      request,
+      [&](std::string_view bytes) -> Status {
+        if (std::fwrite(bytes.data(), 1, bytes.size(), out) != bytes.size()) {
+          write_error = fmt::format("cannot write {}: {}", to_stdout ? "standard output" : file,
+                                    std::strerror(errno));
+          return Error(ErrorCode::kResourceExhausted, write_error);
+        }
+        written += bytes.size();
+        return OkStatus();
+      },
+      nullptr);
+  bool closed = to_stdout ? std::fflush(out) == 0 : std::fclose(out) == 0;
+  if (!closed && write_error.empty()) {
+    write_error = fmt::format("cannot write {}: {}", to_stdout ? "standard output" : file,
+                              std::strerror(errno));
+  }
+  if (!response.ok() || response->status != 200 || !write_error.empty()) {
+    if (!to_stdout) {
+      ::unlink(file.c_str());
+    }
+    fmt::print(stderr, "warden download: {}\n",
+               !write_error.empty() ? write_error
+               : !response.ok()     ? response.error().message()
+                                    : fmt::format("{}: {}", response->status, response->body));
+    return kExitFailed;
+  }
+  if (!to_stdout) {
+    std::printf("%s (%zu bytes)\n", file.c_str(), written);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int Client(const std::string& verb, int argc, char** argv) {
@@ -94,6 +170,7 @@ int Client(const std::string& verb, int argc, char** argv) {
   std::string id, output, format = "zip", status, model, provider;
   int limit = 20;
   bool wait = false, follow = false;
+  CLI::Option* format_flag = nullptr;
   if (verb == "submit") {
     app.description("Submit a task as a job; prints its id (--wait: follows it to its end).");
     app.add_option("task", task, "The task, in plain language")->required();
@@ -111,8 +188,11 @@ int Client(const std::string& verb, int argc, char** argv) {
       app.add_flag("-f,--follow", follow, "Follow");
     } else if (verb == "download") {
       app.description("Download a job's files as one archive.");
-      app.add_option("-o,--output", output, "Where to write (default ID.zip / ID.tar.gz)");
-      app.add_option("--format", format, "zip or tar.gz")->check(CLI::IsMember({"zip", "tar.gz"}));
+      app.add_option("-o,--output", output,
+                     "Where to write: FILE (its extension picks the format), or - for standard "
+                     "output (default ID.zip)");
+      format_flag = app.add_option("--format", format, "zip or tar.gz")
+                        ->check(CLI::IsMember({"zip", "tar.gz"}));
     } else {
       app.description(verb == "status"   ? "Show a job."
                       : verb == "cancel" ? "Cancel a job (its sandbox is killed)."
@@ -178,7 +258,12 @@ int Client(const std::string& verb, int argc, char** argv) {
       std::printf("%s\n", reply->body.c_str());
       return 0;
     }
-    for (const json::value& job : reply->value.as_object()["jobs"].as_array()) {
+    const json::array& jobs = reply->value.as_object()["jobs"].as_array();
+    if (jobs.empty()) {
+      std::printf("%s\n", status.empty() ? "No jobs yet: submit one with `warden submit \"TASK\"`."
+                                         : ("No jobs are " + status + ".").c_str());
+    }
+    for (const json::value& job : jobs) {
       PrintJob(job.as_object());
     }
     return 0;
@@ -197,45 +282,9 @@ int Client(const std::string& verb, int argc, char** argv) {
     path += "/logs";
   } else if (verb == "cancel" || verb == "retry") {
     path += "/" + verb;
-  } else if (verb == "download") {
-    path += "/archive?format=" + format;
   }
   if (verb == "download") {
-    std::string file = output.empty() ? id + (format == "zip" ? ".zip" : ".tar.gz") : output;
-    // Streamed to the file as it arrives: an archive can be larger than memory.
-    FILE* out = std::fopen(file.c_str(), "wbe");
-    if (out == nullptr) {
-      fmt::print(stderr, "warden download: cannot write {}\n", file);
-      return kExitFailed;
-    }
-    llm::HttpRequest request;
-    request.method = "GET";
-    request.url = common.server + path;
-    if (!common.api_key.empty()) {
-      request.headers.emplace_back("Authorization", "Bearer " + common.api_key);
-    }
-    size_t written = 0;
-    auto response = llm::PerformHttp(
-        request,
-        [&](std::string_view bytes) -> Status {
-          if (std::fwrite(bytes.data(), 1, bytes.size(), out) != bytes.size()) {
-            return Error(ErrorCode::kResourceExhausted, "cannot write " + file);
-          }
-          written += bytes.size();
-          return OkStatus();
-        },
-        nullptr);
-    bool closed = std::fclose(out) == 0;
-    if (!response.ok() || response->status != 200 || !closed) {
-      ::unlink(file.c_str());
-      fmt::print(stderr, "warden download: {}\n",
-                 !response.ok() ? response.error().message()
-                 : !closed      ? "cannot write " + file
-                                : fmt::format("{}: {}", response->status, response->body));
-      return kExitFailed;
-    }
-    std::printf("%s (%zu bytes)\n", file.c_str(), written);
-    return 0;
+    return Download(common, path, id, output, format_flag->count() > 0 ? format : "");
   }
   auto reply = Call(common, method, path);
   if (!reply.ok() || reply->status >= 300) {

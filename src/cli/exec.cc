@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "cli/limit_flags.h"
 #include "cli/signals.h"
+#include "cli/workspace_flags.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -164,11 +165,10 @@ Result<sandbox::Spec> ToSpec(const ExecOptions& o) {
   spec.limits.cpus = o.cpus;
   spec.network = o.network == "host" ? sandbox::NetworkMode::kHost : sandbox::NetworkMode::kNone;
   if (!o.workspace.empty()) {
-    char resolved[PATH_MAX];
-    if (::realpath(o.workspace.c_str(), resolved) == nullptr) {
-      return Error::FromErrno(fmt::format("--workspace {}", o.workspace), errno);
-    }
-    spec.workspace = resolved;
+    // As `warden run` does: a missing directory is made; an existing one is used as it is.
+    ASSIGN_OR_RETURN(spec.workspace,
+                     PrepareWorkspace(o.workspace, sandbox::SupervisorOptions{}.root_sandbox_uid,
+                                      false));
   }
   for (const std::string& entry : o.env) {
     if (entry.find('=') == std::string::npos || entry[0] == '=') {
@@ -177,16 +177,7 @@ Result<sandbox::Spec> ToSpec(const ExecOptions& o) {
     }
     spec.env.push_back(entry);
   }
-  for (const std::string& bind : o.ro_binds) {
-    size_t colon = bind.find(':');
-    std::string source = bind.substr(0, colon);
-    std::string target = colon == std::string::npos ? source : bind.substr(colon + 1);
-    char resolved[PATH_MAX];
-    if (::realpath(source.c_str(), resolved) == nullptr) {
-      return Error::FromErrno(fmt::format("--ro-bind source {}", source), errno);
-    }
-    spec.ro_binds.push_back({resolved, target});
-  }
+  ASSIGN_OR_RETURN(spec.ro_binds, ParseRoBinds(o.ro_binds));
   if (!o.lang.empty()) {
     if (!o.command.empty()) {
       return Error(ErrorCode::kInvalidArgument, "give either --lang or a PROGRAM, not both");
@@ -214,10 +205,12 @@ Result<sandbox::Spec> ToSpec(const ExecOptions& o) {
                    "nothing to run: give -- PROGRAM [ARGS...] or --lang with --code");
     }
     spec.argv = o.command;
-    // A pipe or file on stdin streams into the program; a terminal never crosses into a sandbox.
-    if (!::isatty(STDIN_FILENO)) {
-      spec.stdin_fd = STDIN_FILENO;
-    }
+  }
+  // A pipe or file on stdin streams into the program, unless it held the snippet itself (then the
+  // program reads an empty input); a terminal never crosses into a sandbox.
+  bool stdin_was_the_code = !o.lang.empty() && !o.code_given;
+  if (!stdin_was_the_code && !::isatty(STDIN_FILENO)) {
+    spec.stdin_fd = STDIN_FILENO;
   }
   return spec;
 }

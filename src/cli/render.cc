@@ -176,12 +176,15 @@ void Renderer::End(const agent::AgentResult& result, const std::string& workspac
   if (json_) {
     return;  // the final event said it all
   }
-  bool ok = result.status == "succeeded";
-  std::string text =
-      fmt::format("\n{} {}\n",
-                  ok ? Paint("Done:", "1;32")
-                     : Paint(fmt::format("{} ({}):", result.status, result.reason), "1;31"),
-                  result.summary);
+  std::string head;
+  if (result.status != "succeeded") {
+    head = Paint(fmt::format("{} ({}):", result.status, result.reason), "1;31");
+  } else if (result.reason == "finished") {
+    head = Paint("Done:", "1;32");
+  } else {
+    head = Paint("Partly done:", "1;33");  // some actions were not run: the summary says which
+  }
+  std::string text = fmt::format("\n{} {}\n", head, result.summary);
   if (!result.files.empty()) {
     text += fmt::format("Files in {}:\n", workspace);
     for (const agent::FileEntry& file : result.files) {

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/reachable.h"
 #include "cli/render.h"
 #include "cli/signals.h"
+#include "cli/workspace_flags.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -37,6 +37,8 @@ constexpr int kExitUsage = 2;
 struct RunOptions {
   std::string provider, model, base_url;
   std::string workspace;
+  std::vector<std::string> ro_binds;
+  std::vector<std::string> inputs;
   std::string network = "none";
   std::string approve;
   int max_steps = 0;
@@ -80,44 +82,15 @@ Result<std::string> NewWorkspacePath() {
                      random() & 0xffff);
 }
 
-// Makes sure the workspace exists and the sandbox user may write to it. A directory Warden
-// creates as root is given to the sandbox's host uid; an existing one is never changed.
-Result<std::string> PrepareWorkspace(std::string path, uid_t sandbox_uid) {
-  bool created = false;
+// The run's workspace: --workspace, or a new directory; with the --input files copied in.
+Result<std::string> PrepareRunWorkspace(const RunOptions& o, uid_t sandbox_uid) {
+  std::string path = o.workspace;
   if (path.empty()) {
     ASSIGN_OR_RETURN(path, NewWorkspacePath());
   }
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    std::error_code ec;
-    std::filesystem::create_directories(path, ec);
-    if (ec) {
-      return Error(ErrorCode::kFailedPrecondition,
-                   fmt::format("cannot create the workspace {}: {}", path, ec.message()));
-    }
-    created = true;
-  } else if (!S_ISDIR(st.st_mode)) {
-    return Error(ErrorCode::kInvalidArgument,
-                 fmt::format("--workspace {} is not a directory", path));
-  }
-  char resolved[PATH_MAX];
-  if (::realpath(path.c_str(), resolved) == nullptr) {
-    return Error::FromErrno("--workspace " + path, errno);
-  }
-  path = resolved;
-  RETURN_IF_ERROR(CheckSandboxCanReach(path));
-  if (::geteuid() == 0 && created && ::chown(path.c_str(), sandbox_uid, sandbox_uid) != 0) {
-    return Error::FromErrno("chown(" + path + ")", errno);
-  }
-  if (::geteuid() == 0 && !created && ::stat(path.c_str(), &st) == 0 && st.st_uid == 0 &&
-      (st.st_mode & S_IWOTH) == 0) {
-    return Error(ErrorCode::kFailedPrecondition,
-                 fmt::format("--workspace {} belongs to root, and sandboxes never run as root: "
-                             "give a new directory (Warden creates it), or give this one to an "
-                             "ordinary user (chown)",
-                             path));
-  }
-  return path;
+  ASSIGN_OR_RETURN(std::string workspace, PrepareWorkspace(path, sandbox_uid, true));
+  RETURN_IF_ERROR(CopyInputs(o.inputs, workspace, sandbox_uid));
+  return workspace;
 }
 
 // Asks on the terminal; without one, refuses.
@@ -179,6 +152,11 @@ int Run(int argc, char** argv) {
   app.add_option("--workspace", o.workspace,
                  "Directory mounted at /workspace, where results stay (default: a new one under "
                  "~/.local/share/warden/runs)");
+  app.add_option("--ro-bind", o.ro_binds,
+                 "Make SRC visible read-only to every action at DST (SRC[:DST], repeatable)");
+  app.add_option("--input", o.inputs,
+                 "Copy FILE (or a directory) into the workspace before the task starts "
+                 "(repeatable)");
   app.add_option("--network", o.network, "none: no network; host: the host's network")
       ->check(CLI::IsMember({"none", "host"}))
       ->capture_default_str();
@@ -268,11 +246,23 @@ int Run(int argc, char** argv) {
     return fail(provider.error().message());
   }
   sandbox::SupervisorOptions supervisor_options;
-  auto workspace = PrepareWorkspace(o.workspace, supervisor_options.root_sandbox_uid);
+  auto workspace = PrepareRunWorkspace(o, supervisor_options.root_sandbox_uid);
   if (!workspace.ok()) {
     return fail(workspace.error().message());
   }
   tools.workspace = *workspace;
+  auto ro_binds = ParseRoBinds(o.ro_binds);
+  if (!ro_binds.ok()) {
+    return fail(ro_binds.error().message());
+  }
+  tools.ro_binds = *ro_binds;
+  if (!tools.ro_binds.empty()) {
+    std::string where;
+    for (const sandbox::BindMount& bind : tools.ro_binds) {
+      where += (where.empty() ? "" : ", ") + bind.target;
+    }
+    task += fmt::format("\n\n(Read-only, from the user: {})", where);
+  }
   auto supervisor = sandbox::Supervisor::Create(supervisor_options);
   if (!supervisor.ok()) {
     return fail(supervisor.error().message() + " (`warden doctor` tells more)");

@@ -1,0 +1,30 @@
+// The flags with which `warden exec` and `warden run` hand a user's files to sandboxes:
+// --workspace DIR, --ro-bind SRC[:DST] and (run) --input FILE. Both commands treat them alike.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "sandbox/sandbox.h"
+
+namespace warden::cli {
+
+// Makes sure the workspace `path` exists and the sandbox user can reach it; returns its real path.
+// A missing directory is created (as root, given to `sandbox_uid`); an existing one is never
+// changed. With `must_write` (an agent works there), one the sandbox user could not write is
+// refused, saying which owner would do.
+Result<std::string> PrepareWorkspace(const std::string& path, uid_t sandbox_uid, bool must_write);
+
+// "SRC" or "SRC:DST" (DST absolute; default SRC) for each --ro-bind, with SRC resolved.
+Result<std::vector<sandbox::BindMount>> ParseRoBinds(const std::vector<std::string>& binds);
+
+// Copies each of `files` (a file, or a directory with what it holds) into `workspace` under its
+// own name, readable and writable by `sandbox_uid` when Warden runs as root. Refuses two inputs
+// with one name, and a name already in the workspace.
+Status CopyInputs(const std::vector<std::string>& files, const std::string& workspace,
+                  uid_t sandbox_uid);
+
+}  // namespace warden::cli
