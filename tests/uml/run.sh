@@ -89,6 +89,8 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 for dir in /tmp /run /var/tmp; do mount -t tmpfs -o mode=1777 tmpfs \$dir || fail "mount tmpfs on \$dir"; done
 mkdir /run/share && mount -t hostfs -o $work/share hostfs /run/share || fail "mount the share"
+# overlay (workspaces) is a module of this kernel, not built in; the host may have no /lib/modules.
+insmod "/usr/lib/uml/modules/\$(uname -r)/kernel/fs/overlayfs/overlay.ko" || fail "load the overlay module"
 mount -t cgroup2 cgroup2 /sys/fs/cgroup || fail "mount cgroup2"
 echo "+memory +pids +cpu" >/sys/fs/cgroup/cgroup.subtree_control || fail "enable memory, pids, cpu"
 ip link set lo up || fail "bring lo up"
