@@ -220,16 +220,7 @@ void Cgroup::SampleMemory() {
 Result<uint64_t> Cgroup::PeakMemoryBytes() const {
   if (version_ == CgroupVersion::kV2) {
     if (!features_.peak_file) {
-      // Linux before 5.19: the highest memory.current the monitor saw, or the value now. Samples
-      // miss short peaks; a run the OOM killer hit certainly reached its limit.
-      auto current = ReadNumber(dirs_[0] + "/memory.current");
-      uint64_t peak = std::max(sampled_peak_, current.ok() ? *current : 0);
-      auto kills = OomKills();
-      auto limit = ReadNumber(dirs_[0] + "/memory.max");  // "max" reads as 0
-      if (kills.ok() && *kills > 0 && limit.ok()) {
-        peak = std::max(peak, *limit);
-      }
-      return peak;
+      return sampled_peak_;  // Linux before 5.19: the highest memory.current the monitor saw
     }
     return ReadNumber(dirs_[0] + "/memory.peak");
   }

@@ -50,6 +50,12 @@ class Cgroup {
   int dir_fd() const { return dir_fd_.get(); }
 
   CgroupFeatures features() const { return features_; }
+  // Narrows the files the cgroup uses to those also in `features`, as on a kernel that lacks the
+  // others: how the fallbacks are tested on kernels that have every file.
+  void NarrowFeatures(CgroupFeatures features) {
+    features_.kill_file = features_.kill_file && features.kill_file;
+    features_.peak_file = features_.peak_file && features.peak_file;
+  }
   // One line for `warden doctor`: how a run is started in the cgroup, killed, and how its peak
   // memory is measured on this kernel ("start: clone3 into the cgroup; kill: cgroup.kill; ...").
   std::string Mechanisms() const;
