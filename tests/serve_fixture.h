@@ -120,11 +120,11 @@ class ServeTest : public ::testing::Test {
   }
 
   ServeProcess& server() { return *server_; }
+  HttpClient& client() { return *client_; }
 
   // Servers started from now on move themselves into the cgroup of this open cgroup.procs file
   // (-1: they stay in the test's cgroup). The caller keeps the descriptor open.
   void set_server_cgroup_procs_fd(int fd) { server_cgroup_procs_fd_ = fd; }
-  HttpClient& client() { return *client_; }
 
   // POSTs a job; the 201 answer, or an empty object (and a failure).
   json::object Submit(const json::value& body) {
