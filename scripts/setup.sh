@@ -13,6 +13,8 @@ packages=(
   libsqlite3-dev libpq-dev libarchive-dev nettle-dev liblzma-dev libbz2-dev zlib1g-dev libssl-dev
   # tests and benchmarks (PostgreSQL 15: the tests start private servers of their own)
   postgresql libgtest-dev libgmock-dev libbenchmark-dev bubblewrap hyperfine wrk nginx-light sqlite3 curl
+  # the second kernel (tests/uml/run.sh): Debian's user-mode Linux 6.1, and insmod for its modules
+  user-mode-linux kmod
   # tools the sandbox tests run inside the sandbox
   python3 iproute2 procps
   # tests that unpack downloaded archives

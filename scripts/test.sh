@@ -4,6 +4,8 @@
 # exit status is non-zero when any failed.
 #   lint   scripts/lint.sh: the layering of src/ against CMake, clang-tidy on the changed sources
 #   tests  CTest on the release build: unit, sandbox and integration tests
+#   uml    the sandbox-labelled suites and second_kernel_test again, inside user-mode Linux
+#          (kernel 6.1, cgroup v2 only; tests/uml/run.sh, docs/second-kernel.md): CTest label uml
 #   fuzz   bench/fuzz.sh --ci: every libFuzzer target for 20,000 inputs from its seeds, repeatably
 #   asan   scripts/sanitize.sh asan: the whole suite under AddressSanitizer and UBSan
 #   tsan   scripts/sanitize.sh tsan: the server, store and worker tests under ThreadSanitizer
@@ -13,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-stages=${WARDEN_TEST_STAGES:-lint tests fuzz asan tsan}
+stages=${WARDEN_TEST_STAGES:-lint tests uml fuzz asan tsan}
 scripts/setup.sh
 scripts/build.sh
 
@@ -44,7 +46,9 @@ run_stage() {
 }
 
 run_stage lint scripts/lint.sh
-run_stage tests ctest --test-dir build/release --output-on-failure --timeout 300 -j"$(nproc 2>/dev/null || echo 2)" "$@"
+run_stage tests ctest --test-dir build/release --output-on-failure --timeout 300 -j"$(nproc 2>/dev/null || echo 2)" -LE uml "$@"
+# One guest per suite; each guest has one CPU, so the suites run side by side.
+run_stage uml ctest --test-dir build/release --output-on-failure --timeout 900 -j"$(nproc 2>/dev/null || echo 2)" -L uml --no-tests=error
 run_stage fuzz bench/fuzz.sh --ci
 run_stage asan scripts/sanitize.sh asan
 run_stage tsan scripts/sanitize.sh tsan

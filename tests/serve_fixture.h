@@ -113,13 +113,18 @@ class ServeTest : public ::testing::Test {
     std::vector<std::string> env = {"HOME=" + (dir_ / "home"),
                                     "WARDEN_CONFIG=" + (dir_ / "config.toml")};
     env.insert(env.end(), extra_env.begin(), extra_env.end());
-    server_ = std::make_unique<ServeProcess>(args, env, dir_ / "serve.log");
+    server_ = std::make_unique<ServeProcess>(args, env, dir_ / "serve.log", "127.0.0.1:0",
+                                             server_cgroup_procs_fd_);
     ASSERT_NE(server_->port(), 0);
     client_ = std::make_unique<HttpClient>(server_->port());
   }
 
   ServeProcess& server() { return *server_; }
   HttpClient& client() { return *client_; }
+
+  // Servers started from now on move themselves into the cgroup of this open cgroup.procs file
+  // (-1: they stay in the test's cgroup). The caller keeps the descriptor open.
+  void set_server_cgroup_procs_fd(int fd) { server_cgroup_procs_fd_ = fd; }
 
   // POSTs a job; the 201 answer, or an empty object (and a failure).
   json::object Submit(const json::value& body) {
@@ -221,6 +226,7 @@ class ServeTest : public ::testing::Test {
   std::unique_ptr<ServeProcess> server_;
   std::unique_ptr<HttpClient> client_;
   int unpacked_ = 0;
+  int server_cgroup_procs_fd_ = -1;
 };
 
 }  // namespace warden::serve_test

@@ -118,8 +118,11 @@ class ServeProcess {
  public:
   // `listen` "": `warden worker` instead, which listens nowhere; it is ready once it printed its
   // "warden worker:" line (ready()).
+  // `cgroup_procs_fd`: an open cgroup.procs file (v2) the child moves itself into before exec,
+  // as a service manager starts a service in its own cgroup; -1: the test's cgroup.
   ServeProcess(const std::vector<std::string>& args, const std::vector<std::string>& env,
-               std::string stderr_path, std::string listen = "127.0.0.1:0")
+               std::string stderr_path, std::string listen = "127.0.0.1:0",
+               int cgroup_procs_fd = -1)
       : stderr_path_(std::move(stderr_path)), listening_host_(listen.substr(0, listen.rfind(':'))) {
     // Everything the child uses is built before fork(): FakeLlm's threads may hold locks.
     std::vector<std::string> argv_storage = {WARDEN_BINARY, "serve", "--listen", listen};
@@ -155,6 +158,9 @@ class ServeProcess {
       ::dup2(in_fd.get(), 0);
       ::dup2(out[1], 1);
       ::dup2(err_fd.get(), 2);
+      if (cgroup_procs_fd >= 0 && ::write(cgroup_procs_fd, "0", 1) != 1) {
+        ::_exit(126);  // "0": the writing process itself
+      }
       ::execve(argv[0], argv.data(), envp.data());
       ::_exit(127);
     }

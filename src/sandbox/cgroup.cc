@@ -93,6 +93,8 @@ Result<Cgroup> CgroupManager::Create(const CgroupLimits& limits, bool with_cpu) 
     if (!cgroup.dir_fd_) {
       return ErrnoError("open(" + dir + ")");
     }
+    cgroup.features_.kill_file = PathExists(dir + "/cgroup.kill");
+    cgroup.features_.peak_file = PathExists(dir + "/memory.peak");
     // An OOM kill takes the whole run down, not one random process of it.
     (void)sys::WriteExistingFile(dir + "/memory.oom.group", "1");
     if (PathExists(dir + "/memory.swap.max")) {
@@ -175,6 +177,7 @@ Cgroup::Cgroup(Cgroup&& other) noexcept
     : version_(other.version_),
       has_memsw_(other.has_memsw_),
       cpu_with_cpuacct_(other.cpu_with_cpuacct_),
+      features_(other.features_),
       sampled_peak_(other.sampled_peak_),
       dirs_(std::move(other.dirs_)),
       dir_fd_(std::move(other.dir_fd_)) {
@@ -207,7 +210,7 @@ Result<uint64_t> Cgroup::CpuUsageMicros() const {
 }
 
 void Cgroup::SampleMemory() {
-  if (version_ == CgroupVersion::kV2 && !PathExists(dirs_[0] + "/memory.peak")) {
+  if (version_ == CgroupVersion::kV2 && !features_.peak_file) {
     if (auto current = ReadNumber(dirs_[0] + "/memory.current"); current.ok()) {
       sampled_peak_ = std::max(sampled_peak_, *current);
     }
@@ -216,8 +219,10 @@ void Cgroup::SampleMemory() {
 
 Result<uint64_t> Cgroup::PeakMemoryBytes() const {
   if (version_ == CgroupVersion::kV2) {
-    auto peak = ReadNumber(dirs_[0] + "/memory.peak");  // Linux 5.19+
-    return peak.ok() ? *peak : sampled_peak_;
+    if (!features_.peak_file) {
+      return sampled_peak_;  // Linux before 5.19: the highest memory.current the monitor saw
+    }
+    return ReadNumber(dirs_[0] + "/memory.peak");
   }
   return ReadNumber(dirs_[kMemory] + "/memory.max_usage_in_bytes");
 }
@@ -247,7 +252,7 @@ bool Cgroup::SignalListed() {
 }
 
 void Cgroup::KillListed() {
-  if (version_ == CgroupVersion::kV2 &&
+  if (version_ == CgroupVersion::kV2 && features_.kill_file &&
       sys::WriteExistingFile(dirs_[0] + "/cgroup.kill", "1").ok()) {
     return;
   }
@@ -255,7 +260,7 @@ void Cgroup::KillListed() {
 }
 
 void Cgroup::KillAll() {
-  if (version_ == CgroupVersion::kV2 &&
+  if (version_ == CgroupVersion::kV2 && features_.kill_file &&
       sys::WriteExistingFile(dirs_[0] + "/cgroup.kill", "1").ok()) {
     return;
   }

@@ -27,6 +27,13 @@ struct CgroupLimits {
   double cpus = 0;            // CPU bandwidth in cores; 0: none
 };
 
+// Which of the cgroup files that older kernels lack a run's cgroup has, and so which way a run
+// is killed and measured (see Cgroup::Mechanisms()).
+struct CgroupFeatures {
+  bool kill_file = false;  // v2 cgroup.kill (Linux 5.14+); without: SIGKILL to each listed process
+  bool peak_file = false;  // v2 memory.peak (Linux 5.19+); without: memory.current, sampled
+};
+
 // One run's cgroup (v2: one directory; v1: one directory in each used hierarchy). Owns the
 // directories: the destructor kills every process left in them and removes them.
 // Not thread-safe; used by the thread that runs the sandbox.
@@ -41,6 +48,17 @@ class Cgroup {
   CgroupVersion version() const { return version_; }
   // v2: a descriptor of the directory, for clone3(CLONE_INTO_CGROUP). -1 on v1.
   int dir_fd() const { return dir_fd_.get(); }
+
+  CgroupFeatures features() const { return features_; }
+  // Narrows the files the cgroup uses to those also in `features`, as on a kernel that lacks the
+  // others: how the fallbacks are tested on kernels that have every file.
+  void NarrowFeatures(CgroupFeatures features) {
+    features_.kill_file = features_.kill_file && features.kill_file;
+    features_.peak_file = features_.peak_file && features.peak_file;
+  }
+  // One line for `warden doctor`: how a run is started in the cgroup, killed, and how its peak
+  // memory is measured on this kernel ("start: clone3 into the cgroup; kill: cgroup.kill; ...").
+  std::string Mechanisms() const;
 
   // Sets (or replaces) the limits. Zero fields mean "no limit".
   Status SetLimits(const CgroupLimits& limits);
@@ -70,6 +88,7 @@ class Cgroup {
   CgroupVersion version_;
   bool has_memsw_ = false;         // v1 with swap accounting
   bool cpu_with_cpuacct_ = false;  // v1 with cpu and cpuacct in one hierarchy
+  CgroupFeatures features_;        // v2: probed once, when created
   uint64_t sampled_peak_ = 0;
   // v2: {dir}. v1: {memory, pids, cpuacct[, cpu]} directories, in that order; "" if unused.
   std::vector<std::string> dirs_;

@@ -87,6 +87,14 @@ HostCheck CheckCgroups(std::string* used) {
   }
   *used = manager->description();
   check.detail = fmt::format("using {} ({})", manager->description(), seen);
+  // The files a run's cgroup has differ between kernels: a real one says which fallbacks apply.
+  auto probe = manager->Create(CgroupLimits{});
+  if (!probe.ok()) {
+    check.level = HostCheck::Level::kFail;
+    check.detail += fmt::format("; but a run's cgroup cannot be made: {}", probe.error().message());
+    return check;
+  }
+  check.detail += "; " + probe->Mechanisms();
   return check;
 }
 
