@@ -21,7 +21,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::milliseconds kConnectTimeout{10'000};
-constexpr size_t kRelayBufferBytes = 64 * 1024;
+constexpr size_t kRelayBufferBytes = 256 * 1024;  // each direction's pipe
 
 enum class Wait { kReady, kStopped, kTimeout };
 
@@ -124,6 +124,62 @@ UniqueFd ConnectTo(const EgressAddress& address, int stop_fd, int* err) {
   return fd;
 }
 
+// One direction of a relay: bytes spliced from a socket into a pipe, and from the pipe into the
+// other socket, without passing through the proxy's memory.
+struct Direction {
+  int from = -1;
+  int to = -1;
+  UniqueFd pipe_read;
+  UniqueFd pipe_write;
+  size_t in_pipe = 0;  // bytes in the pipe, not yet written to `to`
+  bool open = true;    // `from` has not reached end-of-file
+};
+
+// Moves what the pipe holds to `to`; false on an error (a reset).
+bool Drain(Direction& d) {
+  while (d.in_pipe > 0) {
+    ssize_t n = ::splice(d.pipe_read.get(), nullptr, d.to, nullptr, d.in_pipe,
+                         SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0) {
+      d.in_pipe -= static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      return n < 0 && errno == EAGAIN;
+    }
+  }
+  return true;
+}
+
+// Reads what `from` has into the pipe and passes it on; false on an error.
+bool Fill(Direction& d) {
+  ssize_t n = ::splice(d.from, nullptr, d.pipe_write.get(), nullptr, kRelayBufferBytes,
+                       SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  if (n == 0) {
+    d.open = false;
+    ::shutdown(d.to, SHUT_WR);  // the pipe is empty here: pass the end-of-file on
+    return true;
+  }
+  if (n < 0) {
+    return errno == EAGAIN || errno == EINTR;
+  }
+  d.in_pipe += static_cast<size_t>(n);
+  return Drain(d);
+}
+
+bool MakeDirection(int from, int to, Direction* d) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return false;
+  }
+  d->from = from;
+  d->to = to;
+  d->pipe_read.reset(fds[0]);
+  d->pipe_write.reset(fds[1]);
+  ::fcntl(fds[1], F_SETPIPE_SZ, static_cast<int>(kRelayBufferBytes));
+  return true;
+}
+
 }  // namespace
 
 Result<std::string> ReadUntil(int fd, int stop_fd, std::string data, size_t max_bytes,
@@ -173,12 +229,22 @@ bool WriteAll(int fd, int stop_fd, std::string_view data) {
 }
 
 void Relay(int a, int b, int stop_fd) {
-  std::vector<char> buffer(kRelayBufferBytes);
-  bool a_open = true;  // a -> b
-  bool b_open = true;  // b -> a
-  while (a_open || b_open) {
-    struct pollfd fds[3] = {
-        {a_open ? a : -1, POLLIN, 0}, {b_open ? b : -1, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+  Direction up;    // a -> b
+  Direction down;  // b -> a
+  if (!MakeDirection(a, b, &up) || !MakeDirection(b, a, &down)) {
+    return;
+  }
+  while (up.open || up.in_pipe > 0 || down.open || down.in_pipe > 0) {
+    // A direction waits to write while its pipe holds bytes, else to read while open.
+    auto events = [](const Direction& d) -> std::pair<int, short> {
+      if (d.in_pipe > 0) {
+        return {d.to, POLLOUT};
+      }
+      return {d.open ? d.from : -1, POLLIN};
+    };
+    auto [up_fd, up_events] = events(up);
+    auto [down_fd, down_events] = events(down);
+    struct pollfd fds[3] = {{up_fd, up_events, 0}, {down_fd, down_events, 0}, {stop_fd, POLLIN, 0}};
     if (::poll(fds, 3, -1) < 0) {
       if (errno == EINTR) {
         continue;
@@ -188,24 +254,10 @@ void Relay(int a, int b, int stop_fd) {
     if (fds[2].revents != 0) {
       return;
     }
-    for (int side = 0; side < 2; ++side) {
-      if (fds[side].revents == 0) {
-        continue;
-      }
-      int from = side == 0 ? a : b;
-      int to = side == 0 ? b : a;
-      ssize_t n = ::read(from, buffer.data(), buffer.size());
-      if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-        continue;
-      }
-      if (n <= 0) {
-        if (n < 0) {
-          return;  // reset: end both ways
-        }
-        (side == 0 ? a_open : b_open) = false;
-        ::shutdown(to, SHUT_WR);
-      } else if (!WriteAll(to, stop_fd, std::string_view(buffer.data(), static_cast<size_t>(n)))) {
-        return;
+    for (int i = 0; i < 2; ++i) {
+      Direction& d = i == 0 ? up : down;
+      if (fds[i].revents != 0 && !(d.in_pipe > 0 ? Drain(d) : Fill(d))) {
+        return;  // reset: end both ways
       }
     }
   }
