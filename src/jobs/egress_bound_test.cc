@@ -90,5 +90,20 @@ TEST(EgressBoundTest, ABadOperatorRuleNamesTheFileAndKey) {
   EXPECT_THAT(bound.error().message(), HasSubstr("config.toml: network.allow_private"));
 }
 
+TEST(EgressBoundTest, ADenialEventCarriesTimeHostPortReasonRuleAndMessage) {
+  sandbox::EgressDenialEvent event;
+  event.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1'700'000'000'123));
+  event.host = "example.org";
+  event.port = 443;
+  event.denial = sandbox::EgressDenial::kDenyRule;
+  event.rule = "*.org";
+  event.message = "blocked by the job's network policy: host matches the deny rule";
+  json::object data = EgressDenialJson(event);
+  EXPECT_EQ(json::serialize(data),
+            R"({"time":"2023-11-14T22:13:20.123Z","host":"example.org","port":443,)"
+            R"("reason":"deny_rule","rule":"*.org","message":"blocked by the job's network )"
+            R"(policy: host matches the deny rule"})");
+}
+
 }  // namespace
 }  // namespace warden::jobs
