@@ -9,9 +9,9 @@
 #include "base/result.h"
 #include "sandbox/sandbox.h"
 
-namespace CLI {
+namespace CLI {  // NOLINT(readability-identifier-naming): CLI11's own namespace
 class App;
-}
+}  // namespace CLI
 
 namespace warden::cli {
 

@@ -152,7 +152,9 @@ json::object EgressDenialJson(const sandbox::EgressDenialEvent& event) {
   std::tm utc{};
   ::gmtime_r(&seconds, &utc);
   char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &utc);
+  if (std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &utc) == 0) {
+    text[0] = '\0';  // cannot happen: the format has a fixed length that fits
+  }
   return json::object{{"time", fmt::format("{}.{:03}Z", text, ms.count() % 1000)},
                       {"host", event.host},
                       {"port", event.port},

@@ -21,12 +21,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::milliseconds kConnectTimeout{10'000};
-constexpr size_t kRelayBufferBytes = 256 * 1024;  // each direction's pipe
+constexpr size_t kRelayBufferBytes = size_t{256} * 1024;  // each direction's pipe
 
 enum class Wait { kReady, kStopped, kTimeout };
+using PollEvents = decltype(pollfd::events);
 
 // Waits for `events` on `fd` (or the stop descriptor) until `deadline`; no deadline: -1.
-Wait WaitFor(int fd, short events, int stop_fd, int timeout_ms) {
+Wait WaitFor(int fd, PollEvents events, int stop_fd, int timeout_ms) {
   struct pollfd fds[2] = {{fd, events, 0}, {stop_fd, POLLIN, 0}};
   for (;;) {
     int n = ::poll(fds, 2, timeout_ms);
@@ -236,7 +237,7 @@ void Relay(int a, int b, int stop_fd) {
   }
   while (up.open || up.in_pipe > 0 || down.open || down.in_pipe > 0) {
     // A direction waits to write while its pipe holds bytes, else to read while open.
-    auto events = [](const Direction& d) -> std::pair<int, short> {
+    auto events = [](const Direction& d) -> std::pair<int, PollEvents> {
       if (d.in_pipe > 0) {
         return {d.to, POLLOUT};
       }

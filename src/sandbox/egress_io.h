@@ -15,7 +15,7 @@
 namespace warden::sandbox {
 
 // The most a request head may hold.
-inline constexpr size_t kMaxRequestHeadBytes = 32 * 1024;
+inline constexpr size_t kMaxRequestHeadBytes = size_t{32} * 1024;
 
 // Appends to `data` what the non-blocking socket `fd` sends until `done(data)` says it is
 // complete, the peer closes, or `timeout` passes; returns it (the caller asks `done` again).

@@ -19,7 +19,7 @@ namespace {
 
 constexpr std::chrono::milliseconds kHeadTimeout{30'000};
 constexpr std::chrono::milliseconds kHelloTimeout{5'000};
-constexpr size_t kMaxHelloBytes = 64 * 1024;
+constexpr size_t kMaxHelloBytes = size_t{64} * 1024;
 constexpr size_t kMaxConnections = 256;
 
 bool HeadComplete(std::string_view data) {
@@ -134,7 +134,7 @@ void EgressProxy::Serve(int client) {
   size_t end = head->find("\r\n\r\n");
   size_t head_size = end == std::string::npos ? head->find("\n\n") + 2 : end + 4;
   std::string rest = head->substr(std::min(head_size, head->size()));
-  auto request = ParseProxyRequest(std::string_view(*head).substr(0, head_size));
+  auto request = ParseProxyRequest(std::string_view{*head}.substr(0, head_size));
   if (!request.ok()) {
     Deny(client, false, "", 0, EgressDenial::kBadRequest, "", request.error().message());
     return;
