@@ -157,5 +157,26 @@ TEST(CliExecTest, DoctorReportsFullIsolationHere) {
   EXPECT_NE(r.raw_stdout.find("\"full_isolation\":true"), std::string::npos) << r.raw_stdout;
 }
 
+TEST(CliExecTest, AllowDomainGivesAProxyThatRefusesOtherHostsSayingSoOnStderr) {
+  WardenResult r = Exec({"--allow-domain", "pypi.org", "--lang", "python", "--code",
+                         "import urllib.request, urllib.error\n"
+                         "try:\n"
+                         "    urllib.request.urlopen('http://example.org/', timeout=10)\n"
+                         "except urllib.error.HTTPError as e:\n"
+                         "    print(e.code, e.read().decode().strip())\n"});
+  EXPECT_EQ(r.warden_exit, 0) << r.raw_stderr;
+  EXPECT_EQ(r.raw_stdout,
+            "403 blocked by the job's network policy: host not on the allow-list; ask for it to "
+            "be added instead of trying another route\n");
+  EXPECT_NE(r.raw_stderr.find("warden: blocked by the job's network policy"), std::string::npos)
+      << r.raw_stderr;
+}
+
+TEST(CliExecTest, AMalformedAllowDomainIsRefusedNamingIt) {
+  WardenResult r = Exec({"--allow-domain", "*.*.org", "--", "/bin/true"});
+  EXPECT_EQ(r.warden_exit, 125);
+  EXPECT_NE(r.raw_stderr.find("network rule \"*.*.org\""), std::string::npos) << r.raw_stderr;
+}
+
 }  // namespace
 }  // namespace warden::hostile

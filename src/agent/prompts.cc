@@ -62,8 +62,13 @@ std::string SystemPrompt(const sandbox::Limits& limits, sandbox::NetworkMode net
       "- Check your results (list the files, look at their first lines) before finishing.\n"
       "- When the task is done, call finish with a short summary of what you did and which files "
       "hold the results. If it cannot be done, call finish and say why.\n",
-      network == sandbox::NetworkMode::kNone
-          ? "There is no network: do not download or install anything."
+      network == sandbox::NetworkMode::kNone ? "There is no network: do not download or install "
+                                               "anything."
+      : network == sandbox::NetworkMode::kProxy
+          ? "Only the hosts of the job's allow-list are reachable, through the HTTP proxy that "
+            "HTTP_PROXY and HTTPS_PROXY name (pip, curl and Python use it). A host refused by "
+            "the job's network policy stays refused: say which host you need instead of trying "
+            "another route."
           : "The network is available.",
       FormatDuration(limits.wall_time), FormatBytes(limits.memory_bytes));
   if (!native_tools) {

@@ -127,6 +127,8 @@ sandbox::Spec ToolRunner::BaseSpec() const {
   spec.ro_binds = options_.ro_binds;
   spec.limits = options_.limits;
   spec.network = options_.network;
+  spec.egress = options_.egress;
+  spec.on_egress_denied = options_.on_egress_denied;
   spec.env = {"PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1"};
   return spec;
 }

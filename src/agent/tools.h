@@ -32,6 +32,9 @@ struct ToolOptions {
   std::vector<sandbox::BindMount> ro_binds;  // the user's files, read-only, in every action
   sandbox::Limits limits;
   sandbox::NetworkMode network = sandbox::NetworkMode::kNone;
+  sandbox::EgressPolicy egress;  // network == kProxy: what runs may reach
+  // network == kProxy: told of each connection the proxy refused (on a proxy thread).
+  sandbox::EgressDenialCallback on_egress_denied;
   size_t observation_bytes = 8000;  // stdout and stderr shown to the model, each (head + tail)
   // The most an action's timeout_seconds may ask for; 0: four times limits.wall_time.
   std::chrono::milliseconds max_wall_time{0};

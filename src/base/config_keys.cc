@@ -87,6 +87,25 @@ constexpr std::array kKeys = {
               "A sandbox unused this long is destroyed (`--idle-ttl`; on `/mcp` too)."},
     ConfigKey{"mcp.warm", T::kInt, "1", "mcp",
               "Sandboxes built ahead of time, for faster runs (`--warm`)."},
+    // [network]: what runs may reach through the egress proxy (docs/egress.md).
+    ConfigKey{"network.allow", T::kStrings, "[]", "serve",
+              "The hosts a job may ask for with `\"network\": {\"allow\": [...]}`: rules such "
+              "as `pypi.org`, `*.github.com`, `pypi.org:443`, or `*` for any host. A job asking "
+              "for a host outside them is refused at submission (400, naming the rule). Empty: "
+              "jobs get no network through the proxy."},
+    ConfigKey{"network.deny", T::kStrings, "[]", "exec, serve",
+              "Hosts no run may reach through the proxy, added to the deny rules of every run "
+              "(deny rules win)."},
+    ConfigKey{"network.allow_private", T::kStrings, "[]", "exec, serve",
+              "Address ranges (`10.20.0.0/16`) the proxy may connect to although they are "
+              "private or loopback: an internal package mirror. The metadata addresses "
+              "(169.254.169.254, fd00:ec2::254) stay refused."},
+    ConfigKey{"network.presets", T::kTables, "", "exec, serve",
+              "Named lists of allow rules, one `[[network.presets]]` section each, used as "
+              "`\"presets\": [\"NAME\"]` in a job or `--allow-preset NAME`. Built in: "
+              "`python-packages`, `npm`, `github`; a section of the same name replaces one."},
+    ConfigKey{"network.presets.name", T::kString, "", "exec, serve", "The preset's name."},
+    ConfigKey{"network.presets.allow", T::kStrings, "", "exec, serve", "Its allow rules."},
     // [api]: the server's clients.
     ConfigKey{"api.rate_limit", T::kNumber, "50", "serve",
               "Requests per second per API key; 0: no limit."},

@@ -32,7 +32,8 @@ struct ConfigKey {
   // The value used when the key is absent, in TOML ("30", "\"30m\"", "true"); "" when there is
   // none (the description says what happens then).
   std::string_view default_value;
-  // The commands that read it: "run", "serve", "run, serve", "mcp" or "mcp, serve".
+  // The commands that read it: "run", "serve", "run, serve", "mcp", "mcp, serve" or
+  // "exec, serve".
   std::string_view read_by;
   std::string_view description;
 };

@@ -52,7 +52,7 @@ TEST(ConfigKeysTest, EveryKeyIsNamedTypedDescribedAndSaysWhoReadsIt) {
     EXPECT_TRUE(names.insert(key.name).second) << "listed twice";
     EXPECT_FALSE(key.description.empty());
     EXPECT_TRUE(key.read_by == "run" || key.read_by == "serve" || key.read_by == "run, serve" ||
-                key.read_by == "mcp" || key.read_by == "mcp, serve")
+                key.read_by == "mcp" || key.read_by == "mcp, serve" || key.read_by == "exec, serve")
         << key.read_by;
     EXPECT_EQ(FindConfigKey(key.name), &key);
     // The keys of a section are listed together: the documentation has one table per section.

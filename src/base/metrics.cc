@@ -323,6 +323,11 @@ struct Globals {
       "HTTP requests answered, by method, route pattern (\"unmatched\" when no route matched) and "
       "status code.",
       {"method", "route", "status"});
+  Counter egress_denials = registry.AddCounter(
+      "warden_egress_denials_total",
+      "Connections that a run's egress proxy refused, by reason (not_allowed, deny_rule, "
+      "forbidden_address, host_mismatch, sni_mismatch, bad_request).",
+      {"reason"});
   Histogram http_latency = registry.AddHistogram(
       "warden_http_request_duration_seconds",
       "Time the handler took to answer a request (not counting a wait for a free handler thread, "
@@ -350,6 +355,10 @@ void RecordTokens(std::string_view provider, int64_t input_tokens, int64_t outpu
                          static_cast<uint64_t>(std::max<int64_t>(0, input_tokens)));
   globals.llm_tokens.Add({provider, "output"},
                          static_cast<uint64_t>(std::max<int64_t>(0, output_tokens)));
+}
+
+void RecordEgressDenial(std::string_view reason) {
+  GlobalMetrics().egress_denials.Add({reason});
 }
 
 void RecordRequest(std::string_view method, std::string_view route, int status,

@@ -28,6 +28,9 @@ void RecordSandboxRun(std::string_view where, std::string_view outcome);
 // An LLM answered a request of a job: tokens in and out, by provider name.
 void RecordTokens(std::string_view provider, int64_t input_tokens, int64_t output_tokens);
 
+// A run's egress proxy refused a connection, for `reason` (EgressDenialName: "not_allowed"...).
+void RecordEgressDenial(std::string_view reason);
+
 // One HTTP request answered: its route pattern (e.g. "/v1/jobs/{id}", or "unmatched"), method,
 // status and latency.
 void RecordRequest(std::string_view method, std::string_view route, int status,

@@ -16,12 +16,14 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/egress_flags.h"
 #include "cli/limit_flags.h"
 #include "cli/signals.h"
 #include "cli/workspace_flags.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "base/config.h"
 #include "base/json.h"
 #include "base/json_text.h"
 #include "base/units.h"
@@ -146,6 +148,8 @@ struct ExecOptions {
   std::string disk_limit = "256M";
   double cpus = 0;
   std::string network = "none";
+  EgressFlags egress;
+  std::string config;
   std::string workspace;
   std::vector<std::string> env;
   std::vector<std::string> ro_binds;
@@ -164,6 +168,11 @@ Result<sandbox::Spec> ToSpec(const ExecOptions& o) {
   spec.limits.max_pids = o.pids;
   spec.limits.cpus = o.cpus;
   spec.network = o.network == "host" ? sandbox::NetworkMode::kHost : sandbox::NetworkMode::kNone;
+  if (!o.egress.allow.empty() || !o.egress.presets.empty() || !o.egress.deny.empty()) {
+    ASSIGN_OR_RETURN(Config config,
+                     o.config.empty() ? Config::LoadDefault() : Config::Load(o.config));
+    RETURN_IF_ERROR(ApplyEgressFlags(o.egress, config, o.network, &spec.network, &spec.egress));
+  }
   if (!o.workspace.empty()) {
     // As `warden run` does: a missing directory is made; an existing one is used as it is.
     ASSIGN_OR_RETURN(spec.workspace,
@@ -243,6 +252,9 @@ int Exec(int argc, char** argv) {
   app.add_option("--network", o.network, "none: loopback only; host: the host's network")
       ->check(CLI::IsMember({"none", "host"}))
       ->capture_default_str();
+  AddEgressFlags(app, o.egress);
+  app.add_option("--config", o.config,
+                 "Configuration file, for network.* (default ~/.config/warden/config.toml)");
   app.add_option("--workspace", o.workspace,
                  "Directory mounted read-write at /workspace (default: a fresh one on the run's "
                  "capped tmpfs, gone afterwards)");
@@ -290,6 +302,11 @@ int Exec(int argc, char** argv) {
     writer.emplace();
     spec->on_output = [&writer](sandbox::Stream stream, std::string_view data) {
       writer->Write(stream == sandbox::Stream::kStdout ? STDOUT_FILENO : STDERR_FILENO, data);
+    };
+    // A refusal shows at once among the program's own errors (and in --json's stderr at the end).
+    // (One write(2) of a line: the writer's Write() is for the monitor's thread only.)
+    spec->on_egress_denied = [](const sandbox::EgressDenialEvent& event) {
+      WriteAll(STDERR_FILENO, fmt::format("warden: {}\n", event.message));
     };
   }
   sandbox::SupervisorOptions options;

@@ -147,6 +147,7 @@ Result<JobNode> OpenJobNode(const JobNodeFlags& flags, jobs::StoreOptions store_
   workers.name = flags.name.empty() ? HostName() : flags.name;
   workers.config = node.config;
   workers.bounds.allow_network = flags.allow_network;
+  ASSIGN_OR_RETURN(workers.bounds.egress, jobs::EgressBoundFromConfig(node.config));
   workers.sandbox_uid = node.supervisor_options.root_sandbox_uid;
   workers.heartbeat =
       std::min<std::chrono::milliseconds>(std::chrono::milliseconds(500), node.lease / 3);

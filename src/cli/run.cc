@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/egress_flags.h"
 #include "cli/render.h"
 #include "cli/signals.h"
 #include "cli/workspace_flags.h"
@@ -40,6 +41,7 @@ struct RunOptions {
   std::vector<std::string> ro_binds;
   std::vector<std::string> inputs;
   std::string network = "none";
+  EgressFlags egress;
   std::string approve;
   int max_steps = 0;
   std::string max_time;
@@ -160,6 +162,7 @@ int Run(int argc, char** argv) {
   app.add_option("--network", o.network, "none: no network; host: the host's network")
       ->check(CLI::IsMember({"none", "host"}))
       ->capture_default_str();
+  AddEgressFlags(app, o.egress);
   app.add_option("--approve", o.approve, "Ask before actions: never, risky (default) or always");
   app.add_option("--max-steps", o.max_steps, "Model turns at most (default 30)");
   app.add_option("--max-time", o.max_time, "Wall time for the whole task (default 30m)");
@@ -226,6 +229,10 @@ int Run(int argc, char** argv) {
 
   agent::ToolOptions tools;
   tools.network = o.network == "host" ? sandbox::NetworkMode::kHost : sandbox::NetworkMode::kNone;
+  if (Status egress = ApplyEgressFlags(o.egress, *config, o.network, &tools.network, &tools.egress);
+      !egress.ok()) {
+    return fail(egress.error().message());
+  }
   tools.limits.wall_time = *action_timeout;
   tools.limits.cpu_time = *action_timeout;
   tools.limits.memory_bytes = 1ULL << 30;

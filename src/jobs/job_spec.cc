@@ -48,8 +48,13 @@ Status ApplyOption(std::string_view key, const json::value& value, const JobBoun
     ASSIGN_OR_RETURN(std::string_view text, StringOption(key, value, "a size such as \"4M\""));
     ASSIGN_OR_RETURN(spec.output_bytes,
                      ParseBytesIn(name, text, kMinJobOutputBytes, bounds.job_output_bytes));
+  } else if (key == "network" && value.is_object()) {
+    ASSIGN_OR_RETURN(spec.egress, ParseJobEgress(value.get_object(), bounds.egress));
+    spec.network = sandbox::NetworkMode::kProxy;
   } else if (key == "network") {
-    ASSIGN_OR_RETURN(std::string_view text, StringOption(key, value, "\"none\" or \"host\""));
+    ASSIGN_OR_RETURN(
+        std::string_view text,
+        StringOption(key, value, "\"none\", \"host\" or {\"allow\": [\"pypi.org\", ...]}"));
     if (text == "host") {
       if (!bounds.allow_network) {
         return Error(ErrorCode::kPermissionDenied,
@@ -58,7 +63,8 @@ Status ApplyOption(std::string_view key, const json::value& value, const JobBoun
       }
       spec.network = sandbox::NetworkMode::kHost;
     } else if (text != "none") {
-      return Invalid("options.network must be \"none\" or \"host\"");
+      return Invalid(
+          "options.network must be \"none\", \"host\" or {\"allow\": [\"pypi.org\", ...]}");
     }
   } else if (key == "provider" || key == "model") {
     if (!value.is_string() || value.get_string().empty()) {

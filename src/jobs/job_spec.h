@@ -14,6 +14,7 @@
 #include "agent/policy.h"
 #include "base/json.h"
 #include "base/result.h"
+#include "jobs/egress_bound.h"
 #include "jobs/job.h"
 #include "sandbox/sandbox.h"
 
@@ -35,6 +36,8 @@ struct JobBounds {
   // Explicit steps in one job, and the agent's turns (max_steps) at most.
   size_t max_steps = 1000;
   bool allow_network = false;  // may a job ask for "network": "host"?
+  // What a job may ask for with "network": {"allow": [...]} (the egress proxy).
+  EgressBound egress = DefaultEgressBound();
 };
 
 struct Step {
@@ -55,6 +58,7 @@ struct JobSpec {
   uint64_t disk_bytes = 0;    // the workspace, across all runs
   uint64_t output_bytes = 0;  // output stored, across all runs
   sandbox::NetworkMode network = sandbox::NetworkMode::kNone;
+  sandbox::EgressPolicy egress;  // network == kProxy: what its runs may reach
 
   // kTask only.
   std::string provider;  // "" = the server's

@@ -247,6 +247,9 @@ void WorkerPool::RunJob(const Job& job, const std::string& worker) {
       spec.ok() ? PrepareWorkspace(job.workspace, options_.sandbox_uid) : Status(spec.error());
   if (status.ok()) {
     JobRun run{job, *spec, log, budget, cancel, finish, start, ToolsFor(*spec, job, budget)};
+    run.tools.on_egress_denied = [&log](const sandbox::EgressDenialEvent& event) {
+      log.Add("network_denied", EgressDenialJson(event));
+    };
     status = spec->kind == JobKind::kSteps ? RunSteps(run) : RunTask(run);
   }
   if (!status.ok()) {
@@ -290,6 +293,7 @@ agent::ToolOptions WorkerPool::ToolsFor(const JobSpec& spec, const Job& job,
   tools.limits = spec.action_limits;
   tools.max_wall_time = std::max(options_.bounds.max_action_time, spec.action_limits.wall_time);
   tools.network = spec.network;
+  tools.egress = spec.egress;
   tools.fit_limits = [&budget](sandbox::Limits& limits) {
     return budget.Fit(limits);
   };

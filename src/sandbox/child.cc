@@ -7,6 +7,7 @@
 #include <linux/seccomp.h>
 #include <linux/securebits.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -200,6 +201,43 @@ bool JoinNetwork(pid_t helper, int socket_fd) {
   return ok;
 }
 
+// Listens on 127.0.0.1:port in the network namespace init is in now, and sends the listening
+// socket to the supervisor, which serves the run's egress proxy on it from outside.
+bool SendProxyListener(int socket_fd, uint16_t port) {
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in address {};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = listener >= 0 &&
+            ::bind(listener, reinterpret_cast<struct sockaddr*>(&address),  // NOLINT: the ABI
+                   sizeof(address)) == 0 &&
+            ::listen(listener, SOMAXCONN) == 0;
+  if (ok) {
+    char byte = 0;
+    struct iovec iov = {&byte, 1};
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr message {};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof(control);
+    struct cmsghdr* header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(header), &listener, sizeof(int));
+    ok = ::sendmsg(socket_fd, &message, MSG_NOSIGNAL) == 1;
+  }
+  int saved = errno;
+  if (listener >= 0) {
+    ::close(listener);
+  }
+  ::close(socket_fd);
+  errno = saved;
+  return ok;
+}
+
 // Drops every capability: bounding set, ambient set, and (after the uid change) the permitted,
 // effective and inheritable sets. Locks the securebits so that nothing can bring them back.
 bool DropBoundingSet(const ChildPlan& plan) {
@@ -300,6 +338,8 @@ alignas(64) char program_stack[64 * 1024];
 
 const char* StepIdName(StepId step) {
   switch (step) {
+    case StepId::kProxyListener:
+      return "listen for the egress proxy";
     case StepId::kCloseFds:
       return "close inherited descriptors";
     case StepId::kHostname:
@@ -409,6 +449,9 @@ void BuildRoot(const ChildPlan& plan) {
   }
   if (net_ready >= 0 && !JoinNetwork(net_helper, net_ready)) {
     Fail(plan, StepId::kNetwork);
+  }
+  if (plan.proxy_socket_fd >= 0 && !SendProxyListener(plan.proxy_socket_fd, plan.proxy_port)) {
+    Fail(plan, StepId::kProxyListener);
   }
 }
 

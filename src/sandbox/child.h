@@ -92,6 +92,7 @@ enum class StepId : int32_t {
   kReceiveRequest = -20,
   kNetwork = -21,
   kCgroupNamespace = -22,
+  kProxyListener = -23,
 };
 
 const char* StepIdName(StepId step);
@@ -119,6 +120,10 @@ struct ChildPlan {
   // then join it: creating one takes as long as all the mounts together.
   bool make_netns = false;
   bool isolated = true;  // false: --no-sandbox, skip namespaces and mounts
+  // NetworkMode::kProxy: once in its network namespace, init listens on 127.0.0.1:proxy_port
+  // there and sends the listening socket (SCM_RIGHTS) on this unix socket, then closes both.
+  int proxy_socket_fd = -1;
+  uint16_t proxy_port = 0;
 
   // Mount steps: `ops` depend only on the host; `late_ops` on the run. A warm init executes `ops`,
   // then receives `late_ops` and the command line over sync_fd (late_request.h).

@@ -33,7 +33,7 @@ bool IsSafeAbsolutePath(std::string_view path) {
 }
 
 // The environment: defaults, then the caller's entries replacing same-named ones.
-std::vector<std::string> BuildEnv(const std::vector<std::string>& extra) {
+std::vector<std::string> BuildEnv(const std::vector<std::string>& extra, NetworkMode network) {
   std::vector<std::string> env = {fmt::format("PATH={}", kDefaultPath),
                                   "HOME=/tmp",
                                   "LANG=C.UTF-8",
@@ -41,6 +41,15 @@ std::vector<std::string> BuildEnv(const std::vector<std::string>& extra) {
                                   "USER=sandbox",
                                   "LOGNAME=sandbox",
                                   "PWD=/workspace"};
+  if (network == NetworkMode::kProxy) {
+    // Both spellings: curl reads only the lower-case http_proxy, Python and pip read either.
+    std::string proxy = fmt::format("http://127.0.0.1:{}", kEgressProxyPort);
+    for (std::string_view name : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"}) {
+      env.push_back(fmt::format("{}={}", name, proxy));
+    }
+    env.emplace_back("NO_PROXY=localhost,127.0.0.1,::1");
+    env.emplace_back("no_proxy=localhost,127.0.0.1,::1");
+  }
   for (const std::string& entry : extra) {
     std::string_view key = std::string_view{entry}.substr(0, entry.find('='));
     auto same = std::find_if(env.begin(), env.end(), [&](const std::string& e) {
@@ -98,7 +107,7 @@ Result<Pipe> MakePipe() {
 }
 
 CommandLine::CommandLine(const Spec& spec)
-    : env(BuildEnv(spec.env)),
+    : env(BuildEnv(spec.env, spec.network)),
       exec_paths(ExecPaths(spec.argv[0], env)),
       argv_ptrs(Pointers(spec.argv)),
       env_ptrs(Pointers(env)),
@@ -152,9 +161,14 @@ std::vector<int> ChildFds(const RunPipes& pipes) {
   return keep;
 }
 
-Status ValidateSpec(const Spec& spec) {
+Status ValidateSpec(const Spec& spec, bool isolated) {
   if (spec.argv.empty() || spec.argv[0].empty()) {
     return Error(ErrorCode::kInvalidArgument, "no program to run");
+  }
+  if (spec.network == NetworkMode::kProxy && !isolated) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "an allow-list of hosts needs the sandbox's own network namespace: without the "
+                 "sandbox the program has the host's whole network; drop --no-sandbox");
   }
   if (!spec.workspace.empty() && !IsSafeAbsolutePath(spec.workspace)) {
     return Error(

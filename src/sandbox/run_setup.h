@@ -72,8 +72,9 @@ Result<RunPipes> MakePipes(bool feeds_stdin);
 bool FeedsStdin(const Spec& spec);
 // The descriptors the child keeps (its ends of the pipes), sorted.
 std::vector<int> ChildFds(const RunPipes& pipes);
-// Refuses requests that cannot run: no program, relative or escaping paths, reserved targets.
-Status ValidateSpec(const Spec& spec);
+// Refuses requests that cannot run: no program, relative or escaping paths, reserved targets,
+// an egress proxy without a sandbox (`isolated` false).
+Status ValidateSpec(const Spec& spec, bool isolated);
 RunResult SetupErrorResult(std::string step, int err);
 
 }  // namespace warden::sandbox

@@ -22,6 +22,7 @@
 
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "sandbox/egress_policy.h"
 
 namespace warden::sandbox {
 
@@ -30,7 +31,14 @@ using std::chrono::milliseconds;
 enum class NetworkMode {
   kNone,  // a private network namespace with only loopback (the default)
   kHost,  // the host's network, and its /etc/resolv.conf
+  // A private network namespace with only loopback, where Warden's egress proxy listens on
+  // 127.0.0.1:kEgressProxyPort (HTTP_PROXY and HTTPS_PROXY say so). Through it, and only through
+  // it, the run reaches the hosts of Spec::egress. No DNS: the proxy resolves names itself.
+  kProxy,
 };
+
+// The egress proxy's port inside the run's own network namespace (NetworkMode::kProxy).
+inline constexpr uint16_t kEgressProxyPort = 3128;
 
 // Limits of one run. Zero means "no limit" only where a field says so.
 struct Limits {
@@ -67,6 +75,11 @@ struct Spec {
   std::string workspace;
   std::vector<BindMount> ro_binds;
   NetworkMode network = NetworkMode::kNone;
+  // NetworkMode::kProxy: what the proxy lets through. Each refusal is also a line on the run's
+  // stderr (RunResult::stderr_data, after the program's output).
+  EgressPolicy egress;
+  // NetworkMode::kProxy: told of each refusal, on a proxy thread (several may call at once).
+  EgressDenialCallback on_egress_denied;
   Limits limits;
   // Written to the program's standard input, which is then closed. Without it stdin is empty.
   std::string stdin_data;

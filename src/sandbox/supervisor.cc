@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "sandbox/egress_run.h"
 #include "sandbox/supervisor_impl.h"
 #include "sys/fs.h"
 
@@ -93,7 +94,7 @@ ChildPlan Supervisor::Impl::MakeChildPlan(const Spec& spec, const RunPipes& pipe
   plan.cmdline_begin = cmdline_begin;
   plan.cmdline_size = cmdline_size;
   plan.isolated = isolated();
-  plan.make_netns = isolated() && spec.network == NetworkMode::kNone;
+  plan.make_netns = isolated() && spec.network != NetworkMode::kHost;
   if (mounts) {
     plan.ops = mounts->ops().data();
     plan.op_count = mounts->ops().size();
@@ -161,7 +162,7 @@ Status Supervisor::Impl::Release(pid_t pid, uid_t host_uid, gid_t host_gid, int 
 }
 
 Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* cancel) {
-  RETURN_IF_ERROR(ValidateSpec(spec));
+  RETURN_IF_ERROR(ValidateSpec(spec, isolated()));
   if (!isolated()) {
     LOG_WARN(
         "running {} WITHOUT a sandbox (--no-sandbox): no namespaces, no seccomp, full "
@@ -184,9 +185,19 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
     keep.push_back(ws.mount->tree.get());  // attached by init (MountOp::Kind::kAttach)
     std::sort(keep.begin(), keep.end());
   }
+  std::unique_ptr<RunEgress> egress;
+  if (spec.network == NetworkMode::kProxy) {
+    ASSIGN_OR_RETURN(egress, RunEgress::Prepare());
+    keep.push_back(egress->child_fd());
+    std::sort(keep.begin(), keep.end());
+  }
   ChildPlan plan = MakeChildPlan(spec, pipes, keep, mounts, cmd, rlimits);
   if (!isolated()) {
     plan.workdir = ws.path.c_str();
+  }
+  if (egress) {
+    plan.proxy_socket_fd = egress->child_fd();
+    plan.proxy_port = kEgressProxyPort;
   }
 
   // cgroup v2: made before the clone, which starts the child inside it. v1: made while the
@@ -222,6 +233,9 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
   if (pipes.in) {
     pipes.in->read.reset();
   }
+  if (egress) {
+    egress->CloseChildEnd();
+  }
   Status released =
       Release(*pid, ws.host_uid, ws.host_gid, pipes.sync.write.get(), [&]() -> Status {
         if (!cgroups || cgroup_first) {
@@ -231,6 +245,13 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
         return cgroup->Attach(*pid);
       });
   pipes.sync.write.reset();  // without both bytes, the child reads EOF and exits
+  if (egress && released.ok()) {
+    // Init sends the listener before it waits for the second byte; an init that failed sends
+    // none and reports why on its own.
+    if (Status started = egress->Start(spec); !started.ok()) {
+      LOG_DEBUG("egress proxy not started: {}", started.error().ToString());
+    }
+  }
 
   MonitorInputs monitor;
   monitor.init_pid = *pid;
@@ -242,8 +263,12 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
     monitor.stdin_fd = std::move(pipes.in->write);
   }
   monitor.start = start;
-  return Watch(spec, cancel, ws, mounts ? &*mounts : nullptr, &cgroup, std::move(monitor),
-               released);
+  RunResult result =
+      Watch(spec, cancel, ws, mounts ? &*mounts : nullptr, &cgroup, std::move(monitor), released);
+  if (egress) {
+    egress->Finish(result.stderr_data);
+  }
+  return result;
 }
 
 RunResult Supervisor::Impl::Watch(const Spec& spec, const CancelToken* cancel, const Workspace& ws,
