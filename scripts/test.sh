@@ -21,7 +21,7 @@ scripts/build.sh
 
 summary=()
 failed=0
-declare -A stage_dirs=([tests]=build/release [asan]=build/asan)
+declare -A stage_dirs=([tests]=build/release [uml]=build/release [asan]=build/asan)
 run_stage() {
   local name=$1
   shift
