@@ -60,10 +60,11 @@ TEST_F(AgentRunTest, ReadOnlyBindsAreVisibleToEveryActionAndNamedToTheModel) {
   hostile::HostDir data("agent-run-data-");
   hostile::WriteFile(data / "numbers.txt", "4\n5\n");
   FakeLlm fake(Wire::kOpenAi);
-  fake.Script({ToolCallReply("run_shell", R"({"command": "cp /data/numbers.txt copy.txt"})"),
-               ToolCallReply("run_shell",
-                             R"({"command": "touch /data/new 2>/dev/null || echo refused > ro.txt"})"),
-               ToolCallReply("finish", R"({"summary": "copied"})")});
+  fake.Script(
+      {ToolCallReply("run_shell", R"({"command": "cp /data/numbers.txt copy.txt"})"),
+       ToolCallReply("run_shell",
+                     R"({"command": "touch /data/new 2>/dev/null || echo refused > ro.txt"})"),
+       ToolCallReply("finish", R"({"summary": "copied"})")});
 
   Finished r = Run(fake, Wire::kOpenAi, {"--no-plan", "--ro-bind", data.path() + ":/data"},
                    "copy the numbers");

@@ -108,8 +108,8 @@ TEST_F(CliTest, DownloadPicksTheFormatFromTheNameOrWritesToStandardOutput) {
   EXPECT_THAT(unknown.out, HasSubstr("end it in .zip or .tar.gz, or give --format"));
   Exit nowhere = Warden({"download", id, "-o", "no/such/dir/files.zip"});
   EXPECT_EQ(nowhere.code, 1);
-  EXPECT_THAT(nowhere.out,
-              HasSubstr("cannot write no/such/dir/files.zip: No such file or directory"));
+  EXPECT_THAT(nowhere.out, HasSubstr("cannot write no/such/dir/files.zip: ENOENT (No such file or "
+                                     "directory)"));
 }
 
 TEST_F(CliTest, CancelStopsARunningJobAndErrorsAreClear) {

@@ -381,9 +381,9 @@ AgentResult Agent::Loop::Finished(const std::string& summary) {
   if (refused_ == 0) {
     return End("succeeded", "finished", summary);
   }
-  std::string not_done = fmt::format("{} action{} not run ({}{})", refused_,
-                                     refused_ == 1 ? " was" : "s were", first_refusal_,
-                                     refused_ == 1 ? "" : ", and others");
+  std::string not_done =
+      fmt::format("{} action{} not run ({}{})", refused_, refused_ == 1 ? " was" : "s were",
+                  first_refusal_, refused_ == 1 ? "" : ", and others");
   if (actions_ok_ == 0) {
     // Nothing the task needed ran: whatever the model says, the task was not done.
     return End("failed", "refused",

@@ -29,8 +29,8 @@ struct AgentOptions {
   uint64_t token_budget = 1'000'000;        // input + output tokens of every request; 0: none
   int max_format_errors = 3;                // consecutive replies with no usable action
   int stuck_repeats = 3;  // the same action failing the same way, or succeeding alike in a row
-  bool plan = true;                         // ask for a plan first
-  bool validate = false;                    // the model reviews each command before it runs
+  bool plan = true;       // ask for a plan first
+  bool validate = false;  // the model reviews each command before it runs
   // The conversation sent each turn stays under this many bytes: old steps are shortened, then
   // summarised. 0: from the model's context (when known), else 60 kB.
   size_t history_bytes = 0;

@@ -190,8 +190,8 @@ Observation ToolRunner::Run(const std::string& tool, const json::object& argumen
   }
   bool cut_at_deadline = false;
   if (deadline_ != std::chrono::steady_clock::time_point::max()) {
-    auto left = std::chrono::duration_cast<milliseconds>(deadline_ -
-                                                          std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<milliseconds>(deadline_ - std::chrono::steady_clock::now());
     if (left <= milliseconds(0)) {
       Observation refused;
       refused.outcome = "task_time";

@@ -28,7 +28,7 @@ struct Observation {
 };
 
 struct ToolOptions {
-  std::string workspace;  // host directory
+  std::string workspace;                     // host directory
   std::vector<sandbox::BindMount> ro_binds;  // the user's files, read-only, in every action
   sandbox::Limits limits;
   sandbox::NetworkMode network = sandbox::NetworkMode::kNone;

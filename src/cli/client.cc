@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +17,7 @@
 
 #include "agent/output.h"
 #include "base/json.h"
+#include "base/result.h"
 #include "llm/http.h"
 
 namespace warden::cli {
@@ -116,7 +116,7 @@ int Download(const Common& common, const std::string& path, const std::string& i
   std::string file = output.empty() ? id + (format == "zip" ? ".zip" : ".tar.gz") : output;
   FILE* out = to_stdout ? stdout : std::fopen(file.c_str(), "wbe");
   if (out == nullptr) {
-    fmt::print(stderr, "warden download: cannot write {}: {}\n", file, std::strerror(errno));
+    fmt::print(stderr, "warden download: cannot write {}: {}\n", file, ErrnoDescription(errno));
     return kExitFailed;
   }
   llm::HttpRequest request;
@@ -132,7 +132,7 @@ int Download(const Common& common, const std::string& path, const std::string& i
       [&](std::string_view bytes) -> Status {
         if (std::fwrite(bytes.data(), 1, bytes.size(), out) != bytes.size()) {
           write_error = fmt::format("cannot write {}: {}", to_stdout ? "standard output" : file,
-                                    std::strerror(errno));
+                                    ErrnoDescription(errno));
           return Error(ErrorCode::kResourceExhausted, write_error);
         }
         written += bytes.size();
@@ -142,7 +142,7 @@ int Download(const Common& common, const std::string& path, const std::string& i
   bool closed = to_stdout ? std::fflush(out) == 0 : std::fclose(out) == 0;
   if (!closed && write_error.empty()) {
     write_error = fmt::format("cannot write {}: {}", to_stdout ? "standard output" : file,
-                              std::strerror(errno));
+                              ErrnoDescription(errno));
   }
   if (!response.ok() || response->status != 200 || !write_error.empty()) {
     if (!to_stdout) {

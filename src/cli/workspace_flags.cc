@@ -9,9 +9,8 @@
 #include <set>
 #include <system_error>
 
-#include <fmt/format.h>
-
 #include "cli/reachable.h"
+#include <fmt/format.h>
 
 namespace warden::cli {
 namespace fs = std::filesystem;
@@ -131,9 +130,9 @@ Status CopyInputs(const std::vector<std::string>& files, const std::string& work
     }
     fs::copy(source, target, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
     if (ec) {
-      return Error(ErrorCode::kFailedPrecondition,
-                   fmt::format("--input {}: cannot copy it into {}: {}", file, workspace,
-                               ec.message()));
+      return Error(
+          ErrorCode::kFailedPrecondition,
+          fmt::format("--input {}: cannot copy it into {}: {}", file, workspace, ec.message()));
     }
     RETURN_IF_ERROR(GiveTo(target, sandbox_uid));
   }
