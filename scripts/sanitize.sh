@@ -65,7 +65,7 @@ if [ ${#targets[@]} -eq 0 ]; then
     --repeat until-pass:2 "$@" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   set -e
-  retried=$(grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*(\*\*\*Failed|\*\*\*Timeout|Exception)' "$log" |
+  retried=$(grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*(Failed|Timeout|Exception)' "$log" |
     sed -E 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: ([^ ]+).*/\1/' | sort -u || true)
   if [ -n "$retried" ]; then
     echo "sanitize.sh: these tests failed a first run under $preset:" >&2
