@@ -1,6 +1,7 @@
 #include "api/jobs_api.h"
 
 #include <memory>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -55,7 +56,7 @@ std::string OwnerOf(const Request& request) {
 JobsApi::JobsApi(jobs::JobStore& store, jobs::WorkerPool* workers, JobsApiOptions options)
     : store_(store),
       workers_(workers),
-      options_(options),
+      options_(std::move(options)),
       followers_(std::make_unique<EventFollowers>(store)) {}
 
 JobsApi::~JobsApi() = default;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <utility>
 
 #include "api/router.h"
 #include "api/workspace_quota.h"
@@ -33,7 +34,7 @@ struct SessionsApiOptions {
 class SessionsApi {
  public:
   explicit SessionsApi(jobs::JobStore& store, SessionsApiOptions options = {})
-      : store_(store), options_(options) {}
+      : store_(store), options_(std::move(options)) {}
   void AddRoutes(Router& router);
 
  private:
