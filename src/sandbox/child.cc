@@ -27,6 +27,7 @@
 #include <cstring>
 
 #include "sandbox/child_mounts.h"
+#include "sandbox/fd_passing.h"
 #include "sandbox/late_request.h"
 
 namespace warden::sandbox {
@@ -138,21 +139,7 @@ int StartNetworkHelper(pid_t* helper) {
     if (err == 0 && (ns = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0) {
       err = static_cast<unsigned char>(errno != 0 ? errno : EIO);
     }
-    struct iovec iov = {&err, 1};
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr message {};
-    message.msg_iov = &iov;
-    message.msg_iovlen = 1;
-    if (ns >= 0) {
-      message.msg_control = control;
-      message.msg_controllen = sizeof(control);
-      struct cmsghdr* header = CMSG_FIRSTHDR(&message);
-      header->cmsg_level = SOL_SOCKET;
-      header->cmsg_type = SCM_RIGHTS;
-      header->cmsg_len = CMSG_LEN(sizeof(int));
-      std::memcpy(CMSG_DATA(header), &ns, sizeof(int));
-    }
-    (void)::sendmsg(pair[1], &message, 0);
+    (void)SendByteAndFd(pair[1], err, ns);
     for (;;) {
       ::pause();
     }
@@ -173,23 +160,9 @@ bool JoinNetwork(pid_t helper, int socket_fd) {
   if (::send(socket_fd, &err, 1, MSG_NOSIGNAL) != 1) {
     err = EPIPE;  // the helper is gone
   }
-  struct iovec iov = {&err, 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr message {};
-  message.msg_iov = &iov;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof(control);
-  ssize_t n;
-  do {
-    n = ::recvmsg(socket_fd, &message, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  ::close(socket_fd);
   int ns = -1;
-  struct cmsghdr* header = n == 1 ? CMSG_FIRSTHDR(&message) : nullptr;
-  if (header != nullptr && header->cmsg_type == SCM_RIGHTS) {
-    std::memcpy(&ns, CMSG_DATA(header), sizeof(int));
-  }
+  (void)ReceiveByteAndFd(socket_fd, &err, &ns);
+  ::close(socket_fd);
   bool ok = err == 0 && ns >= 0 && ::setns(ns, CLONE_NEWNET) == 0;
   int saved = ok ? 0 : (err != 0 ? err : (errno != 0 ? errno : EIO));
   if (ns >= 0) {
@@ -214,20 +187,7 @@ bool SendProxyListener(int socket_fd, uint16_t port) {
                    sizeof(address)) == 0 &&
             ::listen(listener, SOMAXCONN) == 0;
   if (ok) {
-    char byte = 0;
-    struct iovec iov = {&byte, 1};
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr message {};
-    message.msg_iov = &iov;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof(control);
-    struct cmsghdr* header = CMSG_FIRSTHDR(&message);
-    header->cmsg_level = SOL_SOCKET;
-    header->cmsg_type = SCM_RIGHTS;
-    header->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(header), &listener, sizeof(int));
-    ok = ::sendmsg(socket_fd, &message, MSG_NOSIGNAL) == 1;
+    ok = SendByteAndFd(socket_fd, 0, listener);
   }
   int saved = errno;
   if (listener >= 0) {

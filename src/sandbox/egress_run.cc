@@ -1,38 +1,23 @@
 #include "sandbox/egress_run.h"
 
 #include <sys/socket.h>
-#include <sys/uio.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include <fmt/format.h>
+
+#include "sandbox/fd_passing.h"
 
 namespace warden::sandbox {
 namespace {
 
 Result<UniqueFd> ReceiveFd(int socket_fd) {
-  char byte = 0;
-  struct iovec iov = {&byte, 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr message {};
-  message.msg_iov = &iov;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof(control);
-  ssize_t n;
-  do {
-    n = ::recvmsg(socket_fd, &message, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
+  unsigned char byte = 0;
+  int fd = -1;
+  if (ReceiveByteAndFd(socket_fd, &byte, &fd) < 0) {
     return ErrnoError("recvmsg(egress proxy listener)");
   }
-  struct cmsghdr* header = n == 1 ? CMSG_FIRSTHDR(&message) : nullptr;
-  if (header == nullptr || header->cmsg_type != SCM_RIGHTS) {
+  if (fd < 0) {
     return Error(ErrorCode::kUnavailable, "the run's init sent no listening socket");
   }
-  int fd = -1;
-  std::memcpy(&fd, CMSG_DATA(header), sizeof(int));
   return UniqueFd(fd);
 }
 
