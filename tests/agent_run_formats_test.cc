@@ -1,9 +1,12 @@
 // `warden run` with models that print their tool calls as text: each raw format of
-// shared/reference/llm-output-formats.md, carried end to end through a real run until the action
-// it names has left its mark in the workspace; and an Ollama model without tool support, run in
-// text mode from its first request.
+// shared/reference/llm-output-formats.md and each family of docs/model-formats.md, carried end to
+// end over each wire (OpenAI-compatible, Ollama, Anthropic) through a real run until the action it
+// names has left its mark in the workspace; and an Ollama model without tool support, run in text
+// mode from its first request.
 #include <algorithm>
 #include <ostream>
+#include <string>
+#include <tuple>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -66,6 +69,24 @@ const Format kFormats[] = {
     {"think_then_bare_json",
      "<think>The marker goes in a file; a <tool_call> here would be only a thought.</think>\n"
      "{\"name\": \"run_shell\", \"arguments\": {\"command\": \"{CMD}\"}}"},
+    {"step3",
+     "<｜tool_calls_begin｜><｜tool_call_begin｜>function<｜tool_sep｜><steptml:invoke "
+     "name=\"run_shell\"><steptml:parameter name=\"command\">{CMD}</steptml:parameter>"
+     "</steptml:invoke><｜tool_call_end｜><｜tool_calls_end｜>"},
+    {"deepseek_dsml",
+     "<｜DSML｜function_calls>\n<｜DSML｜invoke name=\"run_shell\">\n<｜DSML｜parameter "
+     "name=\"command\" string=\"true\">{CMD}</｜DSML｜parameter>\n</｜DSML｜invoke>\n"
+     "</｜DSML｜function_calls>"},
+    {"gemma4", "<|tool_call>call:run_shell{command:<|\"|>{CMD}<|\"|>}<tool_call|>"},
+    {"apertus", "<|tools_prefix|>[{\"run_shell\": {\"command\": \"{CMD}\"}}]<|tools_suffix|>"},
+    {"functionary_v32", "all\nWriting it.\n>>>run_shell\n{\"command\": \"{CMD}\"}"},
+    {"hermes2pro_function", "<function name=\"run_shell\">{\"command\": \"{CMD}\"}</function>"},
+    {"hermes2pro_fenced",
+     "```xml\n<function_call>\n{\"name\": \"run_shell\", \"arguments\": {\"command\": "
+     "\"{CMD}\"}}\n</function_call>\n```"},
+    {"deepseek_r1_no_begin",
+     "<｜tool▁calls｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>run_shell\n```json\n"
+     "{\"command\": \"{CMD}\"}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>"},
 };
 
 // For gtest's test list: the format's name, not its bytes.
@@ -89,14 +110,20 @@ std::string Reply(const Format& format) {
   return text;
 }
 
-class AgentRunFormatTest : public AgentRunTest, public ::testing::WithParamInterface<Format> {};
+// Open-weight models reach Warden through OpenAI-compatible servers (vLLM, llama.cpp, LM Studio)
+// and Ollama, and through Anthropic-compatible proxies in front of them: a model that prints its
+// calls does so whatever the wire, and each wire streams the text in its own chunks.
+using FormatOnWire = std::tuple<Format, Wire>;
+
+class AgentRunFormatTest : public AgentRunTest,
+                           public ::testing::WithParamInterface<FormatOnWire> {};
 
 TEST_P(AgentRunFormatTest, TextCallRunsAsItsAction) {
-  const Format& format = GetParam();
-  FakeLlm fake(Wire::kOpenAi);
+  const auto& [format, wire] = GetParam();
+  FakeLlm fake(wire);
   fake.Script({TextReply(Reply(format)), TextReply(kTextFinish)});
 
-  Finished r = Run(fake, Wire::kOpenAi, {"--no-plan"}, "write the marker");
+  Finished r = Run(fake, wire, {"--no-plan"}, "write the marker");
 
   ASSERT_EQ(r.exit_code, 0) << Reply(format) << "\n" << r.Describe();
   EXPECT_EQ(WorkspaceFile(fmt::format("marker_{}.txt", format.name)),
@@ -111,9 +138,13 @@ TEST_P(AgentRunFormatTest, TextCallRunsAsItsAction) {
   EXPECT_EQ(fake.pending_replies(), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, AgentRunFormatTest, ::testing::ValuesIn(kFormats),
-                         [](const ::testing::TestParamInfo<Format>& param) {
-                           return std::string(param.param.name);
+INSTANTIATE_TEST_SUITE_P(Formats, AgentRunFormatTest,
+                         ::testing::Combine(::testing::ValuesIn(kFormats),
+                                            ::testing::Values(Wire::kOpenAi, Wire::kOllama,
+                                                              Wire::kAnthropic)),
+                         [](const ::testing::TestParamInfo<FormatOnWire>& param) {
+                           return std::string(std::get<0>(param.param).name) + "_" +
+                                  WireName(std::get<1>(param.param));
                          });
 
 // An Ollama model without the "tools" capability: no request offers tools, and the model reads

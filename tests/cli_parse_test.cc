@@ -80,6 +80,26 @@ TEST_F(CliParseTest, ReportsTheCallsFormatAndRepairsOfAReplyInAFile) {
   EXPECT_EQ(json::serialize(r.report.at("formats")), R"(["hermes"])");
   EXPECT_EQ(r.report.at("prose"), "Listing.");
   EXPECT_FALSE(r.report.contains("error"));
+  // The draft inside the thinking block is shown as dropped, never among the calls.
+  const json::array& dropped = r.report.at("dropped").as_array();
+  ASSERT_EQ(dropped.size(), 1u) << r.out;
+  EXPECT_EQ(dropped[0].at("name"), "run_shell");
+  EXPECT_EQ(json::serialize(dropped[0].at("arguments")), R"({"command":"rm -rf /"})");
+  EXPECT_EQ(dropped[0].at("reason"), "inside a thinking block: a draft, never run");
+}
+
+TEST_F(CliParseTest, AReplyWhoseOnlyCallsAreDraftsHasNothingToRun) {
+  ParseRun r = Run(Write("drafts.txt",
+                         "[THINK]I could run [TOOL_CALLS]run_shell[ARGS]{\"command\": \"ls\"}"
+                         "[/THINK]<think>or\n```bash\npwd\n```\n</think>"));
+  EXPECT_EQ(r.exit, 1) << r.out;
+  EXPECT_TRUE(r.report.at("calls").as_array().empty()) << r.out;
+  const json::array& dropped = r.report.at("dropped").as_array();
+  ASSERT_EQ(dropped.size(), 2u) << r.out;
+  EXPECT_EQ(dropped[0].at("format"), "mistral-v11");
+  EXPECT_EQ(json::serialize(dropped[1].at("arguments")), R"({"command":"pwd"})");
+  EXPECT_NE(r.report.at("error").as_string().find("the only calls were drafts"), std::string::npos)
+      << r.out;
 }
 
 TEST_F(CliParseTest, ReadsStdinAndACustomToolList) {
@@ -107,6 +127,7 @@ TEST_F(CliParseTest, SaysWhyNothingCouldBeUsed) {
   ParseRun prose = Run(Write("b.txt", "All done, nothing to run."));
   EXPECT_EQ(prose.exit, 1) << prose.out;
   EXPECT_NE(prose.report.at("error").as_string().find("no tool call found"), std::string::npos);
+  EXPECT_TRUE(prose.report.at("dropped").as_array().empty());
 }
 
 TEST_F(CliParseTest, BadInputIsAClearErrorAnd2) {

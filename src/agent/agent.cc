@@ -59,6 +59,12 @@ Extracted Extract(const llm::ChatResponse& response) {
   for (llm::TextCall& call : parse.calls) {
     out.actions.push_back({call.name, std::move(call.arguments), "", false});
   }
+  if (out.actions.empty() && out.problem.empty() && !parse.drafts.empty()) {
+    out.problem = fmt::format(
+        "its only tool call ({}) was inside a thinking block, where a call is a draft and is never "
+        "run; write the call after the thinking block ends",
+        parse.drafts.front().name);
+  }
   return out;
 }
 

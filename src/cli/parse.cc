@@ -92,28 +92,41 @@ bool ReadTools(const std::string& path, std::vector<llm::ToolSpec>& tools) {
   return true;
 }
 
+json::object CallJson(const llm::TextCall& call) {
+  json::array repairs(call.repairs.begin(), call.repairs.end());
+  return json::object{{"name", call.name},
+                      {"arguments", call.arguments},
+                      {"format", call.format},
+                      {"repairs", std::move(repairs)},
+                      {"raw", call.raw}};
+}
+
 json::object Report(const llm::TextCallParse& parse) {
   json::array calls;
   std::set<std::string> formats;
   for (const llm::TextCall& call : parse.calls) {
-    json::array repairs(call.repairs.begin(), call.repairs.end());
-    calls.push_back(json::object{{"name", call.name},
-                                 {"arguments", call.arguments},
-                                 {"format", call.format},
-                                 {"repairs", std::move(repairs)},
-                                 {"raw", call.raw}});
+    calls.push_back(CallJson(call));
     formats.insert(call.format);
+  }
+  json::array dropped;
+  for (const llm::TextCall& call : parse.drafts) {
+    json::object draft = CallJson(call);
+    draft["reason"] = "inside a thinking block: a draft, never run";
+    dropped.push_back(std::move(draft));
   }
   json::object out{{"calls", std::move(calls)},
                    {"formats", json::array(formats.begin(), formats.end())},
+                   {"dropped", std::move(dropped)},
                    {"prose", parse.prose}};
   if (!parse.error.empty()) {
     out["error"] = parse.error;
   }
   if (parse.calls.empty() && parse.error.empty()) {
-    out["error"] =
-        "no tool call found: the reply matches no format Warden reads (docs/model-formats.md "
-        "lists them), or its only calls were drafts inside closed thinking blocks";
+    out["error"] = parse.drafts.empty()
+                       ? "no tool call found: the reply matches no format Warden reads "
+                         "(docs/model-formats.md lists them)"
+                       : "no tool call to run: the only calls were drafts inside thinking blocks "
+                         "(listed under \"dropped\"); a call runs only after the block ends";
   }
   return out;
 }

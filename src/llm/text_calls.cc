@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -300,12 +301,14 @@ const ToolSpec* FindTool(std::string_view name, const std::vector<ToolSpec>& too
 
 }  // namespace text_scan
 
-TextCallParse ParseTextCalls(std::string_view text, const std::vector<ToolSpec>& tools) {
-  std::string visible = text_scan::StripThinking(text);
+namespace {
+
+// The calls in `visible`, a text without thinking blocks, into `result`.
+void ParseVisible(const std::string& visible, const std::vector<ToolSpec>& tools,
+                  TextCallParse& result) {
   text_scan::ScanContext ctx(visible, tools);
   std::vector<Candidate> found = Detect(ctx);
   std::string_view visible_text = visible;
-  TextCallParse result;
   int failures = 0;
   auto fail = [&](const Candidate& c, std::string_view reason) {
     if (++failures <= kMaxReportedFailures) {
@@ -338,6 +341,19 @@ TextCallParse ParseTextCalls(std::string_view text, const std::vector<ToolSpec>&
                     " more calls that could not be used)";
   }
   result.prose = Prose(visible, found);
+}
+
+}  // namespace
+
+TextCallParse ParseTextCalls(std::string_view text, const std::vector<ToolSpec>& tools) {
+  std::vector<std::string> drafts;
+  TextCallParse result;
+  ParseVisible(text_scan::StripThinking(text, &drafts), tools, result);
+  for (const std::string& draft : drafts) {
+    TextCallParse inside;
+    ParseVisible(draft, tools, inside);
+    std::move(inside.calls.begin(), inside.calls.end(), std::back_inserter(result.drafts));
+  }
   return result;
 }
 

@@ -30,6 +30,9 @@ struct TextCallParse {
   std::string error;
   // The text without think blocks and without the spans that were calls: the model's prose.
   std::string prose;
+  // Calls written inside thinking blocks: drafts, never to be run. Listed so that a model whose
+  // only call was a draft can be told where to put it, and so that `warden parse` can show them.
+  std::vector<TextCall> drafts;
 };
 
 // Finds the tool calls in `text`. `tools` are the tools on offer: a call to any other name is an

@@ -94,8 +94,9 @@ void FindLeftoverMarkers(const ScanContext& ctx, std::vector<Candidate>& out);
 
 // The text without its think blocks (text_think.cc). A close tag with no open tag before it ends
 // a block the chat template opened before the reply began; an open tag never closed runs to the
-// end, except for the complete tool-call sections that thinking-mode templates put there.
-std::string StripThinking(std::string_view text);
+// end, except for the complete tool-call sections that thinking-mode templates put there. When
+// `drafts` is given, it receives what each block held (the drafts, never run).
+std::string StripThinking(std::string_view text, std::vector<std::string>* drafts = nullptr);
 
 // --- Helpers (text_scan.cc) ---
 

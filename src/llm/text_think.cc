@@ -2,6 +2,7 @@
 // never an action. Kimi-K2-Thinking's and DeepSeek V3.1's templates put complete tool-call
 // sections inside a thinking block that the model never closes: those sections are kept.
 #include <string>
+#include <vector>
 
 #include "llm/text_scan.h"
 
@@ -76,12 +77,18 @@ std::string SectionsIn(std::string_view rest) {
 
 }  // namespace
 
-std::string StripThinking(std::string_view text) {
+std::string StripThinking(std::string_view text, std::vector<std::string>* drafts) {
+  auto keep_draft = [drafts](std::string_view draft) {
+    if (drafts != nullptr && !Trim(draft).empty()) {
+      drafts->emplace_back(draft);
+    }
+  };
   ThinkTags pair;
   ThinkTags unused;
   size_t pos = 0;
   size_t leading_close = FindThinkTag(text, 0, TagSide::kClose, pair);
   if (leading_close != kNpos && leading_close < FindThinkTag(text, 0, TagSide::kOpen, unused)) {
+    keep_draft(text.substr(0, leading_close));
     pos = leading_close + pair.close.size();
   }
   std::string out;
@@ -92,11 +99,17 @@ std::string StripThinking(std::string_view text) {
       break;
     }
     out.append(text.substr(pos, open - pos));
-    size_t close = text.find(pair.close, open + pair.open.size());
+    size_t inside = open + pair.open.size();
+    size_t close = text.find(pair.close, inside);
     if (close == kNpos) {
-      out += SectionsIn(text.substr(open + pair.open.size()));
+      std::string kept = SectionsIn(text.substr(inside));
+      if (kept.empty()) {
+        keep_draft(text.substr(inside));
+      }
+      out += kept;
       break;
     }
+    keep_draft(text.substr(inside, close - inside));
     pos = close + pair.close.size();
   }
   return out;
