@@ -35,17 +35,21 @@ std::string Str(const json::object& object, std::string_view key) {
   return value != nullptr && value->is_string() ? std::string(value->get_string()) : "";
 }
 
-// The ids of the jobs in a GET /v1/jobs answer.
-std::vector<std::string> JobIds(const HttpResponse& list) {
+// The ids of the items in a list answer: GET /v1/jobs ("jobs") or GET /v1/sessions ("sessions").
+std::vector<std::string> Ids(const HttpResponse& list, std::string_view field) {
   std::vector<std::string> ids;
   json::object body = list.Json();
-  const json::value* jobs = body.if_contains("jobs");
-  if (jobs != nullptr && jobs->is_array()) {
-    for (const json::value& job : jobs->get_array()) {
-      ids.push_back(Str(job.get_object(), "id"));
+  const json::value* items = body.if_contains(field);
+  if (items != nullptr && items->is_array()) {
+    for (const json::value& item : items->get_array()) {
+      ids.push_back(Str(item.get_object(), "id"));
     }
   }
   return ids;
+}
+
+std::vector<std::string> JobIds(const HttpResponse& list) {
+  return Ids(list, "jobs");
 }
 
 // Every request on a connection of its own, presenting one key (or none).
@@ -237,6 +241,14 @@ TEST_F(ServeAuthTest, ASessionIsInvisibleToAnotherKey) {
   EXPECT_TRUE(turns != nullptr && turns->is_array() && turns->get_array().empty()) << mine.body;
   EXPECT_TRUE(JobIds(bob.Get("/v1/jobs")).empty());
   EXPECT_TRUE(JobIds(alice.Get("/v1/jobs")).empty());
+
+  // Each key lists its own sessions only.
+  HttpResponse bobs_session = bob.Post("/v1/sessions", "{}");
+  ASSERT_EQ(bobs_session.status, 201) << bobs_session.Describe();
+  EXPECT_THAT(Ids(alice.Get("/v1/sessions"), "sessions"), ::testing::ElementsAre(id));
+  EXPECT_THAT(Ids(bob.Get("/v1/sessions"), "sessions"),
+              ::testing::ElementsAre(Str(bobs_session.Json(), "id")));
+  EXPECT_EQ(KeyClient(port(), "").Get("/v1/sessions").status, 401);
 }
 
 TEST_F(ServeAuthTest, AKeyOverItsRateGets429WithRetryAfterWhileAnotherKeyIsServed) {

@@ -1,5 +1,5 @@
 // The client verbs end to end: the real `warden` binary as a user runs it (submit, jobs, status,
-// logs, cancel, retry, download, chat), against the real `warden serve` on loopback.
+// logs, cancel, retry, download, chat, sessions), against the real `warden serve` on loopback.
 #include <string>
 #include <vector>
 
@@ -93,6 +93,9 @@ TEST_F(CliTest, DownloadPicksTheFormatFromTheNameOrWritesToStandardOutput) {
   Exit none = Warden({"jobs"});
   EXPECT_EQ(none.code, 0) << none.out;
   EXPECT_THAT(none.out, HasSubstr("No jobs yet: submit one with `warden submit"));
+  Exit no_sessions = Warden({"sessions"});
+  EXPECT_EQ(no_sessions.code, 0) << no_sessions.out;
+  EXPECT_THAT(no_sessions.out, HasSubstr("No sessions yet: start one with `warden chat`."));
   std::string id = Str(Submit(StepsJob({Shell("echo kept > a.txt")})), "id");
   EXPECT_EQ(Str(WaitForState(id, "succeeded"), "state"), "succeeded");
 
@@ -165,6 +168,16 @@ TEST_F(CliTest, ChatStartsASessionAndResumesItWithTheEarlierTurnsInView) {
 
   HttpResponse got = client().Get("/v1/sessions/" + session);
   EXPECT_EQ(Arr(got.Json(), "turns").size(), 2U) << got.body;
+
+  // `warden sessions` lists it: two turns, the last message and how it ended.
+  Exit listed = Warden({"sessions"});
+  EXPECT_EQ(listed.code, 0) << listed.out;
+  EXPECT_THAT(listed.out, HasSubstr(session + "    2 turns"));
+  EXPECT_THAT(listed.out, HasSubstr("succeeded \"what number did I ask you to remember?\""));
+  Exit listed_json = Warden({"sessions", "--json"});
+  EXPECT_EQ(Str(Arr(json::parse(listed_json.out).as_object(), "sessions")[0].as_object(), "id"),
+            session)
+      << listed_json.out;
   Exit missing = Warden({"chat", "s_00000000000000000000000000", "-m", "hi"});
   EXPECT_EQ(missing.code, 1);
   EXPECT_THAT(missing.out, HasSubstr("404"));

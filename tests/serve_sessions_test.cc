@@ -152,6 +152,48 @@ TEST_F(SessionsTest, AMessageWhileThePreviousRunsIs409AndCancelFreesTheSession) 
   EXPECT_EQ(Str(Obj(after.Json(), "reply"), "state"), "succeeded") << after.body;
 }
 
+TEST_F(SessionsTest, TheListPagesSessionsNewestFirstWithTheirLastTurn) {
+  testing::FakeLlm fake(testing::Wire::kOpenAi);
+  fake.Script({testing::TextReply("1. Answer"),
+               testing::ToolCallReply("finish", R"({"summary": "hello to you"})")});
+  ASSERT_NO_FATAL_FAILURE(StartWith(fake));
+  std::string oldest = NewSession();
+  std::string talked = NewSession();
+  std::string newest = NewSession();
+  std::string long_message = "say hello\n" + std::string(300, 'x');
+  HttpResponse said = Say(talked, long_message, 60);
+  ASSERT_EQ(said.status, 201) << said.Describe();
+  ASSERT_EQ(Str(Obj(said.Json(), "reply"), "state"), "succeeded") << said.body;
+
+  HttpResponse first = client().Get("/v1/sessions?limit=2");
+  ASSERT_EQ(first.status, 200) << first.Describe();
+  json::array page = Arr(first.Json(), "sessions");
+  ASSERT_EQ(page.size(), 2U) << first.body;
+  EXPECT_EQ(Str(page[0].get_object(), "id"), newest) << first.body;
+  EXPECT_EQ(Int(page[0].get_object(), "turns"), 0);
+  EXPECT_TRUE(page[0].at("last_turn").is_null()) << first.body;
+  json::object with_turn = page[1].get_object();
+  EXPECT_EQ(Str(with_turn, "id"), talked) << first.body;
+  EXPECT_EQ(Int(with_turn, "turns"), 1);
+  json::object last = Obj(with_turn, "last_turn");
+  EXPECT_EQ(Str(last, "message"), "say hello…");  // its first line only
+  EXPECT_EQ(Str(last, "job_id"), Str(Obj(said.Json(), "job"), "id"));
+  EXPECT_EQ(Str(last, "state"), "succeeded");
+  EXPECT_GE(Int(with_turn, "last_active_ms"), Int(with_turn, "created_at_ms"));
+
+  std::string cursor = Str(first.Json(), "next_cursor");
+  EXPECT_EQ(cursor, talked);
+  HttpResponse second = client().Get("/v1/sessions?limit=2&cursor=" + cursor);
+  ASSERT_EQ(second.status, 200) << second.Describe();
+  json::array rest = Arr(second.Json(), "sessions");
+  ASSERT_EQ(rest.size(), 1U) << second.body;
+  EXPECT_EQ(Str(rest[0].get_object(), "id"), oldest);
+  EXPECT_TRUE(second.Json().at("next_cursor").is_null()) << second.body;
+
+  EXPECT_EQ(client().Get("/v1/sessions?limit=0").ErrorCode(), "invalid_argument");
+  EXPECT_EQ(client().Get("/v1/sessions?cursor=j_nope").ErrorCode(), "invalid_argument");
+}
+
 TEST_F(SessionsTest, BadSessionRequestsGetJsonErrors) {
   ASSERT_NO_FATAL_FAILURE(Start());
   std::string session = NewSession();

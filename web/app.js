@@ -118,7 +118,7 @@ async function route() {
     if (path === '/') await renderJobs(main, new URLSearchParams(location.search));
     else if (path === '/new') await renderNewJob(main);
     else if (job) await renderJob(main, decodeURIComponent(job[1]));
-    else if (path === '/sessions') await renderSessions(main);
+    else if (path === '/sessions') await renderSessions(main, new URLSearchParams(location.search));
     else if (session) await renderSession(main, decodeURIComponent(session[1]));
     else if (path === '/server') await renderServer(main);
     else main.replaceChildren(el('h1', {}, 'Not found'), el('p', {}, 'No page here. ', el('a', { href: '/' }, 'See the jobs')));

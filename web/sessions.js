@@ -1,27 +1,52 @@
 // Sessions: a conversation whose messages run one after another as agent jobs in one workspace.
-// The list page starts one (the API lists no sessions: it shows those of the caller's recent jobs);
-// the chat view shows earlier turns, sends a message and streams its actions and output live.
+// The list page shows the caller's sessions, newest first, with their last message and how it
+// ended, and starts new ones; the chat view shows earlier turns, sends a message and streams its
+// actions and output live.
 import { api } from './api.js';
-import { el, errorBox, live, onLeave, navigate, stateBadge } from './app.js';
+import { el, errorBox, live, onLeave, navigate, stateBadge, when } from './app.js';
 import { Timeline } from './timeline.js';
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
+const PAGE = 20;
 
-export async function renderSessions(main) {
+function sessionRow(session) {
+  const last = session.last_turn;
+  return el('tr', { 'data-session': session.id },
+    el('td', {}, el('a', { href: `/sessions/${encodeURIComponent(session.id)}` }, session.id)),
+    el('td', {}, String(session.turns)),
+    el('td', { class: 'task' }, last ? last.message : el('span', { class: 'muted' }, 'no message yet')),
+    el('td', {}, last ? (last.state ? stateBadge(last.state) : 'deleted') : ''),
+    el('td', {}, when(session.last_active_ms)));
+}
+
+export async function renderSessions(main, params) {
+  const cursor = params.get('cursor') || '';
+  const errors = el('div');
   const start = el('button', { id: 'new-session', onclick: async () => {
     try {
       const session = await api('/v1/sessions', { method: 'POST' });
       navigate(`/sessions/${encodeURIComponent(session.id)}`);
-    } catch (error) { main.append(errorBox(error)); }
+    } catch (error) { errors.replaceChildren(errorBox(error)); }
   } }, 'Start a session');
-  const page = await api('/v1/jobs?limit=200');
-  const seen = [...new Set(page.jobs.map((job) => job.session_id).filter(Boolean))];
+  const query = new URLSearchParams({ limit: PAGE });
+  if (cursor) query.set('cursor', cursor);
+  const page = await api(`/v1/sessions?${query}`);
+  const links = [];
+  if (cursor) links.push(el('a', { href: '/sessions' }, 'Newest'));
+  if (page.next_cursor) {
+    links.push(el('a', { href: `/sessions?${new URLSearchParams({ cursor: page.next_cursor })}`, rel: 'next' }, 'Older'));
+  }
   main.replaceChildren(
     el('div', { class: 'title' }, el('h1', {}, 'Sessions'), start),
+    errors,
     el('p', { class: 'muted' }, 'A session keeps one workspace across messages: each message can use what the earlier ones made.'),
-    el('h2', {}, 'Sessions of your recent jobs'),
-    seen.length ? el('ul', {}, seen.map((id) => el('li', {}, el('a', { href: `/sessions/${encodeURIComponent(id)}` }, id))))
-      : el('p', { class: 'muted' }, 'No sessions yet: start one.'));
+    page.sessions.length
+      ? el('div', { class: 'scroll' }, el('table', { class: 'jobs' },
+        el('caption', { class: 'sr-only' }, 'Sessions, newest first'),
+        el('thead', {}, el('tr', {}, ['Session', 'Turns', 'Last message', 'State', 'Last active'].map((h) => el('th', { scope: 'col' }, h)))),
+        el('tbody', {}, page.sessions.map(sessionRow))))
+      : el('p', { class: 'muted', role: 'status' }, cursor ? 'No older sessions.' : 'No sessions yet: start one.'),
+    el('nav', { class: 'pager', 'aria-label': 'Pages' }, ...links));
 }
 
 // One turn: the message, then its job's actions and output live, then the reply.

@@ -77,7 +77,12 @@ void JobsApi::AddRoutes(Router& router) {
       unready.headers.Set("Retry-After", "2");
       return unready;
     }
-    return Response::Json(200, json::object{{"status", "ready"}});
+    // Ready without an LLM too: steps jobs run; "llm" says whether tasks can.
+    json::object ready{{"status", "ready"}};
+    if (options_.llm != nullptr) {
+      ready["llm"] = options_.llm->Describe();
+    }
+    return Response::Json(200, ready);
   });
   router.Add("POST", "/v1/jobs", bind(&JobsApi::Submit));
   router.Add("GET", "/v1/jobs", bind(&JobsApi::List));
@@ -90,6 +95,21 @@ void JobsApi::AddRoutes(Router& router) {
   router.Add("GET", "/v1/jobs/{id}/files", bind(&JobsApi::Files));
   router.Add("GET", "/v1/jobs/{id}/files/{path...}", bind(&JobsApi::File));
   router.Add("GET", "/v1/jobs/{id}/archive", bind(&JobsApi::Archive));
+}
+
+std::optional<Response> RefuseWithoutLlm(jobs::LlmAvailability* llm, const jobs::JobSpec& spec,
+                                         std::string_view code) {
+  if (llm == nullptr) {
+    return std::nullopt;
+  }
+  Status usable = llm->Check(spec);
+  if (usable.ok()) {
+    return std::nullopt;
+  }
+  if (usable.error().code() == ErrorCode::kInvalidArgument) {
+    return Response::Error(400, code, "options.provider: " + usable.error().message());
+  }
+  return Response::Error(503, "llm_unavailable", usable.error().message());
 }
 
 Result<jobs::Job> JobsApi::JobOf(const Request& request) {
@@ -119,6 +139,9 @@ Response JobsApi::Submit(Request& request) {
   auto spec = jobs::ParseJobSpec(body.get_object(), options_.bounds);
   if (!spec.ok()) {
     return SpecRefused(spec.error(), "invalid_job");
+  }
+  if (std::optional<Response> refused = RefuseWithoutLlm(options_.llm, *spec, "invalid_job")) {
+    return std::move(*refused);
   }
   jobs::NewJob job;
   job.owner = OwnerOf(request);
@@ -263,6 +286,11 @@ Response JobsApi::Retry(Request& request) {
                            fmt::format("{} answers a message of session {}: post the message to "
                                        "the session again (POST /v1/sessions/{}/messages)",
                                        job->id, job->session_id, job->session_id));
+  }
+  if (auto spec = jobs::ParseJobSpec(job->input, options_.bounds); spec.ok()) {
+    if (std::optional<Response> refused = RefuseWithoutLlm(options_.llm, *spec, "invalid_job")) {
+      return std::move(*refused);
+    }
   }
   if (options_.quota != nullptr) {
     if (std::optional<Response> refused = options_.quota->Check(job->owner)) {

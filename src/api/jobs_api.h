@@ -3,11 +3,14 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "api/router.h"
 #include "api/workspace_quota.h"
 #include "jobs/job_spec.h"
+#include "jobs/llm_availability.h"
 #include "jobs/store.h"
 #include "jobs/worker.h"
 
@@ -22,7 +25,15 @@ struct JobsApiOptions {
   jobs::JobBounds bounds;
   // Checked before a job or a retry is stored; null: none.
   WorkspaceQuota* quota = nullptr;
+  // Whether a task job can run here (503 llm_unavailable when not; /readyz shows it); null: not
+  // checked (a node without workers: the workers' LLM is theirs).
+  jobs::LlmAvailability* llm = nullptr;
 };
+
+// The answer to a task job this server cannot run for want of an LLM: 400 `code` for an unknown
+// provider, else 503 llm_unavailable saying what to configure; nullopt when it can run.
+std::optional<Response> RefuseWithoutLlm(jobs::LlmAvailability* llm, const jobs::JobSpec& spec,
+                                         std::string_view code);
 
 // The answer to a job spec that does not parse: 400 `code`, or 403 for what the server forbids.
 Response SpecRefused(const Error& error, std::string_view code);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "api/jobs_api.h"
+#include "base/utf8.h"
 #include "jobs/turns.h"
 
 namespace warden::api {
@@ -47,10 +48,22 @@ Result<json::object> TurnJson(jobs::JobStore& store, const jobs::SessionTurn& tu
   return out;
 }
 
+// A message as a list shows it: its first line, at most 200 bytes, cut between characters.
+std::string ShortMessage(std::string_view message) {
+  constexpr size_t kMaxBytes = 200;
+  std::string_view line = message.substr(0, message.find('\n'));
+  if (line.size() <= kMaxBytes && line.size() == message.size()) {
+    return std::string(line);
+  }
+  line = line.substr(0, kMaxBytes);
+  return ToValidUtf8(line.substr(0, line.size() - Utf8UnfinishedTail(line))) + "…";
+}
+
 }  // namespace
 
 void SessionsApi::AddRoutes(Router& router) {
   router.Add("POST", "/v1/sessions", [this](Request& request) { return Create(request); });
+  router.Add("GET", "/v1/sessions", [this](Request& request) { return List(request); });
   router.Add("GET", "/v1/sessions/{id}", [this](Request& request) { return Get(request); });
   router.Add("POST", "/v1/sessions/{id}/messages",
              [this](Request& request) { return PostMessage(request); });
@@ -86,6 +99,41 @@ Response SessionsApi::Create(Request& request) {
   Response response = Response::Json(201, out);
   response.headers.Set("Location", "/v1/sessions/" + session->id);
   return response;
+}
+
+Response SessionsApi::List(Request& request) {
+  auto limit = QueryInt(request, "limit", 50, 1, jobs::kMaxPageLimit);
+  if (!limit.ok()) {
+    return Response::FromError(limit.error());
+  }
+  jobs::PageRequest page{static_cast<int>(*limit), ""};
+  if (auto it = request.query.find("cursor"); it != request.query.end()) {
+    page.cursor = it->second;
+  }
+  auto result = store_.ListSessions(OwnerOf(request), page);
+  if (!result.ok()) {
+    return Response::FromError(result.error());
+  }
+  json::array items;
+  for (const jobs::SessionSummary& summary : result->sessions) {
+    json::object item = jobs::ToJson(summary.session, jobs::ViewerFor(OwnerOf(request)));
+    item["turns"] = summary.turns;
+    item["last_active_ms"] = summary.last_active_ms;
+    if (summary.turns == 0) {
+      item["last_turn"] = nullptr;
+    } else {
+      item["last_turn"] = json::object{
+          {"message", ShortMessage(summary.last_message)},
+          {"job_id", summary.last_job_id},
+          {"state", summary.last_job_state.empty() ? json::value(nullptr)
+                                                   : json::value(summary.last_job_state)}};
+    }
+    items.push_back(std::move(item));
+  }
+  json::object out{{"sessions", std::move(items)}};
+  out["next_cursor"] =
+      result->next_cursor.empty() ? json::value(nullptr) : json::value(result->next_cursor);
+  return Response::Json(200, out);
 }
 
 Response SessionsApi::Get(Request& request) {
@@ -148,12 +196,16 @@ Response SessionsApi::PostMessage(Request& request) {
   if (const json::value* options = fields.if_contains("options"); options != nullptr) {
     job.input["options"] = *options;
   }
-  if (auto spec = jobs::ParseJobSpec(job.input, options_.bounds); !spec.ok()) {
+  auto spec = jobs::ParseJobSpec(job.input, options_.bounds);
+  if (!spec.ok()) {
     return SpecRefused(spec.error(), "invalid_message");
   }
   auto session = SessionOf(request);
   if (!session.ok()) {
     return Response::FromError(session.error());
+  }
+  if (std::optional<Response> refused = RefuseWithoutLlm(options_.llm, *spec, "invalid_message")) {
+    return std::move(*refused);
   }
   job.session_id = session->id;
   if (options_.quota != nullptr) {

@@ -2,6 +2,9 @@
 // the session's workspace, each with the earlier turns in view (see jobs/turns.h).
 //
 //   POST /v1/sessions                      → 201 the session
+//   GET  /v1/sessions[?limit=N&cursor=C]   → {"sessions": [...], "next_cursor"}: the key's
+//   sessions,
+//        newest first, each with its turn count and last turn (message shortened, job, state)
 //   GET  /v1/sessions/{id}                 → the session and its turns, each with its job and reply
 //   POST /v1/sessions/{id}/messages[?wait=SECONDS]
 //        {"message": "...", "options": {...}} → 201 {"turn", "job"[, "reply"]}; 409 while the
@@ -14,6 +17,7 @@
 #include "api/router.h"
 #include "api/workspace_quota.h"
 #include "jobs/job_spec.h"
+#include "jobs/llm_availability.h"
 #include "jobs/store.h"
 #include "jobs/worker.h"
 
@@ -29,6 +33,8 @@ struct SessionsApiOptions {
   jobs::JobBounds bounds;
   // Checked before a message's job is stored; null: none.
   WorkspaceQuota* quota = nullptr;
+  // As JobsApiOptions::llm: a message is a task.
+  jobs::LlmAvailability* llm = nullptr;
 };
 
 class SessionsApi {
@@ -39,6 +45,7 @@ class SessionsApi {
 
  private:
   Response Create(Request& request);
+  Response List(Request& request);
   Response Get(Request& request);
   Response PostMessage(Request& request);
   Result<jobs::Session> SessionOf(const Request& request);

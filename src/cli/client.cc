@@ -1,4 +1,5 @@
-// The client verbs of `warden serve`'s API: submit, jobs, status, logs, cancel, retry, download.
+// The client verbs of `warden serve`'s API: submit, jobs, status, logs, cancel, retry, download,
+// sessions.
 // Each takes --server (or WARDEN_SERVER), --api-key (or WARDEN_API_KEY) and --json.
 #include <fcntl.h>
 #include <unistd.h>
@@ -6,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +53,18 @@ std::string Describe(const json::object& job) {
     what = what.substr(0, 57) + "...";
   }
   return what;
+}
+
+// A time in milliseconds since the epoch as local "YYYY-MM-DD HH:MM".
+std::string FormatTime(int64_t ms) {
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm local{};
+  if (::localtime_r(&seconds, &local) == nullptr) {
+    return "?";
+  }
+  char text[32];
+  size_t n = std::strftime(text, sizeof text, "%Y-%m-%d %H:%M", &local);
+  return std::string(text, n);
 }
 
 void PrintJob(const json::object& job) {
@@ -160,6 +174,42 @@ int Download(const Common& common, const std::string& path, const std::string& i
   return 0;
 }
 
+// One line per session: id, turns, when it was last used, and its last message with its state.
+int ListSessions(const Common& common, int limit) {
+  auto reply = Call(common, "GET", fmt::format("/v1/sessions?limit={}", limit));
+  if (!reply.ok() || reply->status != 200) {
+    return Fail("sessions", reply);
+  }
+  if (common.json) {
+    std::printf("%s\n", reply->body.c_str());
+    return 0;
+  }
+  const json::array& sessions = reply->value.as_object()["sessions"].as_array();
+  if (sessions.empty()) {
+    std::printf("No sessions yet: start one with `warden chat`.\n");
+  }
+  for (const json::value& item : sessions) {
+    const json::object& session = item.as_object();
+    int64_t turns = session.contains("turns") ? session.at("turns").to_number<int64_t>() : 0;
+    std::string last = "(no message yet)";
+    if (const json::value* turn = session.if_contains("last_turn"); turn && turn->is_object()) {
+      const json::object& t = turn->get_object();
+      std::string state = Str(t, "state");
+      last = fmt::format("{} \"{}\"", state.empty() ? "deleted" : state, Str(t, "message"));
+    }
+    int64_t active_ms =
+        session.contains("last_active_ms") ? session.at("last_active_ms").to_number<int64_t>() : 0;
+    std::printf("%s  %3lld turn%s  %s  %s\n", Str(session, "id").c_str(),
+                static_cast<long long>(turns), turns == 1 ? " " : "s",
+                FormatTime(active_ms).c_str(), last.c_str());
+  }
+  if (const json::value* next = reply->value.as_object().if_contains("next_cursor");
+      next != nullptr && next->is_string()) {
+    std::printf("(more: --limit %d shows more)\n", limit * 2);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int Client(const std::string& verb, int argc, char** argv) {
@@ -180,6 +230,9 @@ int Client(const std::string& verb, int argc, char** argv) {
   } else if (verb == "jobs") {
     app.description("List jobs, newest first.");
     app.add_option("--status", status, "Only jobs in this state");
+    app.add_option("--limit", limit, "How many")->capture_default_str();
+  } else if (verb == "sessions") {
+    app.description("List chat sessions, newest first; continue one with `warden chat ID`.");
     app.add_option("--limit", limit, "How many")->capture_default_str();
   } else {
     app.add_option("id", id, "The job's id")->required();
@@ -267,6 +320,9 @@ int Client(const std::string& verb, int argc, char** argv) {
       PrintJob(job.as_object());
     }
     return 0;
+  }
+  if (verb == "sessions") {
+    return ListSessions(common, limit);
   }
   if (verb == "logs" && follow) {
     auto state = Follow(common, id, common.json);

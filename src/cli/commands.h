@@ -12,7 +12,7 @@ int Run(int argc, char** argv);
 int Serve(int argc, char** argv);
 // worker: runs jobs from a shared (PostgreSQL) job store; serves nothing.
 int Worker(int argc, char** argv);
-// submit, jobs, status, logs, cancel, retry, download: clients of `warden serve`.
+// submit, jobs, status, logs, cancel, retry, download, sessions: clients of `warden serve`.
 int Client(const std::string& verb, int argc, char** argv);
 // chat: a conversation with the agent through a session of `warden serve`.
 int Chat(int argc, char** argv);

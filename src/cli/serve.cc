@@ -37,8 +37,10 @@
 #include "base/metrics.h"
 #include "base/units.h"
 #include "jobs/lease_rescuer.h"
+#include "jobs/llm_availability.h"
 #include "jobs/open_store.h"
 #include "jobs/worker.h"
+#include "llm/providers.h"
 #include "web/dashboard.h"
 
 namespace warden::cli {
@@ -95,6 +97,23 @@ void LogKeys(const api::Auth& auth) {
   }
   LOG_INFO("{} API key{} loaded ({}): requests without one get 401", auth.keys().size(),
            auth.keys().size() == 1 ? "" : "s", ids);
+}
+
+// Says which LLM task jobs will use, or why there is none and what a task job will then get.
+void LogLlm(jobs::LlmAvailability* llm) {
+  if (llm == nullptr) {
+    LOG_INFO(
+        "LLM: not checked here (--workers 0): task jobs use the LLM of the workers that run "
+        "them");
+    return;
+  }
+  auto resolved = llm->Default();
+  if (resolved.ok()) {
+    LOG_INFO("LLM: {} (task jobs that name no provider or model use it)", resolved->Describe());
+    return;
+  }
+  LOG_WARN("no LLM: steps jobs run, task jobs are refused with 503 until one is configured. {}",
+           resolved.error().message());
 }
 
 // Removes finished jobs older than the retention, with their workspaces: every tenth of the
@@ -295,11 +314,22 @@ int Serve(int argc, char** argv) {
     workers = std::make_unique<jobs::WorkerPool>(store, supervisor, worker_options);
   }
 
+  // The LLM task jobs will use, resolved as the workers resolve it.
+  const Config& node_config = node->config;
+  jobs::LlmAvailability llm([&node_config](const llm::ProviderFlags& flags) {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): the environment is not changed after start-up
+    return llm::ResolveProvider(flags, node_config,
+                                [](const char* name) { return std::getenv(name); });
+  });
+  jobs::LlmAvailability* checked_llm = workers ? &llm : nullptr;
+  LogLlm(checked_llm);
+
   api::Router router;
   api::WorkspaceQuota quota(store, *workspace_quota, *retention);
   api::JobsApiOptions jobs_options;
   jobs_options.bounds = worker_options.bounds;
   jobs_options.quota = &quota;
+  jobs_options.llm = checked_llm;
   api::JobsApi jobs_api(store, workers.get(), jobs_options);
   jobs_api.AddRoutes(router);
   exec_options.defaults.wall_time = std::chrono::seconds(30);
@@ -313,6 +343,7 @@ int Serve(int argc, char** argv) {
   api::SessionsApiOptions sessions_options;
   sessions_options.bounds = worker_options.bounds;
   sessions_options.quota = &quota;
+  sessions_options.llm = checked_llm;
   // Handlers mostly wait: for the store's group commit (a POST returns once its job is on disk,
   // and the jobs of every waiting handler share one flush), or for a session's reply. More threads
   // mean bigger commit groups; they cost little memory while they wait.
@@ -330,6 +361,7 @@ int Serve(int argc, char** argv) {
   mcp_options->workspace_root = node->workspaces;
   mcp_options->sandbox_uid = node->supervisor_options.root_sandbox_uid;
   mcp_options->jobs.bounds = worker_options.bounds;
+  mcp_options->jobs.llm = checked_llm;
   mcp_options->jobs.admit = [&quota](std::string_view owner) {
     return quota.Admit(owner);
   };

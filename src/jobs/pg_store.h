@@ -79,6 +79,7 @@ class PgStore final : public JobStore {
   Result<PostedMessage> PostSessionMessage(NewJob job, std::string message) override;
   Result<std::vector<SessionTurn>> ListSessionTurns(std::string_view session_id,
                                                     std::string_view owner) override;
+  Result<SessionPage> ListSessions(std::string_view owner, const PageRequest& page) override;
 
   class Impl;
 

@@ -172,4 +172,35 @@ Result<std::vector<SessionTurn>> PgStore::ListSessionTurns(std::string_view sess
   });
 }
 
+Result<SessionPage> PgStore::ListSessions(std::string_view owner, const PageRequest& page) {
+  RETURN_IF_ERROR(CheckPageLimit(page.limit));
+  if (!page.cursor.empty() && !IsValidId(page.cursor, kSessionIdPrefix)) {
+    return Error(ErrorCode::kInvalidArgument, "cursor " + page.cursor + " is not a session id");
+  }
+  // A session's turns are numbered from 1 without gaps: its last turn's seq is their count. The
+  // empty owner and cursor select everything, so one statement serves every call.
+  return impl_->Read<SessionPage>([&](Connection& conn) -> Result<SessionPage> {
+    ASSIGN_OR_RETURN(
+        Rows rows,
+        conn.Query("SELECT s.id, s.owner, s.created_at_ms, s.workspace, t.seq, t.created_at_ms, "
+                   "t.message, t.job_id, j.state FROM sessions s LEFT JOIN session_turns t ON "
+                   "t.session_id = s.id AND t.seq = (SELECT max(seq) FROM session_turns u WHERE "
+                   "u.session_id = s.id) LEFT JOIN jobs j ON j.id = t.job_id WHERE ($1 = '' OR "
+                   "s.owner = $1) AND ($2 = '' OR s.id < $2) ORDER BY s.id DESC LIMIT $3",
+                   {owner, page.cursor, int64_t{page.limit} + 1}));
+    SessionPage result;
+    for (int i = 0; i < rows.size(); ++i) {
+      result.sessions.push_back(
+          SessionSummary{Session{rows.Text(i, 0), rows.Text(i, 1), rows.Int(i, 2), rows.Text(i, 3)},
+                         rows.Int(i, 4), rows.IsNull(i, 5) ? rows.Int(i, 2) : rows.Int(i, 5),
+                         rows.Text(i, 6), rows.Text(i, 7), rows.Text(i, 8)});
+    }
+    if (static_cast<int>(result.sessions.size()) > page.limit) {
+      result.sessions.pop_back();
+      result.next_cursor = result.sessions.back().session.id;
+    }
+    return result;
+  });
+}
+
 }  // namespace warden::jobs

@@ -206,4 +206,53 @@ Result<std::vector<SessionTurn>> SqliteStore::ListSessionTurns(std::string_view 
   }
 }
 
+Result<SessionPage> SqliteStore::ListSessions(std::string_view owner, const PageRequest& page) {
+  RETURN_IF_ERROR(CheckPageLimit(page.limit));
+  if (!page.cursor.empty() && !IsValidId(page.cursor, kSessionIdPrefix)) {
+    return Error(ErrorCode::kInvalidArgument, "cursor " + page.cursor + " is not a session id");
+  }
+  // A session's turns are numbered from 1 without gaps: its last turn's seq is their count.
+  std::string sql =
+      "SELECT s.id, s.owner, s.created_at_ms, s.workspace, t.seq, t.created_at_ms, t.message, "
+      "t.job_id, j.state FROM sessions s LEFT JOIN session_turns t ON t.session_id = s.id AND "
+      "t.seq = (SELECT max(seq) FROM session_turns u WHERE u.session_id = s.id) LEFT JOIN jobs j "
+      "ON j.id = t.job_id WHERE 1";
+  std::vector<std::string_view> values;
+  if (!owner.empty()) {
+    values.push_back(owner);
+    sql += " AND s.owner = ?" + std::to_string(values.size());
+  }
+  if (!page.cursor.empty()) {
+    values.push_back(page.cursor);
+    sql += " AND s.id < ?" + std::to_string(values.size());
+  }
+  sql += " ORDER BY s.id DESC LIMIT ?" + std::to_string(values.size() + 1);
+  auto reader = impl_->readers().Acquire();
+  ASSIGN_OR_RETURN(Statement stmt, reader.conn().Prepare(sql));
+  for (size_t i = 0; i < values.size(); ++i) {
+    stmt.BindText(static_cast<int>(i + 1), values[i]);
+  }
+  // One row more than asked tells whether another page follows.
+  stmt.BindInt(static_cast<int>(values.size() + 1), page.limit + 1);
+  SessionPage result;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) {
+      break;
+    }
+    SessionSummary summary{Session{stmt.Text(0), stmt.Text(1), stmt.Int(2), stmt.Text(3)},
+                           stmt.Int(4),
+                           stmt.IsNull(5) ? stmt.Int(2) : stmt.Int(5),
+                           stmt.Text(6),
+                           stmt.Text(7),
+                           stmt.Text(8)};
+    result.sessions.push_back(std::move(summary));
+  }
+  if (static_cast<int>(result.sessions.size()) > page.limit) {
+    result.sessions.pop_back();
+    result.next_cursor = result.sessions.back().session.id;
+  }
+  return result;
+}
+
 }  // namespace warden::jobs

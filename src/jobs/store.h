@@ -56,6 +56,21 @@ struct JobPage {
   std::string next_cursor;  // "" when there is nothing after this page
 };
 
+// A session as a list shows it: its last turn, if it has one.
+struct SessionSummary {
+  Session session;
+  int64_t turns = 0;
+  int64_t last_active_ms = 0;  // the last turn's time, else the session's creation
+  std::string last_message;    // the last turn's message, "" without turns
+  std::string last_job_id;     // the job that answered it, "" without turns
+  std::string last_job_state;  // that job's state; "" without turns, or once retention deleted it
+};
+
+struct SessionPage {
+  std::vector<SessionSummary> sessions;  // newest first
+  std::string next_cursor;               // "" when there is nothing after this page
+};
+
 // Which of a job's events ReadEvents returns: one page, in order of seq.
 struct EventQuery {
   int64_t after_seq = 0;           // only events with a larger seq
@@ -280,6 +295,9 @@ class JobStore {
   // The session's turns, oldest first.
   virtual Result<std::vector<SessionTurn>> ListSessionTurns(std::string_view session_id,
                                                             std::string_view owner) = 0;
+  // One page of `owner`'s sessions (kAnyOwner: everyone's), newest first; the cursor is the last
+  // session id of the previous page.
+  virtual Result<SessionPage> ListSessions(std::string_view owner, const PageRequest& page) = 0;
 };
 
 }  // namespace warden::jobs

@@ -190,6 +190,64 @@ TEST_P(JobStoreTest, SessionsRecordTheirTurnsForTheirOwnerOnly) {
   EXPECT_EQ((*turns)[1].created_at_ms, kStartMs + 1);
 }
 
+TEST_P(JobStoreTest, SessionListPagesAnOwnersSessionsNewestFirstWithTheirLastTurn) {
+  auto quiet = store().CreateSession("alice");
+  Advance(1);
+  auto talked = store().CreateSession("alice");
+  Advance(1);
+  auto bobs = store().CreateSession("bob");
+  Advance(1);
+  auto newest = store().CreateSession("alice");
+  ASSERT_THAT(quiet, IsOk());
+  ASSERT_THAT(talked, IsOk());
+  ASSERT_THAT(bobs, IsOk());
+  ASSERT_THAT(newest, IsOk());
+  NewJob in_session = Task("alice", "hello");
+  in_session.session_id = talked->id;
+  auto first = store().Create(in_session);
+  auto second = store().Create(in_session);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(second, IsOk());
+  ASSERT_THAT(store().AddSessionTurn(talked->id, "alice", first->id, "hello"), IsOk());
+  Advance(5);
+  ASSERT_THAT(store().AddSessionTurn(talked->id, "alice", second->id, "and now?"), IsOk());
+
+  auto page = store().ListSessions("alice", PageRequest{2, ""});
+  ASSERT_THAT(page, IsOk());
+  ASSERT_THAT(page->sessions, SizeIs(2));
+  EXPECT_EQ(page->sessions[0].session.id, newest->id);
+  EXPECT_EQ(page->sessions[0].turns, 0);
+  EXPECT_EQ(page->sessions[0].last_active_ms, newest->created_at_ms);
+  EXPECT_EQ(page->sessions[0].last_job_id, "");
+  EXPECT_EQ(page->sessions[0].last_job_state, "");
+  const SessionSummary& with_turns = page->sessions[1];
+  EXPECT_EQ(with_turns.session.id, talked->id);
+  EXPECT_EQ(with_turns.session.workspace, talked->workspace);
+  EXPECT_EQ(with_turns.turns, 2);
+  EXPECT_EQ(with_turns.last_message, "and now?");
+  EXPECT_EQ(with_turns.last_job_id, second->id);
+  EXPECT_EQ(with_turns.last_job_state, "queued");
+  EXPECT_EQ(with_turns.last_active_ms, Now());
+  EXPECT_EQ(page->next_cursor, talked->id);
+
+  auto rest = store().ListSessions("alice", PageRequest{2, page->next_cursor});
+  ASSERT_THAT(rest, IsOk());
+  ASSERT_THAT(rest->sessions, SizeIs(1));
+  EXPECT_EQ(rest->sessions[0].session.id, quiet->id);
+  EXPECT_EQ(rest->next_cursor, "");
+
+  auto everyone = store().ListSessions(kAnyOwner, PageRequest{50, ""});
+  ASSERT_THAT(everyone, IsOk());
+  EXPECT_THAT(everyone->sessions, SizeIs(4));
+  auto carol = store().ListSessions("carol", PageRequest{50, ""});
+  ASSERT_THAT(carol, IsOk());
+  EXPECT_THAT(carol->sessions, IsEmpty());
+  EXPECT_THAT(store().ListSessions("alice", PageRequest{0, ""}),
+              IsError(ErrorCode::kInvalidArgument));
+  EXPECT_THAT(store().ListSessions("alice", PageRequest{5, "j_nope"}),
+              IsError(ErrorCode::kInvalidArgument));
+}
+
 TEST_P(JobStoreTest, ASessionTakesOneMessageAtATime) {
   auto session = store().CreateSession("alice");
   ASSERT_THAT(session, IsOk());

@@ -121,6 +121,9 @@ Result<jobs::Job> JobTools::CreateJob(const json::object& arguments, const CallC
     return Error(ErrorCode::kInvalidArgument, "agent_task takes a task, not steps");
   }
   job.requeue_on_crash = spec.requeue_on_crash;
+  if (options_.llm != nullptr) {
+    RETURN_IF_ERROR(options_.llm->Check(spec));
+  }
   if (options_.admit) {
     RETURN_IF_ERROR(options_.admit(job.owner));
   }

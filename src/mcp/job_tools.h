@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "jobs/job_spec.h"
+#include "jobs/llm_availability.h"
 #include "jobs/store.h"
 #include "mcp/tool.h"
 
@@ -26,6 +27,9 @@ struct JobToolOptions {
   jobs::JobBounds bounds;
   // Called before a job is stored: an error refuses it (a full workspace quota). Unset: none.
   std::function<Status(std::string_view owner)> admit;
+  // Whether a task can run here: a task without an LLM is refused, saying what to configure.
+  // Null: not checked.
+  jobs::LlmAvailability* llm = nullptr;
   // Kills the sandbox of a running job whose cancellation was recorded. Unset: none.
   std::function<void(const std::string& job_id)> cancel_running;
   // A progress notification at least this often while a job runs.

@@ -212,6 +212,22 @@ test("a session's second message uses the file its first one wrote", async () =>
   await alice.reload();  // earlier turns are shown above, with their replies
   await alice.locator('.turn .reply', { hasText: 'wrote note.txt' }).waitFor();
   assert.equal(await alice.locator('.turn').count(), 2);
+
+  // The sessions page lists it with its two turns, its last message and how that ended; the
+  // session's link leads back to it.
+  const id = alice.url().split('/sessions/')[1];
+  await alice.getByRole('link', { name: 'Sessions' }).first().click();
+  const row = alice.locator(`tr[data-session="${id}"]`);
+  await row.waitFor();
+  assert.equal((await row.locator('td').nth(1).textContent()).trim(), '2');
+  assert.equal((await row.locator('td').nth(2).textContent()).trim(), 'read the note back');
+  await row.locator('.badge', { hasText: 'succeeded' }).waitFor();
+  await screenshot(alice, 'sessions');
+  await row.getByRole('link', { name: id }).click();
+  await alice.getByRole('heading', { name: /^Session / }).waitFor();
+  assert.equal(await alice.locator('.turn').count(), 2);
+  const bobs = await apiAs(BOB, '/v1/sessions');
+  assert.ok(!bobs.sessions.some((s) => s.id === id), 'another key sees the session');
 });
 
 test('the server page shows the queue, the workers and the jobs by state', async () => {
