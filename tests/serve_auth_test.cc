@@ -218,6 +218,29 @@ TEST_F(ServeAuthTest, AJobIsInvisibleToAnotherKey) {
   EXPECT_THAT(JobIds(alice.Get("/v1/jobs")), ::testing::UnorderedElementsAre(id, retry_id));
 }
 
+// The list's filters and counts see the caller's own jobs only.
+TEST_F(ServeAuthTest, FiltersAndCountsOfTheJobListAreTheKeysOwn) {
+  ASSERT_NO_FATAL_FAILURE(Start({kBothKeys}));
+  KeyClient alice(port(), kKeyA);
+  KeyClient bob(port(), kKeyB);
+  std::string mine = RunJob(alice, "Quarterly-Report");
+  std::string other = RunJob(alice, "something-else");
+  std::string bobs = RunJob(bob, "quarterly-report-of-bob");
+
+  EXPECT_THAT(JobIds(alice.Get("/v1/jobs?q=quarterly")), ::testing::ElementsAre(mine));
+  EXPECT_THAT(JobIds(bob.Get("/v1/jobs?q=QUARTERLY")), ::testing::ElementsAre(bobs));
+  EXPECT_THAT(JobIds(alice.Get("/v1/jobs?kind=steps")), ::testing::ElementsAre(other, mine));
+  EXPECT_TRUE(JobIds(alice.Get("/v1/jobs?kind=task")).empty());
+  HttpResponse counted = alice.Get("/v1/jobs?q=quarterly&counts=true");
+  ASSERT_EQ(counted.status, 200) << counted.Describe();
+  const json::object counts = counted.Json().at("counts").as_object();
+  EXPECT_EQ(counts.at("succeeded").as_int64(), 2);  // Alice's both, whatever q says; no Bob's
+  EXPECT_EQ(counts.at("failed").as_int64(), 0);
+  EXPECT_FALSE(alice.Get("/v1/jobs").Json().contains("counts"));
+  EXPECT_EQ(alice.Get("/v1/jobs?kind=chat").ErrorCode(), "invalid_argument");
+  EXPECT_EQ(alice.Get("/v1/jobs?q=" + std::string(201, 'a')).ErrorCode(), "invalid_argument");
+}
+
 TEST_F(ServeAuthTest, ASessionIsInvisibleToAnotherKey) {
   ASSERT_NO_FATAL_FAILURE(Start({kBothKeys}));
   KeyClient alice(port(), kKeyA);

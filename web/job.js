@@ -4,6 +4,7 @@ import { api } from './api.js';
 import { el, when, duration, stateBadge, errorBox, live, onLeave, confirmAction, navigate } from './app.js';
 import { renderFiles } from './files.js';
 import { Timeline } from './timeline.js';
+import { highlighted } from './highlight.js';
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
@@ -29,7 +30,8 @@ function taskView(job) {
       el('ol', {}, job.input.steps.map((step) => {
         const [kind, value] = Object.entries(step)[0];
         const text = typeof value === 'string' ? value : `${value.path}\n${value.content || ''}`;
-        return el('li', {}, el('span', { class: 'tool' }, kind), el('pre', { class: 'code' }, text));
+        const code = kind === 'shell' || kind === 'python' ? highlighted(text, kind) : el('pre', { class: 'code' }, text);
+        return el('li', {}, el('span', { class: 'tool' }, kind), code);
       })));
   }
   return el('section', { class: 'card' }, el('h2', {}, 'Task'), el('p', { class: 'task-text' }, job.input.task || ''));

@@ -1,7 +1,8 @@
 // The server page: queue depth, busy workers, jobs by state and sandbox runs by outcome, read
-// from /metrics (Prometheus text), refreshed every few seconds while it is open.
-import { apiKey } from './api.js';
-import { el, errorBox, onLeave } from './app.js';
+// from /metrics (Prometheus text), and the key's recent failed jobs with why each failed;
+// refreshed every few seconds while it is open.
+import { api, apiKey } from './api.js';
+import { el, errorBox, onLeave, when } from './app.js';
 
 // 'warden_jobs{state="queued"} 3' → [{name, labels: {state: 'queued'}, value: 3}]
 export function parseMetrics(text) {
@@ -21,6 +22,18 @@ function table(caption, rows) {
     el('tbody', {}, rows.map(([k, v]) => el('tr', {}, el('th', { scope: 'row' }, k), el('td', { class: 'num' }, String(v))))));
 }
 
+// The key's last failed jobs: when, which, why (reason and summary).
+function recentErrors(jobs) {
+  if (!jobs.length) return el('p', { id: 'recent-errors' }, 'No failed jobs.');
+  return el('table', { id: 'recent-errors' }, el('caption', {}, 'Recent failed jobs'),
+    el('thead', {}, el('tr', {}, ['Job', 'Ended', 'Reason', 'Summary'].map((h) => el('th', { scope: 'col' }, h)))),
+    el('tbody', {}, jobs.map((job) => el('tr', { 'data-job': job.id },
+      el('td', {}, el('a', { href: `/jobs/${encodeURIComponent(job.id)}` }, job.id)),
+      el('td', {}, when(job.finished_at_ms)),
+      el('td', {}, job.reason || '—'),
+      el('td', { class: 'task' }, job.summary || '')))));
+}
+
 export async function renderServer(main) {
   const box = el('div', { class: 'server' });
   main.replaceChildren(el('h1', {}, 'Server'), box);
@@ -37,7 +50,9 @@ export async function renderServer(main) {
     }
     const errors = samples.filter((s) => s.name === 'warden_http_requests_total' && /^5/.test(s.labels.status || ''))
       .map((s) => [`${s.labels.method} ${s.labels.route} → ${s.labels.status}`, s.value]);
+    const failed = await api('/v1/jobs?status=failed&limit=10');
     box.replaceChildren(
+      el('div', { class: 'card' }, recentErrors(failed.jobs)),
       el('div', { class: 'card' }, table('Now', [['Store up', one('warden_store_up') === 1 ? 'yes' : 'no'],
         ['Queue depth', one('warden_queue_depth')], ['Busy workers', one('warden_workers_busy')]])),
       el('div', { class: 'card' }, table('Jobs by state (whole server)', by('warden_jobs', 'state'))),

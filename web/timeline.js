@@ -2,6 +2,7 @@
 // as it comes (ANSI colours, text only), how it ended. Used by the job page and the chat view.
 import { AnsiWriter } from './ansi.js';
 import { el } from './app.js';
+import { highlighted } from './highlight.js';
 
 function observationLine(data) {
   const exit = data.exit_code === null || data.exit_code === undefined ? '' : `exit code ${data.exit_code} · `;
@@ -26,7 +27,9 @@ export class Timeline {
     const item = el('li', { class: 'action', 'data-step': data.step },
       el('div', { class: 'action-head' }, el('span', { class: 'step' }, `Step ${data.step}`),
         el('span', { class: 'tool' }, data.tool)),
-      el('pre', { class: `code lang-${data.tool === 'run_python' ? 'python' : 'shell'}` }, code),
+      data.tool === 'run_python' || data.tool === 'run_shell'
+        ? highlighted(code, data.tool === 'run_python' ? 'python' : 'shell')
+        : el('pre', { class: 'code' }, code),
       output);
     this.steps.set(data.step, { item, writers: { stdout: new AnsiWriter(output), stderr: new AnsiWriter(output) } });
     this.list.append(item);

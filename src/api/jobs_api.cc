@@ -71,7 +71,7 @@ void JobsApi::AddRoutes(Router& router) {
     return Response::Json(200, json::object{{"status", "ok"}});
   });
   router.Add("GET", "/readyz", [this](Request&) {
-    auto counts = store_.CountByState();
+    auto counts = store_.CountByState(jobs::kAnyOwner);
     if (!counts.ok()) {
       Response unready = Response::Error(503, "unavailable", counts.error().message());
       unready.headers.Set("Retry-After", "2");
@@ -167,6 +167,20 @@ Response JobsApi::List(Request& request) {
                              "status must be queued, running, succeeded, failed or cancelled");
     }
   }
+  if (auto it = request.query.find("kind"); it != request.query.end() && !it->second.empty()) {
+    filter.kind = jobs::ParseJobKind(it->second);
+    if (!filter.kind) {
+      return Response::Error(400, "invalid_argument", "kind must be task or steps");
+    }
+  }
+  if (auto it = request.query.find("q"); it != request.query.end()) {
+    constexpr size_t kMaxText = 200;
+    if (it->second.size() > kMaxText) {
+      return Response::Error(400, "invalid_argument",
+                             fmt::format("q may be at most {} bytes", kMaxText));
+    }
+    filter.text = it->second;
+  }
   auto limit = QueryInt(request, "limit", 50, 1, jobs::kMaxPageLimit);
   if (!limit.ok()) {
     return Response::FromError(limit.error());
@@ -186,6 +200,18 @@ Response JobsApi::List(Request& request) {
   json::object out{{"jobs", std::move(items)}};
   out["next_cursor"] =
       result->next_cursor.empty() ? json::value(nullptr) : json::value(result->next_cursor);
+  // ?counts=true: how many of the caller's jobs are in each state, whatever the filters.
+  if (auto it = request.query.find("counts"); it != request.query.end() && it->second == "true") {
+    auto counts = store_.CountByState(filter.owner);
+    if (!counts.ok()) {
+      return Response::FromError(counts.error());
+    }
+    json::object by_state;
+    for (const auto& [state, count] : *counts) {
+      by_state[jobs::JobStateName(state)] = count;
+    }
+    out["counts"] = std::move(by_state);
+  }
   return Response::Json(200, out);
 }
 

@@ -14,7 +14,7 @@ void MetricsApi::AddRoutes(Router& router) {
 
 Response MetricsApi::Scrape() {
   std::string text = metrics::Exposition();
-  auto counts = store_.CountByState();
+  auto counts = store_.CountByState(jobs::kAnyOwner);
   if (counts.ok()) {
     std::vector<metrics::GaugeSample> by_state;
     for (jobs::JobState state : jobs::kAllJobStates) {

@@ -160,6 +160,17 @@ Result<JobPage> PgStore::List(const JobFilter& filter, const PageRequest& page) 
   if (!filter.session_id.empty()) {
     add("session_id =", filter.session_id);
   }
+  if (filter.kind) {
+    add("kind =", JobKindName(*filter.kind));
+  }
+  std::string pattern;
+  if (!filter.text.empty()) {
+    pattern = LikePattern(filter.text);
+    add("(coalesce(input::jsonb ->> 'task', '') || ' ' || coalesce(input::jsonb ->> 'steps', '')) "
+        "ILIKE",
+        pattern);
+    sql += " ESCAPE '\\'";
+  }
   if (!page.cursor.empty()) {
     add("id <", page.cursor);
   }
@@ -178,14 +189,16 @@ Result<JobPage> PgStore::List(const JobFilter& filter, const PageRequest& page) 
   });
 }
 
-Result<std::map<JobState, int64_t>> PgStore::CountByState() {
+Result<std::map<JobState, int64_t>> PgStore::CountByState(std::string_view owner) {
   using Counts = std::map<JobState, int64_t>;
   return impl_->Read<Counts>([&](Connection& conn) -> Result<Counts> {
     Counts counts;
     for (JobState state : kAllJobStates) {
       counts[state] = 0;
     }
-    ASSIGN_OR_RETURN(Rows rows, conn.Query("SELECT state, count(*) FROM jobs GROUP BY state"));
+    ASSIGN_OR_RETURN(Rows rows, conn.Query("SELECT state, count(*) FROM jobs WHERE ($1 = '' OR "
+                                           "owner = $1) GROUP BY state",
+                                           {owner}));
     for (int i = 0; i < rows.size(); ++i) {
       std::optional<JobState> state = ParseJobState(rows.Text(i, 0));
       if (!state) {

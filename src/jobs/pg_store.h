@@ -48,7 +48,7 @@ class PgStore final : public JobStore {
   Result<Job> Create(NewJob job) override;
   Result<Job> Get(std::string_view id, std::string_view owner) override;
   Result<JobPage> List(const JobFilter& filter, const PageRequest& page) override;
-  Result<std::map<JobState, int64_t>> CountByState() override;
+  Result<std::map<JobState, int64_t>> CountByState(std::string_view owner) override;
   Result<int64_t> WorkspaceBytes(std::string_view owner) override;
 
   Result<std::optional<Job>> ClaimNext(std::string_view worker) override;

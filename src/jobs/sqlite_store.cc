@@ -115,6 +115,17 @@ Result<JobPage> SqliteStore::List(const JobFilter& filter, const PageRequest& pa
   if (!filter.session_id.empty()) {
     add("session_id =", filter.session_id);
   }
+  if (filter.kind) {
+    add("kind =", JobKindName(*filter.kind));
+  }
+  std::string pattern;
+  if (!filter.text.empty()) {
+    pattern = LikePattern(filter.text);
+    add("(coalesce(json_extract(input, '$.task'), '') || ' ' || "
+        "coalesce(json_extract(input, '$.steps'), '')) LIKE",
+        pattern);
+    sql += " ESCAPE '\\'";
+  }
   if (!page.cursor.empty()) {
     add("id <", page.cursor);
   }
@@ -136,14 +147,20 @@ Result<JobPage> SqliteStore::List(const JobFilter& filter, const PageRequest& pa
   return result;
 }
 
-Result<std::map<JobState, int64_t>> SqliteStore::CountByState() {
+Result<std::map<JobState, int64_t>> SqliteStore::CountByState(std::string_view owner) {
   std::map<JobState, int64_t> counts;
   for (JobState state : kAllJobStates) {
     counts[state] = 0;
   }
   auto reader = impl_->readers().Acquire();
-  ASSIGN_OR_RETURN(Statement stmt,
-                   reader.conn().Prepare("SELECT state, count(*) FROM jobs GROUP BY state"));
+  ASSIGN_OR_RETURN(Statement stmt, reader.conn().Prepare(
+                                       owner.empty() ? "SELECT state, count(*) FROM jobs GROUP BY "
+                                                       "state"
+                                                     : "SELECT state, count(*) FROM jobs WHERE "
+                                                       "owner = ?1 GROUP BY state"));
+  if (!owner.empty()) {
+    stmt.BindText(1, owner);
+  }
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) {

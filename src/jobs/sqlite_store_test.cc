@@ -397,7 +397,7 @@ TEST_F(SqliteStoreTest, ConcurrentCreatesAndReadsDoNotGetInEachOthersWay) {
   for (std::jthread& reader : readers) {
     reader = std::jthread([&] {
       while (writing) {
-        auto page = store->List(JobFilter{JobState::kQueued, "", ""}, PageRequest{20, ""});
+        auto page = store->List(JobFilter{.state = JobState::kQueued}, PageRequest{20, ""});
         ASSERT_THAT(page, IsOk());
         for (size_t i = 1; i < page->jobs.size(); ++i) {
           EXPECT_GT(page->jobs[i - 1].id, page->jobs[i].id);
@@ -415,7 +415,7 @@ TEST_F(SqliteStoreTest, ConcurrentCreatesAndReadsDoNotGetInEachOthersWay) {
   writers.clear();
   writing = false;
   readers.clear();
-  EXPECT_EQ(store->CountByState()->at(JobState::kQueued), 400);
+  EXPECT_EQ(store->CountByState(kAnyOwner)->at(JobState::kQueued), 400);
 }
 
 // Four threads create jobs for about two seconds. Prints the rate of durable creations (each Create
@@ -442,7 +442,7 @@ TEST_F(SqliteStoreTest, DurableCreateThroughputWithFourThreads) {
   std::printf("[ perf     ] durable job creations, 4 threads: %lld in %.2f s = %.0f/s\n",
               static_cast<long long>(created.load()), seconds, rate);  // NOLINT(google-runtime-int)
   RecordProperty("creates_per_second", static_cast<int>(rate));
-  EXPECT_EQ(store->CountByState()->at(JobState::kQueued), created.load());
+  EXPECT_EQ(store->CountByState(kAnyOwner)->at(JobState::kQueued), created.load());
 }
 
 }  // namespace

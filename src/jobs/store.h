@@ -38,10 +38,15 @@ struct StoreOptions {
 };
 
 // Which jobs List returns. Empty strings match everything.
+// Every member has an initializer: designated initializers name only what they filter on.
 struct JobFilter {
-  std::optional<JobState> state;
+  std::optional<JobState> state{};
   std::string owner{kAnyOwner};
-  std::string session_id;
+  std::string session_id{};
+  std::optional<JobKind> kind{};
+  // Only jobs whose task (or message), or whose steps, contain this text, case-insensitively for
+  // ASCII letters; "" for every job.
+  std::string text{};
 };
 
 inline constexpr int kMaxPageLimit = 1000;
@@ -169,8 +174,9 @@ class JobStore {
   // 1..kMaxPageLimit or a cursor that is not a job id.
   virtual Result<JobPage> List(const JobFilter& filter, const PageRequest& page) = 0;
 
-  // Number of jobs in each state, every state present (zero if none): for metrics.
-  virtual Result<std::map<JobState, int64_t>> CountByState() = 0;
+  // Number of jobs of `owner` (kAnyOwner: of everyone) in each state, every state present (zero
+  // if none): for metrics, and for a key's own view of its jobs.
+  virtual Result<std::map<JobState, int64_t>> CountByState(std::string_view owner) = 0;
 
   // The disk held by the workspaces of `owner`'s kept jobs, as each job's Finish recorded it
   // (FinishRequest::workspace_bytes). A workspace is counted once: a session's turns share one,

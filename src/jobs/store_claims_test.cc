@@ -151,7 +151,7 @@ TEST_P(JobStoreTest, MaxQueuedRefusesNewJobsUntilOneLeavesTheQueue) {
   EXPECT_THAT(store().Create(Task("", "full again")), IsError(ErrorCode::kResourceExhausted));
   ASSERT_THAT(store().RequestCancel(third.id, kAnyOwner), IsOk());
   EXPECT_THAT(store().Create(Task("", "room again")), IsOk());
-  EXPECT_EQ(store().CountByState()->at(JobState::kQueued), 3);
+  EXPECT_EQ(store().CountByState(kAnyOwner)->at(JobState::kQueued), 3);
   EXPECT_EQ(store().Get(first.id, kAnyOwner)->state, JobState::kRunning);
 
   // Writes that fail, and writes that leave the queue alone, change nothing in the count.
@@ -162,14 +162,15 @@ TEST_P(JobStoreTest, MaxQueuedRefusesNewJobsUntilOneLeavesTheQueue) {
   EXPECT_THAT(store().Create(Task("", "still full")), IsError(ErrorCode::kResourceExhausted));
   // A queued job cancelled through Finish leaves room; a crash recovery that queues the running
   // job again takes it.
-  auto listed = store().List(JobFilter{JobState::kQueued, std::string(kAnyOwner), ""}, {});
+  auto listed =
+      store().List(JobFilter{.state = JobState::kQueued, .owner = std::string(kAnyOwner)}, {});
   ASSERT_THAT(listed, IsOk());
   FinishRequest cancel;
   cancel.state = JobState::kCancelled;
   ASSERT_THAT(store().Finish(listed->jobs.front().id, cancel), IsOk());
   EXPECT_THAT(store().Create(Task("", "room once more")), IsOk());
   EXPECT_THAT(store().Create(Task("", "full once more")), IsError(ErrorCode::kResourceExhausted));
-  EXPECT_EQ(store().CountByState()->at(JobState::kQueued), 3);
+  EXPECT_EQ(store().CountByState(kAnyOwner)->at(JobState::kQueued), 3);
 }
 
 TEST_P(JobStoreTest, MaxQueuedHoldsUnderConcurrentSubmissions) {
@@ -193,7 +194,7 @@ TEST_P(JobStoreTest, MaxQueuedHoldsUnderConcurrentSubmissions) {
   threads.clear();
   EXPECT_EQ(accepted, 5);
   EXPECT_EQ(refused, 35);
-  EXPECT_EQ(store().CountByState()->at(JobState::kQueued), 5);
+  EXPECT_EQ(store().CountByState(kAnyOwner)->at(JobState::kQueued), 5);
 }
 
 TEST_P(JobStoreTest, ARetryRemembersItsParent) {
@@ -208,7 +209,7 @@ TEST_P(JobStoreTest, ARetryRemembersItsParent) {
   EXPECT_EQ(created->parent_id, original.id);
   EXPECT_NE(created->workspace, original.workspace);
   EXPECT_EQ(store().Get(created->id, "alice")->parent_id, original.id);
-  auto page = store().List(JobFilter{JobState::kQueued, "alice", ""}, PageRequest{});
+  auto page = store().List(JobFilter{.state = JobState::kQueued, .owner = "alice"}, PageRequest{});
   ASSERT_THAT(page, IsOk());
   ASSERT_THAT(page->jobs, SizeIs(1));
   EXPECT_EQ(page->jobs[0].parent_id, original.id);

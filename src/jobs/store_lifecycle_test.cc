@@ -274,7 +274,7 @@ TEST_P(JobStoreTest, ASessionTakesOneMessageAtATime) {
   ASSERT_THAT(turns, IsOk());
   ASSERT_THAT(*turns, SizeIs(2));  // the refused messages left nothing behind
   EXPECT_EQ((*turns)[1].message, "now the big ones");
-  EXPECT_EQ(store().CountByState()->at(JobState::kQueued), 1);
+  EXPECT_EQ(store().CountByState(kAnyOwner)->at(JobState::kQueued), 1);
   message.owner = "bob";
   EXPECT_THAT(store().PostSessionMessage(message, "mine"), IsError(ErrorCode::kNotFound));
   message.session_id = "";

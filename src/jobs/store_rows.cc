@@ -48,6 +48,18 @@ Result<json::object> ParseEventData(const std::string& text, std::string_view ty
   return ParseObject(text, "an event's data");
 }
 
+std::string LikePattern(std::string_view text) {
+  std::string pattern = "%";
+  for (char c : text) {
+    if (c == '\\' || c == '%' || c == '_') {
+      pattern += '\\';
+    }
+    pattern += c;
+  }
+  pattern += '%';
+  return pattern;
+}
+
 Status CheckPageLimit(int limit) {
   if (limit < 1 || limit > kMaxPageLimit) {
     return Error(ErrorCode::kInvalidArgument, "limit must be between 1 and " +

@@ -26,6 +26,9 @@ Job QueuedJob(NewJob job);
 // kInvalidArgument for a page limit outside 1..kMaxPageLimit.
 Status CheckPageLimit(int limit);
 
+// A LIKE pattern (with ESCAPE '\\') that matches any text containing `text` literally.
+std::string LikePattern(std::string_view text);
+
 Error JobNotFound(std::string_view id);
 // kAborted: the session's last message (turn `seq`, answered by `job_id`, in `state`) has not
 // been answered yet.

@@ -137,7 +137,7 @@ TEST_P(JobStoreTest, AnotherOwnersJobIsInvisible) {
 
   EXPECT_THAT(store().Get(job.id, "bob"), IsError(ErrorCode::kNotFound));
   EXPECT_THAT(store().RequestCancel(job.id, "bob"), IsError(ErrorCode::kNotFound));
-  EXPECT_THAT(ListIds(JobFilter{std::nullopt, "bob", ""}), IsEmpty());
+  EXPECT_THAT(ListIds(JobFilter{.owner = "bob"}), IsEmpty());
   EXPECT_THAT(store().Create(NewJob{"bob", JobKind::kTask, {}, job.id, "", false}),
               IsError(ErrorCode::kNotFound));  // no retrying someone else's job either
 
@@ -214,14 +214,66 @@ TEST_P(JobStoreTest, ListFiltersByStateOwnerAndSession) {
   ASSERT_THAT(in_session, IsOk());
   MustClaim();  // a1, the oldest
 
-  EXPECT_EQ(ListIds(JobFilter{std::nullopt, "alice", ""}),
+  EXPECT_EQ(ListIds(JobFilter{.owner = "alice"}),
             (std::vector<std::string>{in_session->id, a2.id, a1.id}));
-  EXPECT_EQ(ListIds(JobFilter{JobState::kQueued, "", ""}),
+  EXPECT_EQ(ListIds(JobFilter{.state = JobState::kQueued}),
             (std::vector<std::string>{in_session->id, b1.id, a2.id}));
-  EXPECT_EQ(ListIds(JobFilter{JobState::kRunning, "alice", ""}), (std::vector<std::string>{a1.id}));
-  EXPECT_EQ(ListIds(JobFilter{JobState::kRunning, "bob", ""}), (std::vector<std::string>{}));
-  EXPECT_EQ(ListIds(JobFilter{std::nullopt, "", session->id}),
+  EXPECT_EQ(ListIds(JobFilter{.state = JobState::kRunning, .owner = "alice"}),
+            (std::vector<std::string>{a1.id}));
+  EXPECT_EQ(ListIds(JobFilter{.state = JobState::kRunning, .owner = "bob"}),
+            (std::vector<std::string>{}));
+  EXPECT_EQ(ListIds(JobFilter{.session_id = session->id}),
             (std::vector<std::string>{in_session->id}));
+}
+
+TEST_P(JobStoreTest, ListFiltersByKindAndByTextInTheTaskOrSteps) {
+  Job csv = MustCreate("alice", "Make a CSV of the 20 largest files");
+  Job plot = MustCreate("alice", "plot primes.csv as a chart");
+  auto steps = store().Create(
+      NewJob{"alice", JobKind::kSteps,
+             json::object{{"steps", json::array{json::object{{"shell", "wc -l 100%_done.txt"}}}}},
+             "", "", false});
+  ASSERT_THAT(steps, IsOk());
+  Job bobs = MustCreate("bob", "another csv");
+  auto filter = [](std::optional<JobKind> kind, std::string text) {
+    JobFilter f;
+    f.owner = "alice";
+    f.kind = kind;
+    f.text = std::move(text);
+    return f;
+  };
+
+  EXPECT_EQ(ListIds(filter(JobKind::kSteps, "")), (std::vector<std::string>{steps->id}));
+  EXPECT_EQ(ListIds(filter(JobKind::kTask, "")), (std::vector<std::string>{plot.id, csv.id}));
+  // Case-insensitive, in the task or in the steps; % and _ are literal, not wildcards.
+  EXPECT_EQ(ListIds(filter(std::nullopt, "csv")), (std::vector<std::string>{plot.id, csv.id}));
+  EXPECT_EQ(ListIds(filter(std::nullopt, "WC -L")), (std::vector<std::string>{steps->id}));
+  EXPECT_EQ(ListIds(filter(std::nullopt, "100%_done")), (std::vector<std::string>{steps->id}));
+  EXPECT_EQ(ListIds(filter(std::nullopt, "1%0")), (std::vector<std::string>{}));
+  EXPECT_EQ(ListIds(filter(std::nullopt, "largest_files")), (std::vector<std::string>{}));
+  EXPECT_EQ(ListIds(filter(JobKind::kSteps, "csv")), (std::vector<std::string>{}));
+  JobFilter anyone;
+  anyone.text = "csv";
+  EXPECT_EQ(ListIds(anyone), (std::vector<std::string>{bobs.id, plot.id, csv.id}));
+}
+
+TEST_P(JobStoreTest, CountByStateCountsOneOwnersJobs) {
+  MustCreate("alice");
+  MustCreate("alice");
+  MustCreate("bob");
+  MustFinish(MustClaim().id, JobState::kFailed);  // alice's first
+  auto alice = store().CountByState("alice");
+  ASSERT_THAT(alice, IsOk());
+  EXPECT_EQ(alice->at(JobState::kQueued), 1);
+  EXPECT_EQ(alice->at(JobState::kFailed), 1);
+  auto bob = store().CountByState("bob");
+  ASSERT_THAT(bob, IsOk());
+  EXPECT_EQ(bob->at(JobState::kQueued), 1);
+  EXPECT_EQ(bob->at(JobState::kFailed), 0);
+  auto carol = store().CountByState("carol");
+  ASSERT_THAT(carol, IsOk());
+  EXPECT_THAT(*carol, SizeIs(5));
+  EXPECT_EQ(carol->at(JobState::kQueued), 0);
 }
 
 TEST_P(JobStoreTest, BadPagesAreInvalidArguments) {
@@ -236,7 +288,7 @@ TEST_P(JobStoreTest, BadPagesAreInvalidArguments) {
 }
 
 TEST_P(JobStoreTest, CountByStateReportsEveryState) {
-  auto empty = store().CountByState();
+  auto empty = store().CountByState(kAnyOwner);
   ASSERT_THAT(empty, IsOk());
   EXPECT_THAT(*empty, SizeIs(5));
   for (auto [state, count] : *empty) {
@@ -248,7 +300,7 @@ TEST_P(JobStoreTest, CountByStateReportsEveryState) {
   MustFinish(MustClaim().id, JobState::kFailed);
   MustClaim();
 
-  auto counts = store().CountByState();
+  auto counts = store().CountByState(kAnyOwner);
   ASSERT_THAT(counts, IsOk());
   EXPECT_EQ((*counts)[JobState::kQueued], 2);
   EXPECT_EQ((*counts)[JobState::kRunning], 1);

@@ -84,7 +84,7 @@ TEST_F(JobToolsTest, ACancelledCallCancelsItsJob) {
                              Context("alice", &cancel));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code(), ErrorCode::kCancelled);
-  auto page = store_->List(jobs::JobFilter{std::nullopt, "alice", ""}, jobs::PageRequest{});
+  auto page = store_->List(jobs::JobFilter{.owner = "alice"}, jobs::PageRequest{});
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->jobs.size(), 1U);
   EXPECT_EQ(page->jobs[0].state, jobs::JobState::kCancelled);

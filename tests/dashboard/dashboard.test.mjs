@@ -132,6 +132,11 @@ test('a task submitted through the form shows its plan and its coloured output l
   await output.getByText('second line').waitFor();
   assert.match(await output.textContent(), /<b>plain<\/b>/);  // shown as text, never as markup
   assert.equal(await output.locator('b').count(), 0);
+  // The command is coloured: its quoted string and its keyword are spans of their own.
+  const command = alice.locator('pre.code.lang-shell').first();
+  await command.locator('span.tok-string', { hasText: "'\\033[31mred alert" }).waitFor();
+  await command.locator('span.tok-keyword', { hasText: 'echo' }).waitFor();
+  assert.equal(await command.textContent(), "printf '\\033[31mred alert\\033[0m <b>plain</b>\\n'; echo second line");
   await alice.getByText('printed the greeting').first().waitFor();
   await alice.locator('.badge', { hasText: 'succeeded' }).waitFor();
   await screenshot(alice, 'job');
@@ -228,6 +233,31 @@ test("a session's second message uses the file its first one wrote", async () =>
   assert.equal(await alice.locator('.turn').count(), 2);
   const bobs = await apiAs(BOB, '/v1/sessions');
   assert.ok(!bobs.sessions.some((s) => s.id === id), 'another key sees the session');
+});
+
+test('jobs are filtered by text and kind, each state shows its count, and failures are listed', async () => {
+  const needle = await apiAs(ALICE, '/v1/jobs', { method: 'POST', body: { steps: [{ shell: 'echo Needle-42' }] } });
+  const broken = await apiAs(ALICE, '/v1/jobs', { method: 'POST', body: { steps: [{ shell: 'exit 3' }] } });
+  await waitForJob(needle.id, (j) => j.state === 'succeeded');
+  await waitForJob(broken.id, (j) => j.state === 'failed');
+  const counts = (await apiAs(ALICE, '/v1/jobs?counts=true&limit=1')).counts;
+  await alice.goto(base + '/');
+  await alice.getByRole('option', { name: `failed (${counts.failed})` }).waitFor({ state: 'attached' });
+  await alice.getByRole('searchbox', { name: 'Search' }).fill('needle-42');
+  await alice.getByRole('searchbox', { name: 'Search' }).press('Enter');
+  await alice.waitForURL(/[?&]q=needle-42/);
+  await alice.locator(`tr[data-job="${needle.id}"]`).waitFor();
+  assert.equal(await alice.locator('table.jobs tbody tr').count(), 1);
+  await alice.getByLabel('Kind').selectOption('task');
+  await alice.getByText('No jobs match this view.').waitFor();
+  assert.match(alice.url(), /kind=task/);
+  await alice.goBack();  // the filters live in the URL: Back undoes the last one
+  await alice.locator(`tr[data-job="${needle.id}"]`).waitFor();
+  await alice.goto(base + '/server');
+  const row = alice.locator(`#recent-errors tr[data-job="${broken.id}"]`);
+  await row.waitFor();
+  assert.equal(await row.locator('td').nth(2).textContent(), 'step_failed');
+  assert.match(await row.locator('td').nth(3).textContent(), /^step 1 \(run_shell\) failed: exit code 3/);
 });
 
 test('the server page shows the queue, the workers and the jobs by state', async () => {
