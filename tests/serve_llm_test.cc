@@ -1,7 +1,9 @@
-// The server and its model: `warden serve` says at start which LLM task jobs will use, or that
-// there is none; /readyz shows it; without one, a task (a job, a session's message, a retry) is
-// refused with 503 saying how to configure the server, while steps jobs run; a job naming an
-// unknown provider is a 400 before anything is stored.
+// What the server tells its operator: `warden serve` says at start which LLM task jobs will use,
+// or that there is none; /readyz shows it; without one, a task (a job, a session's message, a
+// retry) is refused with 503 saying how to configure the server, while steps jobs run; a job
+// naming an unknown provider is a 400 before anything is stored. Its log has a line per job state
+// change, as JSON lines with --log-format json.
+#include <sstream>
 #include <string>
 
 #include <fmt/format.h>
@@ -85,6 +87,41 @@ TEST_F(ServeLlmTest, TheLlmIsLoggedAndShownAndAnUnknownProviderIsABadRequest) {
   EXPECT_EQ(keyless.status, 503) << keyless.Describe();
   EXPECT_THAT(keyless.body, HasSubstr("ANTHROPIC_API_KEY"));
   EXPECT_EQ(JobCount(), 0U);
+}
+
+TEST_F(ServeLlmTest, WithLogFormatJsonEveryLineIsAnObjectAndJobsLogTheirStates) {
+  ASSERT_NO_FATAL_FAILURE(Start({"--log-format", "json"}, kNoLlmEnv));
+  std::string id = Str(Submit(StepsJob({Shell("true")})), "id");
+  EXPECT_EQ(Str(WaitForState(id, "succeeded"), "state"), "succeeded");
+  ASSERT_EQ(server().Stop(), 0);
+
+  std::istringstream lines(ReadFile(dir() / "serve.log"));
+  std::vector<std::string> states;
+  int parsed = 0;
+  for (std::string line; std::getline(lines, line);) {
+    boost::system::error_code ec;
+    json::value value = json::parse(line, ec);
+    ASSERT_FALSE(ec) << "not JSON: " << line;
+    const json::object& object = value.as_object();
+    ASSERT_TRUE(object.contains("time") && object.contains("level") && object.contains("msg"))
+        << line;
+    ++parsed;
+    if (Str(object, "job") == id) {
+      states.push_back(Str(object, "state"));
+      if (Str(object, "state") == "succeeded") {
+        EXPECT_EQ(Str(object, "reason"), "finished") << line;
+        EXPECT_TRUE(object.at("seconds").is_double()) << line;
+      }
+    }
+  }
+  EXPECT_GE(parsed, 4);  // keys, store, workspaces, LLM, at least
+  EXPECT_EQ(states, (std::vector<std::string>{"running", "succeeded"}));
+
+  Exit bad = RunWarden(
+      {"serve", "--log-format", "xml", "--listen", "127.0.0.1:0", "--data-dir", data_dir()},
+      {"HOME=" + (dir() / "home")});
+  EXPECT_EQ(bad.code, 2) << bad.err;
+  EXPECT_THAT(bad.err, HasSubstr("--log-format"));
 }
 
 }  // namespace

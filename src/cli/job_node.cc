@@ -14,6 +14,7 @@
 
 #include "artifacts/artifacts.h"
 #include "base/log.h"
+#include "base/log_format.h"
 #include "base/units.h"
 
 namespace warden::cli {
@@ -94,6 +95,18 @@ void AddJobNodeFlags(CLI::App& app, JobNodeFlags& flags) {
       ->capture_default_str();
   app.add_option("--name", flags.name,
                  "This node's name, in the names of its workers (default: the host's name)");
+  // Applied while the command line is read, so that every line of the node follows it.
+  app.add_option_function<std::string>(
+         "--log-format",
+         [](const std::string& name) {
+           log::Format format = log::Format::kText;
+           log::ParseFormat(name, &format);
+           log::SetFormat(format);
+         },
+         "text (default), or json: one JSON object per line {time, level, msg, fields...}, for "
+         "log collectors")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->envname("WARDEN_LOG_FORMAT");
 }
 
 Result<JobNode> OpenJobNode(const JobNodeFlags& flags, jobs::StoreOptions store_options) {

@@ -37,7 +37,8 @@ void BlockStopSignals();
 // Waits for SIGINT or SIGTERM; returns it.
 int WaitForStopSignal();
 
-// Adds --data-dir, --store (WARDEN_STORE), --workers, --config, --allow-network, --lease, --name.
+// Adds --data-dir, --store (WARDEN_STORE), --workers, --config, --allow-network, --lease, --name,
+// --log-format (WARDEN_LOG_FORMAT).
 void AddJobNodeFlags(CLI::App& app, JobNodeFlags& flags);
 
 // One node's parts, ready to run jobs.

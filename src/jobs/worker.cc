@@ -13,6 +13,7 @@
 #include "artifacts/artifacts.h"
 #include "artifacts/manifest_json.h"
 #include "base/log.h"
+#include "base/log_format.h"
 #include "base/metrics.h"
 #include "base/units.h"
 #include "jobs/event_log.h"
@@ -202,6 +203,12 @@ void WorkerPool::Loop(size_t index) {
       }
       continue;
     }
+    log::WriteFields(log::Level::kInfo, fmt::format("job {} running", (*job)->id),
+                     json::object{{"job", (*job)->id},
+                                  {"state", "running"},
+                                  {"kind", JobKindName((*job)->kind)},
+                                  {"owner", (*job)->owner},
+                                  {"worker", worker}});
     // The loop's exception boundary: one job that throws (a library's exception on a row it did
     // not expect) fails with the reason, and the worker goes on.
     try {
@@ -279,6 +286,20 @@ void WorkerPool::RunJob(const Job& job, const std::string& worker) {
     finish.workspace_bytes = static_cast<int64_t>(*bytes);  // for its owner's workspace quota
   }
   auto finished = store_.Finish(job.id, std::move(finish));
+  if (finished.ok()) {
+    log::WriteFields(
+        log::Level::kInfo, fmt::format("job {} {}", job.id, JobStateName(finished->state)),
+        json::object{
+            {"job", job.id},
+            {"state", JobStateName(finished->state)},
+            {"reason", finished->reason},
+            {"owner", job.owner},
+            {"worker", worker},
+            {"seconds",
+             static_cast<double>(
+                 std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start).count()) /
+                 1000.0}});
+  }
   std::lock_guard lock(mutex_);
   if (!finished.ok() && !running_.at(job.id).lost) {
     LOG_WARN("job {}: could not record its end: {}", job.id, finished.error().message());
