@@ -108,6 +108,18 @@ TEST(CliExecTest, AMissingWorkspaceIsMadeAsWardenRunMakesIt) {
   EXPECT_EQ(ReadFile(workspace + "/f.txt"), "made\n");
 }
 
+// Every start of warden pays for mapping and relocating the libraries it loads; libpq and the
+// twenty libraries it brings are loaded only when a PostgreSQL job store is opened.
+TEST(CliExecTest, WardenStartsWithoutLoadingLibpq) {
+  WardenOptions options;
+  options.args = {"--version"};
+  options.env = {"LD_TRACE_LOADED_OBJECTS=1"};  // the dynamic loader lists what it loads, and stops
+  WardenResult r = RunWarden(options);
+  ASSERT_NE(r.raw_stdout.find("libc.so"), std::string::npos) << r.raw_stdout << r.raw_stderr;
+  EXPECT_EQ(r.raw_stdout.find("libpq"), std::string::npos) << r.raw_stdout;
+  EXPECT_EQ(r.raw_stdout.find("libkrb5"), std::string::npos) << r.raw_stdout;
+}
+
 TEST(CliExecTest, ExitCodesFollowTimeoutAndDockerConventions) {
   EXPECT_EQ(Exec({"--timeout", "300ms", "--", "/bin/sleep", "10"}).warden_exit, 124);
   EXPECT_EQ(Exec({"--", "/bin/sh", "-c", "kill -TERM $$"}).warden_exit, 128 + 15);

@@ -5,6 +5,8 @@
 
 #include <libpq-fe.h>
 
+#include "jobs/libpq_loader.h"
+
 namespace warden::jobs::pg {
 namespace {
 
@@ -127,6 +129,7 @@ std::string Describe(const std::string& url) {
 }
 
 Result<Connection> Connection::Open(const std::string& url) {
+  RETURN_IF_ERROR(LoadLibpq());
   char* parse_error = nullptr;
   PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &parse_error);
   if (parsed == nullptr) {
