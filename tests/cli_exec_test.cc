@@ -108,9 +108,10 @@ TEST(CliExecTest, AMissingWorkspaceIsMadeAsWardenRunMakesIt) {
   EXPECT_EQ(ReadFile(workspace + "/f.txt"), "made\n");
 }
 
-// Every start of warden pays for mapping and relocating the libraries it loads; libpq and the
-// twenty libraries it brings are loaded only when a PostgreSQL job store is opened.
-TEST(CliExecTest, WardenStartsWithoutLoadingLibpq) {
+// Every start of warden pays for mapping and relocating the libraries it loads: libpq and the
+// twenty libraries it brings are loaded only when a PostgreSQL job store is opened, and OpenSSL
+// is linked in.
+TEST(CliExecTest, WardenStartsWithoutLoadingLibpqOrOpenSsl) {
   WardenOptions options;
   options.args = {"--version"};
   options.env = {"LD_TRACE_LOADED_OBJECTS=1"};  // the dynamic loader lists what it loads, and stops
@@ -118,6 +119,8 @@ TEST(CliExecTest, WardenStartsWithoutLoadingLibpq) {
   ASSERT_NE(r.raw_stdout.find("libc.so"), std::string::npos) << r.raw_stdout << r.raw_stderr;
   EXPECT_EQ(r.raw_stdout.find("libpq"), std::string::npos) << r.raw_stdout;
   EXPECT_EQ(r.raw_stdout.find("libkrb5"), std::string::npos) << r.raw_stdout;
+  EXPECT_EQ(r.raw_stdout.find("libssl"), std::string::npos) << r.raw_stdout;
+  EXPECT_EQ(r.raw_stdout.find("libcrypto"), std::string::npos) << r.raw_stdout;
 }
 
 TEST(CliExecTest, ExitCodesFollowTimeoutAndDockerConventions) {
