@@ -221,6 +221,10 @@ void RunCliComparison(const CliOptions& options, std::vector<TargetCheck>* targe
                : runner.skip_reason.empty() ? JoinArgs(runner.prefix) + " CMD"
                                             : "skipped: " + runner.skip_reason);
   }
+  fmt::print(
+      "  mounts: bare: the host's file system; bwrap: /usr ro, /etc/ld.so.cache ro, tmpfs "
+      "/tmp, /proc, /dev, an empty /workspace; warden exec: rootfs ro (/usr, /etc files), "
+      "one capped tmpfs for /tmp and an empty /workspace, /proc, /dev\n");
   bool isolated = CheckRunnersIsolate(runners);
   fmt::print("\n  {:<16} {:<12} {:>5} {:>6} {:>10} {:>9} {:>12}\n", "workload", "runner", "runs",
              "failed", "median ms", "p90 ms", fmt::format("spawns/s x{}", options.clients));

@@ -139,7 +139,8 @@ std::string DescribeRunFailure(const Result<sandbox::RunResult>& result,
 void RunLibraryLatency(const LibraryOptions& options, std::vector<TargetCheck>* targets) {
   fmt::print(
       "\n== 2. Library: Supervisor::Run() of /bin/true in this process (default Spec: full "
-      "isolation, cgroup limits)\n");
+      "isolation, cgroup limits)\n  mounts: rootfs ro (/usr, /etc files), one capped tmpfs for "
+      "/tmp and an empty /workspace, /proc, /dev\n");
   fmt::print("  {:<29} {:>5} {:>6} {:>10} {:>9} {:>12}\n", "supervisor", "runs", "failed",
              "median ms", "p90 ms", fmt::format("spawns/s x{}", options.clients));
   MeasureRow("cold (no warm pool)", {}, options, nullptr, targets);

@@ -22,6 +22,7 @@
 #include "memory_bench.h"
 #include "process.h"
 #include "report.h"
+#include "workspace_bench.h"
 
 namespace warden::bench {
 namespace {
@@ -34,6 +35,7 @@ struct Options {
   LibraryOptions library;
   int live_sandboxes = 50;
   bool run_cli = true;
+  bool run_workspace = true;
   bool run_library = true;
   bool run_memory = true;
 };
@@ -46,7 +48,8 @@ constexpr char kUsage[] = R"(usage: spawn_bench [options]
   --clients N         concurrent clients for the spawns/s column (default 2)
   --warm N            warm_sandboxes of the second library row (default 4; 0 skips the row)
   --live N            live sandboxes for the memory row (default 50)
-  --only LIST         comma-separated sections to run: cli,library,memory (default all)
+  --only LIST         comma-separated sections to run: cli,workspace,library,memory (default
+                      all); workspace: the CLI rows over a host workspace, interleaved
   --warden PATH       the warden binary (default: the one built beside this benchmark)
   --bwrap PATH        bubblewrap (default: bwrap on PATH; without one, bwrap rows are skipped)
 )";
@@ -62,15 +65,16 @@ bool ParseCount(const char* text, int* value, int min = 1) {
 }
 
 bool ParseSections(std::string_view list, Options* options) {
-  options->run_cli = options->run_library = options->run_memory = false;
+  options->run_cli = options->run_workspace = options->run_library = options->run_memory = false;
   while (!list.empty()) {
     size_t comma = list.find(',');
     std::string_view name = list.substr(0, comma);
     list = comma == std::string_view::npos ? "" : list.substr(comma + 1);
-    bool* flag = name == "cli"       ? &options->run_cli
-                 : name == "library" ? &options->run_library
-                 : name == "memory"  ? &options->run_memory
-                                     : nullptr;
+    bool* flag = name == "cli"         ? &options->run_cli
+                 : name == "workspace" ? &options->run_workspace
+                 : name == "library"   ? &options->run_library
+                 : name == "memory"    ? &options->run_memory
+                                       : nullptr;
     if (flag == nullptr) {
       return false;
     }
@@ -188,6 +192,11 @@ int Main(int argc, char** argv) {
   if (options.run_cli) {
     OtherLoad load;
     RunCliComparison(options.cli, &targets);
+    worst_load = std::max(worst_load, PrintLoad(load));
+  }
+  if (options.run_workspace) {
+    OtherLoad load;
+    RunWorkspaceComparison(options.cli, &targets);
     worst_load = std::max(worst_load, PrintLoad(load));
   }
   if (options.run_library) {

@@ -203,7 +203,7 @@ void Monitor::CheckLimits() {
       Kill(Outcome::kCpuLimit);
     }
   }
-  if (in_.workspace_fd >= 0 && limits.disk_bytes > 0) {
+  if (in_.workspace_fd >= 0 && limits.disk_bytes > 0 && !(watch_ && watch_->Unchanged())) {
     Clock::time_point before = Clock::now();
     if (WorkspaceOverLimit()) {
       Kill(Outcome::kDiskLimit);
@@ -241,7 +241,9 @@ void Monitor::Reap() {
 }
 
 MonitorResult Monitor::Run() {
-  if (in_.workspace_fd >= 0 && in_.spec->limits.disk_bytes > 0) {
+  if (in_.workspace_watch) {
+    watch_ = std::move(in_.workspace_watch);
+  } else if (in_.workspace_fd >= 0 && in_.spec->limits.disk_bytes > 0) {
     watch_ = WorkspaceWatch::Start(in_.workspace_fd);
   }
   if (in_.stdin_fd) {
@@ -353,9 +355,10 @@ MonitorResult Monitor::Run() {
     tmp_full = ::fstatfs(tmp_fd_.get(), &st) == 0 && st.f_bavail * st.f_bsize < 64 * size_t{1024};
   }
 
-  // What was written between the last check and the end counts too.
+  // What was written between the last check and the end counts too (a tree that a complete
+  // watch saw unchanged holds what it held at the start).
   bool workspace_over = in_.workspace_fd >= 0 && in_.spec->limits.disk_bytes > 0 && !killed_for_ &&
-                        WorkspaceOverLimit();
+                        !(watch_ && watch_->Unchanged()) && WorkspaceOverLimit();
 
   const Limits& limits = in_.spec->limits;
   if (out_.setup_failure) {

@@ -13,6 +13,7 @@
 #include "sandbox/cgroup.h"
 #include "sandbox/child.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/workspace_watch.h"
 
 namespace warden::sandbox {
 
@@ -28,6 +29,9 @@ struct MonitorInputs {
   Cgroup* cgroup = nullptr;  // may be null (unsandboxed without cgroups)
   int workspace_fd = -1;     // for the disk watcher
   uint64_t workspace_baseline_bytes = 0;
+  // Started before the baseline was measured (PrepareWorkspace); without one the monitor starts
+  // its own. While it says the tree is unchanged, the tree is not measured again.
+  std::optional<WorkspaceWatch> workspace_watch;
   bool isolated = true;
   std::chrono::steady_clock::time_point start;
 };

@@ -14,6 +14,7 @@
 #include "sandbox/child.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/workspace_mount.h"
+#include "sandbox/workspace_watch.h"
 #include "sys/fs.h"
 
 namespace warden::sandbox {
@@ -38,6 +39,7 @@ struct Workspace {
   uid_t host_uid = 0;  // the sandbox user's id on the host
   gid_t host_gid = 0;
   uint64_t baseline_bytes = 0;          // what it held before the run, for the disk limit
+  std::optional<WorkspaceWatch> watch;  // started before the baseline; handed to the monitor
   std::optional<WorkspaceMount> mount;  // isolated runs with a caller's directory: how it goes in
 };
 

@@ -271,7 +271,7 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
   return result;
 }
 
-RunResult Supervisor::Impl::Watch(const Spec& spec, const CancelToken* cancel, const Workspace& ws,
+RunResult Supervisor::Impl::Watch(const Spec& spec, const CancelToken* cancel, Workspace& ws,
                                   const MountPlan* mounts, std::optional<Cgroup>* cgroup,
                                   MonitorInputs monitor, const Status& released) {
   monitor.spec = &spec;
@@ -279,6 +279,7 @@ RunResult Supervisor::Impl::Watch(const Spec& spec, const CancelToken* cancel, c
   monitor.cgroup = cgroup->has_value() ? &**cgroup : nullptr;
   monitor.workspace_fd = ws.fd.get();
   monitor.workspace_baseline_bytes = ws.baseline_bytes;
+  monitor.workspace_watch = std::move(ws.watch);
   monitor.isolated = isolated();
   RunResult result = Finish(spec, mounts, MonitorRun(std::move(monitor)), released);
   if (cgroup->has_value() && reaper) {

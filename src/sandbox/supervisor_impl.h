@@ -66,10 +66,10 @@ class Supervisor::Impl {
   // Runs `spec` in a warm sandbox. Returns nothing when the run does not fit one (the caller
   // then runs it cold).
   std::optional<Result<RunResult>> RunWarm(const Spec& spec, const CancelToken* cancel,
-                                           const Workspace& ws, const MountPlan& mounts);
+                                           Workspace& ws, const MountPlan& mounts);
   // Watches a started run to its end (filling in `monitor`'s run-independent fields), then hands
   // its cgroup to the reaper.
-  RunResult Watch(const Spec& spec, const CancelToken* cancel, const Workspace& ws,
+  RunResult Watch(const Spec& spec, const CancelToken* cancel, Workspace& ws,
                   const MountPlan* mounts, std::optional<Cgroup>* cgroup, MonitorInputs monitor,
                   const Status& released);
   // Turns what the monitor saw into the RunResult the caller gets.

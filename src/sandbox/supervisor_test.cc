@@ -124,6 +124,28 @@ TEST_P(SupervisorTest, WorkspaceFilesPersistOnTheHost) {
   EXPECT_EQ(*sys::ReadFile(dir->path() + "/result.txt"), "data\n");
 }
 
+// A run that only read its workspace is not measured after it ends (nothing changed); one that
+// wrote is, however quickly it exits, and what was there before is not counted against it.
+TEST_P(SupervisorTest, AWorkspaceWrittenPastItsDiskLimitIsCaughtWhenTheProgramExitsAtOnce) {
+  auto dir = sys::TempDir::Create("warden-test-ws-");
+  ASSERT_TRUE(dir.ok());
+  ::chmod(dir->path().c_str(), 0777);
+  std::string data = dir->path() + "/data";
+  ASSERT_EQ(::mkdir(data.c_str(), 0777), 0);
+  ::chmod(data.c_str(), 0777);
+  ASSERT_TRUE(sys::WriteNewFile(data + "/old", std::string(3 << 20, 'x')).ok());
+  Spec spec;
+  spec.workspace = dir->path();
+  spec.limits.disk_bytes = 1 << 20;
+  spec.argv = {"/bin/sh", "-c", "cat data/old >/dev/null"};  // 3 MB there before: not the run's
+  RunResult r = Run(spec);
+  EXPECT_EQ(r.outcome, Outcome::kExited) << r.message << r.stderr_data;
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_data;
+  spec.argv = {"/bin/sh", "-c", "for f in a b; do head -c 700000 /dev/zero > data/$f; done"};
+  r = Run(spec);
+  EXPECT_EQ(r.outcome, Outcome::kDiskLimit) << r.message << r.stderr_data;
+}
+
 TEST_P(SupervisorTest, StdinDescriptorIsCopiedNeverHandedIn) {
   // A directory descriptor as stdin would open the host's tree through /proc/self/fd/0.
   UniqueFd root(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));

@@ -68,6 +68,10 @@ Result<Workspace> Supervisor::Impl::PrepareWorkspace(const Spec& spec) const {
                              "sandbox then runs as that user), or use --ro-bind to read it",
                              ws.path, st.st_uid, ws.host_uid));
   }
+  if (spec.limits.disk_bytes > 0) {
+    // Watched first, measured second: whatever changes after the measurement is seen.
+    ws.watch = WorkspaceWatch::Start(ws.fd.get());
+  }
   ASSIGN_OR_RETURN(ws.baseline_bytes, sys::DiskUsage(ws.fd.get()));
   if (isolated()) {
     // The directory already opened (and measured): the child must mount this very inode. Root

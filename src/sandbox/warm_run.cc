@@ -56,8 +56,7 @@ Result<WarmSandbox> Supervisor::Impl::StartWarm() {
 }
 
 std::optional<Result<RunResult>> Supervisor::Impl::RunWarm(const Spec& spec,
-                                                           const CancelToken* cancel,
-                                                           const Workspace& ws,
+                                                           const CancelToken* cancel, Workspace& ws,
                                                            const MountPlan& mounts) {
   if (spec.network != NetworkMode::kNone ||
       std::make_pair(ws.host_uid, ws.host_gid) != DefaultHostIds()) {

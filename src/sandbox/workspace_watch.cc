@@ -32,26 +32,31 @@ std::optional<WorkspaceWatch> WorkspaceWatch::Start(int dir_fd) {
 
 void WorkspaceWatch::Add(const std::string& relative, int depth) {
   if (dirs_.size() >= kMaxWatches || depth > kMaxDepth) {
+    complete_ = false;
     return;
   }
   std::string path = fmt::format("/proc/self/fd/{}/{}", dir_fd_, relative);
   int wd = ::inotify_add_watch(fd_.get(), path.c_str(), kEvents);
   if (wd < 0) {
+    complete_ = false;
     return;
   }
   dirs_[wd] = relative;
   // Directories that already exist below it.
   int sub = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (sub < 0) {
+    complete_ = false;
     return;
   }
   DIR* dir = ::fdopendir(sub);
   if (dir == nullptr) {
     ::close(sub);
+    complete_ = false;
     return;
   }
   while (struct dirent* entry = ::readdir(dir)) {
     std::string_view name = entry->d_name;
+    complete_ = complete_ && entry->d_type != DT_UNKNOWN;  // a directory we cannot tell
     if (entry->d_type == DT_DIR && name != "." && name != "..") {
       Add(relative.empty() ? std::string(name) : relative + "/" + std::string(name), depth + 1);
     }
@@ -65,6 +70,7 @@ bool WorkspaceWatch::Drain() {
   for (;;) {
     ssize_t n = ::read(fd_.get(), buffer, sizeof(buffer));
     if (n <= 0) {
+      changed_ = changed_ || changed;
       return changed;  // EAGAIN: drained
     }
     for (ssize_t at = 0; at < n;) {
@@ -84,6 +90,11 @@ bool WorkspaceWatch::Drain() {
       }
     }
   }
+}
+
+bool WorkspaceWatch::Unchanged() {
+  Drain();
+  return complete_ && !changed_;
 }
 
 }  // namespace warden::sandbox

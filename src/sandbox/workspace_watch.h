@@ -1,5 +1,7 @@
 // Tells the run monitor, through inotify, the moment anything in a caller's workspace is written,
-// so that the disk limit is checked right then instead of only on a timer.
+// so that the disk limit is checked right then instead of only on a timer; and, when it watches
+// every directory of the tree, that nothing was written at all, so that the tree need not be
+// measured again (a run that only reads its workspace never walks it after the baseline).
 #pragma once
 
 #include <optional>
@@ -21,6 +23,9 @@ class WorkspaceWatch {
   int fd() const { return fd_.get(); }
   // Reads pending events. Returns true when something was written, created or moved in.
   bool Drain();
+  // True while nothing in the tree can have grown since Start(): every directory was watched
+  // from the start and no event (nor a lost one: a queue overflow) has arrived. Drains first.
+  bool Unchanged();
 
  private:
   static constexpr size_t kMaxWatches = 4096;
@@ -30,6 +35,8 @@ class WorkspaceWatch {
   UniqueFd fd_;
   int dir_fd_;
   std::unordered_map<int, std::string> dirs_;  // watch descriptor -> path below the workspace
+  bool complete_ = true;                       // every directory of the tree was watched at Start()
+  bool changed_ = false;                       // an event arrived
 };
 
 }  // namespace warden::sandbox
