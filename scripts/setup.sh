@@ -17,6 +17,9 @@ packages=(
   user-mode-linux kmod
   # tools the sandbox tests run inside the sandbox
   python3 iproute2 procps
+  # the data stack a sandboxed program finds, so that "plot this CSV" works (warden doctor lists
+  # it). Not python3-scipy: it needs python3-pythran, which pulls Boost 1.74 (see `excluded`)
+  python3-numpy python3-pandas python3-matplotlib python3-requests python3-openpyxl
   # tests that unpack downloaded archives
   unzip
   # TLS tests: certificates made with the CLI
@@ -26,6 +29,10 @@ packages=(
   # the dashboard's browser tests (tests/dashboard): Debian's Chromium, driven by playwright-core
   chromium
 )
+
+# Never installed, whatever depends on them: python3-pythran pulls Debian's Boost 1.74 headers,
+# which conflict with the Boost 1.81 Warden builds with.
+excluded=(python3-pythran-)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup.sh: run as root (it installs Debian packages with apt-get)" >&2
@@ -42,7 +49,7 @@ else
   echo "setup.sh: installing ${#missing[@]} packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" "${excluded[@]}"
 fi
 
 # The npm packages of the MCP tests and of the dashboard's browser tests, exactly as their

@@ -1,11 +1,13 @@
-// `warden doctor`: what the host allows, which isolation the sandbox will use, and a test run;
-// with --store, the job store too.
+// `warden doctor`: what the host allows, which isolation the sandbox will use, a test run, and
+// the interpreters and Python modules a sandboxed program finds; with --store, the job store too.
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
 
 #include "cli/commands.h"
+#include "cli/doctor_toolbox.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -19,9 +21,8 @@ namespace warden::cli {
 namespace {
 
 // Runs /bin/true in a real sandbox: the end-to-end proof that the checks above add up.
-sandbox::HostCheck SmokeTest() {
+sandbox::HostCheck SmokeTest(const Result<std::unique_ptr<sandbox::Supervisor>>& supervisor) {
   sandbox::HostCheck check{"test run", sandbox::HostCheck::Level::kOk, ""};
-  auto supervisor = sandbox::Supervisor::Create({});
   if (!supervisor.ok()) {
     check.level = sandbox::HostCheck::Level::kFail;
     check.detail = supervisor.error().message();
@@ -82,13 +83,20 @@ int Doctor(int argc, char** argv) {
 
   sandbox::HostReport report = sandbox::ProbeHost();
   if (report.full_isolation) {
-    sandbox::HostCheck smoke = SmokeTest();
-    if (smoke.level == sandbox::HostCheck::Level::kFail) {
+    auto supervisor = sandbox::Supervisor::Create({});
+    sandbox::HostCheck smoke = SmokeTest(supervisor);
+    bool ran = smoke.level != sandbox::HostCheck::Level::kFail;
+    if (!ran) {
       report.full_isolation = false;
       report.isolation = "none: the test run failed (see above)";
     }
     report.checks.push_back(std::move(smoke));
     report.checks.push_back(sandbox::CheckWorkspaceMounting());
+    if (ran) {
+      for (sandbox::HostCheck& check : ProbeSandboxToolbox(**supervisor)) {
+        report.checks.push_back(std::move(check));
+      }
+    }
   }
 
   bool store_ok = true;

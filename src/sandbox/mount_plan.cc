@@ -28,8 +28,11 @@ std::string Host(std::string_view path) {
 
 constexpr std::array<std::string_view, 7> kSystemDirs = {"usr",   "bin",   "sbin",  "lib",
                                                          "lib32", "lib64", "libx32"};
-// Host /etc entries a program commonly needs and that hold no secrets.
-constexpr std::array<std::string_view, 3> kEtcEntries = {"ld.so.cache", "ssl", "alternatives"};
+// Host /etc entries a program commonly needs and that hold no secrets. Debian's matplotlib reads
+// its defaults from /etc/matplotlibrc and cannot be imported without it; fontconfig (which it
+// asks for fonts) reads /etc/fonts.
+constexpr std::array<std::string_view, 5> kEtcEntries = {"ld.so.cache", "ssl", "alternatives",
+                                                         "matplotlibrc", "fonts"};
 constexpr std::array<std::string_view, 6> kDevNodes = {"null",   "zero",    "full",
                                                        "random", "urandom", "tty"};
 

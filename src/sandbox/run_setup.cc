@@ -34,13 +34,20 @@ bool IsSafeAbsolutePath(std::string_view path) {
 
 // The environment: defaults, then the caller's entries replacing same-named ones.
 std::vector<std::string> BuildEnv(const std::vector<std::string>& extra, NetworkMode network) {
-  std::vector<std::string> env = {fmt::format("PATH={}", kDefaultPath),
-                                  "HOME=/tmp",
-                                  "LANG=C.UTF-8",
-                                  "TMPDIR=/tmp",
-                                  "USER=sandbox",
-                                  "LOGNAME=sandbox",
-                                  "PWD=/workspace"};
+  // Caches and settings go to /tmp whatever HOME a caller sets: under a read-only one matplotlib
+  // and fontconfig warn and lose their caches. Plots go to files: there is no display.
+  std::vector<std::string> env = {
+      fmt::format("PATH={}", kDefaultPath),
+      "HOME=/tmp",
+      "LANG=C.UTF-8",
+      "TMPDIR=/tmp",
+      "USER=sandbox",
+      "LOGNAME=sandbox",
+      "PWD=/workspace",
+      "XDG_CACHE_HOME=/tmp/.cache",
+      "MPLCONFIGDIR=/tmp/.config/matplotlib",
+      "MPLBACKEND=Agg",
+  };
   if (network == NetworkMode::kProxy) {
     // Both spellings: curl reads only the lower-case http_proxy, Python and pip read either.
     std::string proxy = fmt::format("http://127.0.0.1:{}", kEgressProxyPort);

@@ -68,7 +68,8 @@ struct Spec {
   // argv[0] without a '/' is looked up in the sandbox's PATH.
   std::vector<std::string> argv;
   // "KEY=VALUE" entries added to (or replacing entries of) a minimal environment: PATH, HOME=/tmp,
-  // LANG=C.UTF-8, TMPDIR=/tmp, USER=sandbox. Nothing of the caller's environment leaks in.
+  // LANG=C.UTF-8, TMPDIR=/tmp, USER=sandbox, caches under /tmp (XDG_CACHE_HOME, MPLCONFIGDIR) and
+  // MPLBACKEND=Agg. Nothing of the caller's environment leaks in.
   std::vector<std::string> env;
   // Host directory mounted read-write at /workspace, the working directory. Empty: a fresh
   // directory on the run's tmpfs (with /tmp, under the disk limit), gone when the run ends.
