@@ -43,8 +43,8 @@ template <typename Fn>
 Fn* Resolve(const char* name) {
   void* symbol = Loaded().handle != nullptr ? ::dlsym(Loaded().handle, name) : nullptr;
   if (symbol == nullptr) {
-    std::fprintf(stderr, "warden: %s has no function %s: reinstall Debian's libpq5\n", kLibrary,
-                 name);
+    (void)std::fprintf(stderr, "warden: %s has no function %s: reinstall Debian's libpq5\n",
+                       kLibrary, name);
     std::abort();
   }
   return reinterpret_cast<Fn*>(symbol);  // NOLINT: dlsym's contract
