@@ -357,8 +357,8 @@ nanoseconds Auth::Take(size_t index) const {
   return std::max(nanoseconds(1), std::chrono::ceil<nanoseconds>(wait));
 }
 
-std::optional<Response> Auth::Check(Request& request,
-                                    const std::function<bool(std::string_view)>& also_public) const {
+std::optional<Response> Auth::Check(
+    Request& request, const std::function<bool(std::string_view)>& also_public) const {
   request.params.erase("owner");  // only ever set here, from a valid key
   if (IsPublic(request, also_public)) {
     return std::nullopt;

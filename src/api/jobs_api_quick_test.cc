@@ -49,7 +49,9 @@ class JobsApiQuickTest : public ::testing::Test {
     });
     ServerOptions server_options;
     server_options.handler_threads = 1;
-    server_options.quick = [this](Request& request) { return router_.HandleQuick(request); };
+    server_options.quick = [this](Request& request) {
+      return router_.HandleQuick(request);
+    };
     server_ = test::StartServer([this](Request& request) { return router_.Handle(request); },
                                 server_options);
     ASSERT_TRUE(server_);
@@ -102,9 +104,12 @@ TEST_F(JobsApiQuickTest, AJobAPageOfJobsAndHealthAreAnsweredWhileTheHandlerThrea
 }
 
 TEST_F(JobsApiQuickTest, RoutesThatMayBlockAreLeftToThePool) {
-  for (auto [method, target] : {std::pair{"POST", "/v1/jobs"}, {"POST", "/v1/jobs/ID/cancel"},
-                                {"DELETE", "/v1/jobs/ID"}, {"GET", "/v1/jobs/ID/events"},
-                                {"GET", "/v1/jobs/ID/archive"}, {"GET", "/readyz"}}) {
+  for (auto [method, target] : {std::pair{"POST", "/v1/jobs"},
+                                {"POST", "/v1/jobs/ID/cancel"},
+                                {"DELETE", "/v1/jobs/ID"},
+                                {"GET", "/v1/jobs/ID/events"},
+                                {"GET", "/v1/jobs/ID/archive"},
+                                {"GET", "/readyz"}}) {
     Request request;
     request.method = method;
     std::string path = target;

@@ -53,7 +53,7 @@ class Router {
     std::string method;
     std::vector<Segment> segments;
     Handler handler;
-    QuickHandler quick;  // empty: the route may block
+    QuickHandler quick;   // empty: the route may block
     std::string pattern;  // for Request::route: "/v1/jobs/{id}/files/{path...}"
   };
   enum class Match { kNo, kYes, kBadParam };

@@ -48,8 +48,7 @@ TEST_F(SqliteQuickReadTest, TryGetAndTryListAnswerAsGetAndListWhenAReaderIsFree)
 
   std::optional<Result<Job>> got = (*store)->TryGet(id, "alice");
   std::optional<Result<Job>> foreign = (*store)->TryGet(id, "bob");
-  std::optional<Result<JobPage>> page =
-      (*store)->TryList(alice, PageRequest{2, ""});
+  std::optional<Result<JobPage>> page = (*store)->TryList(alice, PageRequest{2, ""});
   std::optional<Result<JobPage>> bad = (*store)->TryList(JobFilter{}, PageRequest{0, ""});
 
   ASSERT_TRUE(got && foreign && page && bad) << "a free reader, yet no answer";

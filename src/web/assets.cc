@@ -98,8 +98,9 @@ void Assets::AddRoutes(api::Router& router) const {
   router.AddQuick("GET", "/server", shell);
   router.AddQuick("GET", "/jobs/{id}", shell);
   router.AddQuick("GET", "/sessions/{id}", shell);
-  router.AddQuick("GET", "/assets/{name}",
-             [this](api::Request& request) { return Serve(request, request.params.at("name")); });
+  router.AddQuick("GET", "/assets/{name}", [this](api::Request& request) {
+    return Serve(request, request.params.at("name"));
+  });
 }
 
 api::Response Assets::Serve(const api::Request& request, std::string_view name) const {
