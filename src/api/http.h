@@ -77,7 +77,8 @@ struct Request {
   // The pattern of the route that matched, set by the Router: "/v1/jobs/{id}"; "" when none did
   // (404, 405). Bounded, unlike `path`: what metrics label requests by.
   std::string route;
-  // Set by the server (null in requests made up by tests).
+  // Set by the server for the handler (null in requests made up by tests, and for the quick
+  // handler, whose answer nobody waits for long).
   std::shared_ptr<ClientWatch> client;
   // Set by Auth once it checked the request's key and set params["owner"] on an I/O thread, when
   // the request then went on to the pool: the check there lets it pass as it is, so that the

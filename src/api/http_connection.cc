@@ -220,13 +220,14 @@ void Connection::OnBody(boost::system::error_code ec) {
   head_only_ = request.method == "HEAD";
   request.remote = remote_;
   request.request_id = server_.NewRequestId(request.headers.Get("X-Request-Id"));
-  client_ = std::make_shared<ClientWatchImpl>();
-  request.client = client_;
   phase_ = Phase::kHandling;
+  // Answered here, with no handoff (nor a client watch: nobody waits for long).
   if (std::optional<Response> answer = server_.CallQuick(request)) {
-    Reply(std::move(*answer), request.request_id);  // answered here: no handoff
+    Reply(std::move(*answer), request.request_id);
     return;
   }
+  client_ = std::make_shared<ClientWatchImpl>();
+  request.client = client_;
   ThreadPool& pool = server_.PoolFor(request);
   auto task = [self = shared_from_this(), request = std::move(request)]() mutable {
     self->RunHandler(request);
