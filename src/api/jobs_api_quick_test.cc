@@ -109,7 +109,11 @@ TEST_F(JobsApiQuickTest, RoutesThatMayBlockAreLeftToThePool) {
                                 {"DELETE", "/v1/jobs/ID"},
                                 {"GET", "/v1/jobs/ID/events"},
                                 {"GET", "/v1/jobs/ID/archive"},
-                                {"GET", "/readyz"}}) {
+                                {"GET", "/readyz"},
+                                // Filters without an index, and the counts, may scan.
+                                {"GET", "/v1/jobs?q=build"},
+                                {"GET", "/v1/jobs?kind=task"},
+                                {"GET", "/v1/jobs?counts=true"}}) {
     Request request;
     request.method = method;
     std::string path = target;
