@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The API benchmarks, against a private `warden serve` (and a private nginx) in one run:
-#   1. GET /v1/jobs/{id}: throughput and latency next to nginx serving the same bytes as a file
+#   1. GET /v1/jobs/{id}: throughput and latency next to nginx serving the same bytes as a file,
+#      unpinned as deployed and pinned to a core each, in interleaved rounds
 #   2. POST /v1/jobs of a no-op step job, durable: created jobs/s, then a count in the database
 #   3. GET latency with and without 1,000 idle SSE followers held open
 #   bench/run_api.sh                          # builds the release preset's warden, runs everything
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 threads=2 connections=64 duration=10s warmup=2s
 light_threads=1 light_connections=4
 followers=1000 followed_jobs=1000 idle_seconds=5
-post_rounds=3
+post_rounds=3 rounds=3
 only=all
 
 usage() {
@@ -25,6 +26,7 @@ usage: bench/run_api.sh [options]
   --connections N        wrk connections (default $connections)
   --duration D           each timed wrk run (default $duration)
   --warmup D             an untimed wrk run before each timed one (default $warmup)
+  --rounds N             GET rounds per mode, warden and nginx interleaved (default $rounds)
   --post-rounds N        timed POST runs back to back, on a growing queue (default $post_rounds)
   --followers N          SSE followers in section 3 (default $followers)
   --followed-jobs N      distinct jobs they follow, round-robin (default $followed_jobs)
@@ -39,6 +41,7 @@ while (($#)); do
     --connections) connections=$2 ;;
     --duration) duration=$2 ;;
     --warmup) warmup=$2 ;;
+    --rounds) rounds=$2 ;;
     --post-rounds) post_rounds=$2 ;;
     --followers) followers=$2 ;;
     --followed-jobs) followed_jobs=$2 ;;
@@ -148,6 +151,14 @@ children_ms() {
     printf "%d", ms }'
 }
 
+# Context switches, voluntary and not, of every thread of the given processes.
+ctx_switches() {
+  local pid
+  for pid in "$@"; do
+    cat "/proc/$pid/task/"*/status 2>/dev/null
+  done | awk '/^(non)?voluntary_ctxt_switches:/ { n += $2 } END { printf "%d", n }'
+}
+
 vm_rss_mb() {
   awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
 }
@@ -163,18 +174,21 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 
 # Runs wrk with SCRIPT against URL once untimed (--warmup; its output in warm_out) and once timed,
 # with `wrk_pin` before it: T C SCRIPT URL SERVER_PIDS... Fills W[...] with wrk's figures, W[cpu]
-# (the server's CPU, % of one core), W[others] (% of the machine's CPUs taken meanwhile by
+# (the server's CPU, % of one core), W[us_per_req] and W[cs_per_req] (the server's CPU time and
+# context switches per response), W[others] (% of the machine's CPUs taken meanwhile by
 # everything that is neither the server nor wrk) and W[noisy].
 declare -A W
 run_wrk() {
   local t=$1 c=$2 script=$3 url=$4 out kv
   shift 4
   warm_out=$("${wrk_pin[@]}" wrk -t"$t" -c"$c" -d"$warmup" -s "$script" "$url")
-  local s0 m0 k0 w0 s1 m1 k1 w1
+  local s0 m0 k0 w0 c0 s1 m1 k1 w1 c1
   children_ms >"$tmp/k0"
+  c0=$(ctx_switches "$@")
   s0=$(cpu_ticks "$@") m0=$(machine_ticks) w0=$(date +%s%N)
   out=$("${wrk_pin[@]}" wrk -t"$t" -c"$c" -d"$duration" --latency -s "$script" "$url")
   s1=$(cpu_ticks "$@") m1=$(machine_ticks) w1=$(date +%s%N)
+  c1=$(ctx_switches "$@")
   children_ms >"$tmp/k1"
   k0=$(<"$tmp/k0") k1=$(<"$tmp/k1")
   W=()
@@ -192,6 +206,10 @@ run_wrk() {
   machine_s=$(awk -v a="$m0" -v b="$m1" -v t="$tck" 'BEGIN { print (b - a) / t }')
   wrk_s=$(awk -v a="$k0" -v b="$k1" 'BEGIN { print (b - a) / 1000 }')
   W[cpu]=$(awk -v s="$server_s" -v w="$wall_s" 'BEGIN { printf "%.0f", 100 * s / w }')
+  W[us_per_req]=$(awk -v s="$server_s" -v n="${W[requests]}" \
+    'BEGIN { printf "%.1f", (n > 0 ? 1e6 * s / n : 0) }')
+  W[cs_per_req]=$(awk -v a="$c0" -v b="$c1" -v n="${W[requests]}" \
+    'BEGIN { printf "%.2f", (n > 0 ? (b - a) / n : 0) }')
   W[others]=$(awk -v m="$machine_s" -v s="$server_s" -v k="$wrk_s" -v w="$wall_s" -v n="$ncpu" \
     'BEGIN { o = 100 * (m - s - k) / (w * n); printf "%.0f", (o < 0 ? 0 : o) }')
   W[noisy]=""
@@ -327,19 +345,61 @@ failed=0
 
 # ---- 1. GET /v1/jobs/{id} next to nginx ---------------------------------------------------------
 
+# The median of its arguments (numbers).
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# One timed wrk run of the GET benchmark against URL, served by PIDS..., printed as a row of the
+# table: ROUND NAME URL PIDS... Adds the row's req/s and p99 to rps_of[NAME] and p99_of[NAME].
+declare -A rps_of p99_of
+get_row() {
+  local round=$1 name=$2 url=$3 err
+  shift 3
+  run_wrk "$threads" "$connections" "$bench_dir/wrk/report.lua" "$url" "$@"
+  err=$((W[status_errors] + W[socket_errors]))
+  printf "   %5s %-8s %10s %8s %8s %6s %9s %8s %9s%% %6s%%%s\n" "$round" "$name" \
+    "$(fmt_int "${W[rps]}")" "$(fmt_ms "${W[p50_us]}")" "$(fmt_ms "${W[p99_us]}")" "$err" \
+    "${W[us_per_req]}" "${W[cs_per_req]}" "${W[cpu]}" "${W[others]}" "${W[noisy]}"
+  rps_of[$name]+="${W[rps]} "
+  p99_of[$name]+="${W[p99_us]} "
+  if ((err > 0)); then
+    echo "   ERRORS: some responses failed; the figures above are not valid"
+    failed=1
+  fi
+}
+
+# The ratios of the rounds of one mode: warden/nginx req/s and p99, each round's and the median.
+get_ratios() {
+  local -a w n wp np rr pr
+  read -r -a w <<<"${rps_of[warden]}"
+  read -r -a n <<<"${rps_of[nginx]}"
+  read -r -a wp <<<"${p99_of[warden]}"
+  read -r -a np <<<"${p99_of[nginx]}"
+  local i r p
+  for i in "${!w[@]}"; do
+    rr+=("$(ratio "${w[i]}" "${n[i]}")")
+    pr+=("$(ratio "${wp[i]}" "${np[i]}")")
+  done
+  r=$(median "${rr[@]}") p=$(median "${pr[@]}")
+  echo "   warden/nginx req/s = ${r}x, the median of rounds ${rr[*]} (target >= 0.50x:" \
+    "$(awk -v r="$r" 'BEGIN { print (r >= 0.5 ? "met" : "NOT met") }'); moonshot 0.80x:" \
+    "$(awk -v r="$r" 'BEGIN { print (r >= 0.8 ? "met" : "not met") }'))"
+  echo "   p99 warden/nginx = ${p}x, the median of rounds ${pr[*]} (target <= 2x:" \
+    "$(awk -v p="$p" 'BEGIN { print (p <= 2 ? "met" : "NOT met") }'))"
+}
+
 section_get() {
   echo
   echo "== 1. GET /v1/jobs/{id} next to nginx serving the same bytes as a static file =="
-  local mode workers_nginx server_pin id body_bytes
-  for mode in shared pinned; do
+  local mode server_pin id body_bytes round
+  for mode in unpinned pinned; do
     if [[ $mode == pinned ]]; then
       if ((ncpu < 2)); then
         echo "(pinned: skipped, needs 2 CPUs)"
         continue
       fi
-      server_pin=(taskset -c 1) wrk_pin=(taskset -c 0) workers_nginx=1
+      server_pin=(taskset -c 1) wrk_pin=(taskset -c 0)
     else
-      server_pin=() wrk_pin=() workers_nginx=$ncpu
+      server_pin=() wrk_pin=()
     fi
     start_warden "$tmp/get-$mode" 1 10000 "${server_pin[@]}"
     # A finished job: its body no longer changes.
@@ -348,48 +408,32 @@ section_get() {
     mkdir -p "$tmp/nginx/www"
     curl -sf -o "$tmp/nginx/www/job.json" "$base/v1/jobs/$id"
     body_bytes=$(stat -c %s "$tmp/nginx/www/job.json")
-    start_nginx "$workers_nginx" "${server_pin[@]}"
+    start_nginx 1 "${server_pin[@]}"
     local wurl=$base/v1/jobs/$id nurl=http://127.0.0.1:$nginx_port/job.json
     local warden_threads
     warden_threads=$(thread_count "$warden_pid")
 
     echo
-    if [[ $mode == shared ]]; then
-      say "-- shared: servers and wrk on all $ncpu CPUs; nginx worker_processes $workers_nginx" \
-        "(one per CPU, as 'auto')"
+    if [[ $mode == unpinned ]]; then
+      say "-- unpinned, the default deployment: servers and wrk on all $ncpu CPUs, nothing" \
+        "pinned; warden as \`warden serve\` starts; nginx worker_processes 1 (its own default)"
     else
       say "-- pinned: the server on CPU 1 (taskset, every thread), wrk on CPU 0;" \
         "nginx worker_processes 1"
     fi
     note "body $body_bytes bytes on both (job $id, succeeded); response headers: warden" \
       "$(header_bytes "$wurl") bytes, nginx $(header_bytes "$nurl") bytes"
-    note "warden: 1 I/O thread + 16 handler threads (max(16, 2 x --workers 1)) serve HTTP;" \
-      "$warden_threads threads in the process"
-
-    run_wrk "$threads" "$connections" "$bench_dir/wrk/report.lua" "$wurl" "$warden_pid"
-    local w_rps=${W[rps]} w_p50=${W[p50_us]} w_p99=${W[p99_us]} w_cpu=${W[cpu]} w_oth=${W[others]}
-    local w_noisy=${W[noisy]} w_err=$((W[status_errors] + W[socket_errors]))
-    run_wrk "$threads" "$connections" "$bench_dir/wrk/report.lua" "$nurl" "${nginx_pids[@]}"
-    local n_err=$((W[status_errors] + W[socket_errors]))
-
-    printf "   %-28s %10s %8s %8s %8s %10s %7s\n" "server" "req/s" "p50 ms" "p99 ms" "errors" \
-      "server CPU" "others"
-    printf "   %-28s %10s %8s %8s %8s %9s%% %6s%%%s\n" \
-      "warden (1 I/O + 16 handlers)" "$(fmt_int "$w_rps")" "$(fmt_ms "$w_p50")" \
-      "$(fmt_ms "$w_p99")" "$w_err" "$w_cpu" "$w_oth" "$w_noisy"
-    printf "   %-28s %10s %8s %8s %8s %9s%% %6s%%%s\n" \
-      "nginx ($workers_nginx worker$( ((workers_nginx > 1)) && echo s))" "$(fmt_int "${W[rps]}")" \
-      "$(fmt_ms "${W[p50_us]}")" "$(fmt_ms "${W[p99_us]}")" "$n_err" "${W[cpu]}" \
-      "${W[others]}" "${W[noisy]}"
-    local r
-    r=$(ratio "$w_rps" "${W[rps]}")
-    echo "   warden/nginx req/s = ${r}x (target >= 0.50x: $(awk -v r="$r" \
-      'BEGIN { print (r >= 0.5 ? "met" : "NOT met") }')); p99 warden/nginx =" \
-      "$(ratio "$w_p99" "${W[p99_us]}")x"
-    if ((w_err > 0 || n_err > 0)); then
-      echo "   ERRORS: some responses failed; the figures above are not valid"
-      failed=1
-    fi
+    note "warden: $warden_threads threads in the process; $rounds rounds, warden and nginx" \
+      "interleaved; CPU us/req and ctx sw/req: the server's CPU time and context switches (all" \
+      "its threads or processes) per response"
+    printf "   %5s %-8s %10s %8s %8s %6s %9s %8s %10s %7s\n" "round" "server" "req/s" "p50 ms" \
+      "p99 ms" "errors" "CPU us/req" "ctx sw/req" "server CPU" "others"
+    rps_of=() p99_of=()
+    for ((round = 1; round <= rounds; round++)); do
+      get_row "$round" warden "$wurl" "$warden_pid"
+      get_row "$round" nginx "$nurl" "${nginx_pids[@]}"
+    done
+    get_ratios
     stop_pid "$nginx_pid"
     stop_pid "$warden_pid"
   done

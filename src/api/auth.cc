@@ -289,7 +289,27 @@ Handler Auth::Wrap(Handler inner, std::function<bool(std::string_view)> also_pub
     return inner;
   }
   return [this, inner = std::move(inner), also_public = std::move(also_public)](Request& request) {
-    return Authorize(request, inner, also_public);
+    if (request.key_checked) {
+      return inner(request);  // on an I/O thread, by WrapQuick()
+    }
+    std::optional<Response> refused = Check(request, also_public);
+    return refused ? std::move(*refused) : inner(request);
+  };
+}
+
+QuickHandler Auth::WrapQuick(QuickHandler inner,
+                             std::function<bool(std::string_view)> also_public) const {
+  if (!enabled()) {
+    return inner;
+  }
+  return [this, inner = std::move(inner),
+          also_public = std::move(also_public)](Request& request) -> std::optional<Response> {
+    if (std::optional<Response> refused = Check(request, also_public)) {
+      return refused;
+    }
+    std::optional<Response> answer = inner(request);
+    request.key_checked = !answer.has_value();
+    return answer;
   };
 }
 
@@ -337,11 +357,11 @@ nanoseconds Auth::Take(size_t index) const {
   return std::max(nanoseconds(1), std::chrono::ceil<nanoseconds>(wait));
 }
 
-Response Auth::Authorize(Request& request, const Handler& inner,
-                         const std::function<bool(std::string_view)>& also_public) const {
+std::optional<Response> Auth::Check(
+    Request& request, const std::function<bool(std::string_view)>& also_public) const {
   request.params.erase("owner");  // only ever set here, from a valid key
   if (IsPublic(request, also_public)) {
-    return inner(request);
+    return std::nullopt;
   }
   std::string_view presented = PresentedKey(request.headers);
   if (presented.empty()) {
@@ -367,7 +387,7 @@ Response Auth::Authorize(Request& request, const Handler& inner,
     return response;
   }
   request.params["owner"] = key.id;
-  return inner(request);
+  return std::nullopt;
 }
 
 }  // namespace warden::api

@@ -70,6 +70,12 @@ class Auth {
   // dashboard's pages, which a browser loads before it has a key. The handler refers to this Auth,
   // which must outlive it.
   Handler Wrap(Handler inner, std::function<bool(std::string_view path)> also_public = {}) const;
+  // The same for the server's quick handler (ServerOptions::quick), on an I/O thread: the check
+  // hashes the key and holds a mutex for a few operations, so it never blocks. A request that
+  // `inner` leaves to the pool keeps its owner, and Request::key_checked tells the handler from
+  // Wrap() not to check it again: it is counted against its key's rate once.
+  QuickHandler WrapQuick(QuickHandler inner,
+                         std::function<bool(std::string_view path)> also_public = {}) const;
 
   // The id of the key `presented`, or std::nullopt when no key matches (or none is configured).
   // For a client that cannot send headers: the dashboard's WebSocket sends its key in a message.
@@ -91,8 +97,10 @@ class Auth {
   // The index of the key `presented`, or -1. Compares digests of every key without stopping at
   // the first difference, so the time taken says nothing about how close a guess came.
   int Find(std::string_view presented) const;
-  Response Authorize(Request& request, const Handler& inner,
-                     const std::function<bool(std::string_view)>& also_public) const;
+  // Checks the key of `request` and sets params["owner"] from it: std::nullopt when the request
+  // may go on (also when its path is public), otherwise the 401 or 429 answer.
+  std::optional<Response> Check(Request& request,
+                                const std::function<bool(std::string_view)>& also_public) const;
 
   std::vector<ApiKey> keys_;
   Clock clock_;

@@ -340,6 +340,41 @@ rate = 0
   EXPECT_EQ(inner.calls, 1 + 1 + 1000 + 1);
 }
 
+TEST(AuthTest, ARequestTheQuickCheckLeavesToThePoolIsCheckedAndCountedOnce) {
+  std::chrono::steady_clock::time_point now{};
+  auto auth = MustCreate(fmt::format(R"(
+[[api.keys]]
+id = "alice"
+key = "{}"
+rate = 1
+burst = 1
+)",
+                                     kAliceKey),
+                         nullptr, [&now] { return now; });
+  Recorder pool;
+  Handler handler = auth->Wrap(pool.handler());
+  int declined = 0;
+  QuickHandler quick = auth->WrapQuick([&declined](Request&) -> std::optional<Response> {
+    ++declined;
+    return std::nullopt;  // a route that may block
+  });
+  auto call = [&](std::vector<Headers::Field> headers) {
+    Request request = MakeRequest("POST", "/v1/jobs", headers);
+    std::optional<Response> answer = quick(request);
+    return answer ? std::move(*answer) : handler(request);
+  };
+
+  Response first = call({{"X-API-Key", kAliceKey}});
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(first.body, "alice");
+  // The bucket held one token: the first request took it, once.
+  EXPECT_EQ(call({{"X-API-Key", kAliceKey}}).status, 429);
+  EXPECT_EQ(call({}).status, 401);
+  EXPECT_EQ(call({{"X-API-Key", kBobKey}}).status, 401);
+  EXPECT_EQ(declined, 1);
+  EXPECT_EQ(pool.calls, 1);
+}
+
 TEST(AuthTest, ConcurrentRequestsNeverGetMoreThanTheBurst) {
   std::chrono::steady_clock::time_point now{};  // frozen: no refill
   auto auth = MustCreate(

@@ -15,7 +15,7 @@ std::string_view OpenApiDocument() {
 }
 
 void AddDocsRoutes(Router& router) {
-  router.Add("GET", "/openapi.json", [](Request&) {
+  router.AddQuick("GET", "/openapi.json", [](Request&) {
     Response response;
     response.headers.Set("Content-Type", "application/json");
     response.body = std::string(kOpenApiJson);
@@ -29,7 +29,7 @@ void AddDocsRoutes(Router& router) {
   if (page->empty()) {
     LOG_ERROR("the embedded OpenAPI document is not a JSON object: {}", ec.message());
   }
-  router.Add("GET", "/docs", [page](Request&) {
+  router.AddQuick("GET", "/docs", [page](Request&) {
     if (page->empty()) {
       return Response::Error(500, "internal", "the API document could not be rendered");
     }

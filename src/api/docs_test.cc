@@ -269,9 +269,10 @@ TEST_F(DocsTest, NoDocumentedPathTakesAMethodTheDocumentLeavesOut) {
   }
 }
 
-// The routes each source file registers: Add("METHOD", "/pattern" calls, wherever they are.
+// The routes each source file registers: Add("METHOD", "/pattern" and AddQuick(... calls,
+// wherever they are.
 std::set<Operation> RegisteredInSources() {
-  static const std::regex add_call(R"re(\.Add\(\s*"([A-Z]+)"\s*,\s*"(/[^"]*)")re");
+  static const std::regex add_call(R"re(\.Add(?:Quick)?\(\s*"([A-Z]+)"\s*,\s*"(/[^"]*)")re");
   std::set<Operation> found;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(WARDEN_SOURCE_DIR)) {
     std::string name = entry.path().filename().string();

@@ -77,8 +77,13 @@ struct Request {
   // The pattern of the route that matched, set by the Router: "/v1/jobs/{id}"; "" when none did
   // (404, 405). Bounded, unlike `path`: what metrics label requests by.
   std::string route;
-  // Set by the server (null in requests made up by tests).
+  // Set by the server for the handler (null in requests made up by tests, and for the quick
+  // handler, whose answer nobody waits for long).
   std::shared_ptr<ClientWatch> client;
+  // Set by Auth once it checked the request's key and set params["owner"] on an I/O thread, when
+  // the request then went on to the pool: the check there lets it pass as it is, so that the
+  // request is counted against its key's rate once.
+  bool key_checked = false;
 };
 
 // A server-pushed stream (SSE): the body of a response that the handler keeps writing to after it
@@ -216,6 +221,13 @@ bool ParseTarget(std::string_view target, Request* request);
 // the GET route); the server sends the headers of the answer without its body.
 using Handler = std::function<Response(Request&)>;
 
+// Answers a request on the I/O thread that read it, without handing it to the pool, when it can
+// do so without blocking (no waiting for a lock held long, a disk write, the network or another
+// thread); otherwise returns std::nullopt, and the Handler answers the same request on the pool.
+// Its answer is a plain, pulled or pushed response (pulled pieces and the starter of a pushed one
+// still run on the pool), not a deferred one nor a WebSocket. May throw, like a Handler.
+using QuickHandler = std::function<std::optional<Response>(Request&)>;
+
 // TLS for a server: both files empty means plain HTTP.
 struct TlsOptions {
   std::string cert_file;  // PEM: the server's certificate, then any intermediate ones
@@ -232,6 +244,10 @@ struct ServerOptions {
   uint16_t port = 8000;            // 0: any free port, see HttpServer::port()
   size_t io_threads = 1;
   size_t handler_threads = 4;
+  // Tried first for every request, on the I/O thread (QuickHandler); optional. A request it
+  // answers costs no handoff to the pool and back, and is answered while every handler thread is
+  // busy.
+  QuickHandler quick;
   size_t max_body_bytes = 10 << 20;         // larger request bodies get 413
   size_t max_header_bytes = 16 << 10;       // larger request headers get 431
   size_t max_stream_queue_bytes = 1 << 20;  // per stream; beyond it the stream is closed
@@ -263,8 +279,8 @@ struct ServerOptions {
 
 class ServerImpl;  // http_internal.h
 
-// An HTTP/1.1 server: keep-alive, limits, timeouts, streaming. The I/O threads only move bytes;
-// handlers, pulled bodies and stream starters run on the handler pool.
+// An HTTP/1.1 server: keep-alive, limits, timeouts, streaming. The I/O threads move bytes and run
+// ServerOptions::quick; handlers, pulled bodies and stream starters run on the handler pool.
 // Thread-safe; Stop() and the destructor must not be called from a handler or a stream callback.
 class HttpServer {
  public:

@@ -3,7 +3,8 @@
 // http_connection_write.cc writes the responses, http_connection_end.cc ends the connection.
 //
 // A connection is a small state machine on its own strand. The handshake, reading a request,
-// writing a response and waiting for the client are asynchronous; the handler, each piece of a
+// writing a response and waiting for the client are asynchronous. A request that the quick
+// handler answers is answered right here, on the I/O thread; any other handler, each piece of a
 // pulled body and a stream's starter run on a pool, so an I/O thread never blocks.
 #include <algorithm>
 #include <utility>
@@ -219,9 +220,14 @@ void Connection::OnBody(boost::system::error_code ec) {
   head_only_ = request.method == "HEAD";
   request.remote = remote_;
   request.request_id = server_.NewRequestId(request.headers.Get("X-Request-Id"));
+  phase_ = Phase::kHandling;
+  // Answered here, with no handoff (nor a client watch: nobody waits for long).
+  if (std::optional<Response> answer = server_.CallQuick(request)) {
+    Reply(std::move(*answer), request.request_id);
+    return;
+  }
   client_ = std::make_shared<ClientWatchImpl>();
   request.client = client_;
-  phase_ = Phase::kHandling;
   ThreadPool& pool = server_.PoolFor(request);
   auto task = [self = shared_from_this(), request = std::move(request)]() mutable {
     self->RunHandler(request);

@@ -178,6 +178,9 @@ class ServerImpl {
   // Runs the handler, turning exceptions into 500s; logs and reports the request, unless its
   // response is deferred (then the connection reports it once the answer came).
   Response Call(Request& request);
+  // Runs ServerOptions::quick likewise, on an I/O thread: std::nullopt when it leaves the request
+  // to the pool (or there is none).
+  std::optional<Response> CallQuick(Request& request);
   void Finished(const Request& request, int status, std::chrono::microseconds latency);
   // Remembers a deferred response, which Stop() abandons (it holds the io_context's executor).
   void TrackDeferred(const std::shared_ptr<DeferredReply>& reply);

@@ -22,29 +22,9 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using test::Client;
+using test::Gate;
 using test::Reply;
 using test::StartServer;
-
-// A latch the test opens; handlers wait on it. Thread-safe.
-class Gate {
- public:
-  void Wait() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [this] { return open_; });
-  }
-  void Open() {
-    {
-      std::lock_guard lock(mu_);
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
 
 // Keeps the responders of deferred requests for the test to answer. Thread-safe.
 class Pending {

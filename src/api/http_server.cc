@@ -314,20 +314,33 @@ std::string ServerImpl::NewRequestId(std::string_view offered) {
   return fmt::format("{}-{:x}", id_prefix_, next_id_.fetch_add(1) + 1);
 }
 
-Response ServerImpl::Call(Request& request) {
-  auto start = std::chrono::steady_clock::now();
-  Response response;
+namespace {
+
+// Runs `handler` (a Handler or a QuickHandler), turning what it throws into a 500.
+template <typename Answer>
+Answer Guarded(const std::function<Answer(Request&)>& handler, Request& request) {
   try {
-    response = handler_(request);
+    return handler(request);
   } catch (const std::exception& e) {
     LOG_ERROR("{} {} {}: handler threw: {}", request.request_id, request.method, request.raw_target,
               e.what());
-    response = Response::Error(500, "internal", "internal error");
   } catch (...) {
     LOG_ERROR("{} {} {}: handler threw a non-exception", request.request_id, request.method,
               request.raw_target);
-    response = Response::Error(500, "internal", "internal error");
   }
+  return Response::Error(500, "internal", "internal error");
+}
+
+std::chrono::microseconds Since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                               start);
+}
+
+}  // namespace
+
+Response ServerImpl::Call(Request& request) {
+  auto start = std::chrono::steady_clock::now();
+  Response response = Guarded(handler_, request);
   if ((response.pull ? 1 : 0) + (response.push ? 1 : 0) + (response.defer ? 1 : 0) > 1) {
     LOG_ERROR("{} {} {}: a response is pulled, pushed or deferred, not more", request.request_id,
               request.method, request.raw_target);
@@ -338,10 +351,26 @@ Response ServerImpl::Call(Request& request) {
     int status = !response.websocket                                       ? response.status
                  : IsWebSocketUpgrade(request) && request.method != "HEAD" ? 101
                                                                            : 426;
-    Finished(request, status,
-             std::chrono::duration_cast<std::chrono::microseconds>(
-                 std::chrono::steady_clock::now() - start));
+    Finished(request, status, Since(start));
   }
+  return response;
+}
+
+std::optional<Response> ServerImpl::CallQuick(Request& request) {
+  if (!options_.quick) {
+    return std::nullopt;
+  }
+  auto start = std::chrono::steady_clock::now();
+  std::optional<Response> response = Guarded(options_.quick, request);
+  if (!response) {
+    return std::nullopt;
+  }
+  if (response->defer || response->websocket || (response->pull && response->push)) {
+    LOG_ERROR("{} {} {}: a quick answer is a plain, pulled or pushed response", request.request_id,
+              request.method, request.raw_target);
+    response = Response::Error(500, "internal", "internal error");
+  }
+  Finished(request, response->status, Since(start));
   return response;
 }
 

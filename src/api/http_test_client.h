@@ -8,11 +8,13 @@
 #include <sys/socket.h>
 
 #include <cctype>
+#include <condition_variable>
 #include <cstdint>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -217,6 +219,27 @@ class Client {
   bool connected_ = false;
   bool eof_ = false;
   std::string buffer_;
+};
+
+// A latch the test opens; handlers wait on it. Thread-safe.
+class Gate {
+ public:
+  void Wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return open_; });
+  }
+  void Open() {
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
 };
 
 inline std::unique_ptr<HttpServer> StartServer(Handler handler, ServerOptions options = {}) {

@@ -30,6 +30,73 @@ Response Created(const Result<jobs::Job>& created, jobs::Viewer viewer) {
   return response;
 }
 
+// The store's answer for job `id`, its kNotFound worded for the client.
+Result<jobs::Job> Named(const std::string& id, Result<jobs::Job> job) {
+  if (!job.ok() && job.error().code() == ErrorCode::kNotFound) {
+    return Error(ErrorCode::kNotFound, fmt::format("no job {}", id));
+  }
+  return job;
+}
+
+// The answer to GET /v1/jobs/{id}.
+Response JobAnswer(const Request& request, const Result<jobs::Job>& job) {
+  return job.ok() ? Response::Json(200, jobs::ToJson(*job, jobs::ViewerFor(OwnerOf(request))))
+                  : Response::FromError(job.error());
+}
+
+// The filter and page that GET /v1/jobs asks for; the 400 answer when they are malformed.
+std::optional<Response> ReadListRequest(const Request& request, jobs::JobFilter* filter,
+                                        jobs::PageRequest* page) {
+  filter->owner = OwnerOf(request);
+  if (auto it = request.query.find("status"); it != request.query.end() && !it->second.empty()) {
+    filter->state = jobs::ParseJobState(it->second);
+    if (!filter->state) {
+      return Response::Error(400, "invalid_argument",
+                             "status must be queued, running, succeeded, failed or cancelled");
+    }
+  }
+  if (auto it = request.query.find("kind"); it != request.query.end() && !it->second.empty()) {
+    filter->kind = jobs::ParseJobKind(it->second);
+    if (!filter->kind) {
+      return Response::Error(400, "invalid_argument", "kind must be task or steps");
+    }
+  }
+  if (auto it = request.query.find("q"); it != request.query.end()) {
+    constexpr size_t kMaxText = 200;
+    if (it->second.size() > kMaxText) {
+      return Response::Error(400, "invalid_argument",
+                             fmt::format("q may be at most {} bytes", kMaxText));
+    }
+    filter->text = it->second;
+  }
+  auto limit = QueryInt(request, "limit", 50, 1, jobs::kMaxPageLimit);
+  if (!limit.ok()) {
+    return Response::FromError(limit.error());
+  }
+  page->limit = static_cast<int>(*limit);
+  if (auto it = request.query.find("cursor"); it != request.query.end()) {
+    page->cursor = it->second;
+  }
+  return std::nullopt;
+}
+
+bool WantsCounts(const Request& request) {
+  auto it = request.query.find("counts");
+  return it != request.query.end() && it->second == "true";
+}
+
+// A page of GET /v1/jobs as JSON.
+json::object PageJson(const jobs::JobFilter& filter, const jobs::JobPage& page) {
+  json::array items;
+  for (const jobs::Job& job : page.jobs) {
+    items.push_back(jobs::ToJson(job, jobs::ViewerFor(filter.owner)));
+  }
+  json::object out{{"jobs", std::move(items)}};
+  out["next_cursor"] =
+      page.next_cursor.empty() ? json::value(nullptr) : json::value(page.next_cursor);
+  return out;
+}
+
 }  // namespace
 
 Response JobRefused(const Error& error) {
@@ -67,7 +134,7 @@ void JobsApi::AddRoutes(Router& router) {
       return (this->*method)(request);
     };
   };
-  router.Add("GET", "/healthz", [](Request&) {
+  router.AddQuick("GET", "/healthz", [](Request&) {
     return Response::Json(200, json::object{{"status", "ok"}});
   });
   router.Add("GET", "/readyz", [this](Request&) {
@@ -85,8 +152,13 @@ void JobsApi::AddRoutes(Router& router) {
     return Response::Json(200, ready);
   });
   router.Add("POST", "/v1/jobs", bind(&JobsApi::Submit));
-  router.Add("GET", "/v1/jobs", bind(&JobsApi::List));
-  router.Add("GET", "/v1/jobs/{id}", bind(&JobsApi::Get));
+  // Answered on the I/O thread when a read of the store need not wait.
+  router.Add(
+      "GET", "/v1/jobs", [this](Request& request) { return QuickList(request); },
+      bind(&JobsApi::List));
+  router.Add(
+      "GET", "/v1/jobs/{id}", [this](Request& request) { return QuickGet(request); },
+      bind(&JobsApi::Get));
   router.Add("GET", "/v1/jobs/{id}/events", bind(&JobsApi::Events));
   router.Add("GET", "/v1/jobs/{id}/logs", bind(&JobsApi::Logs));
   router.Add("POST", "/v1/jobs/{id}/cancel", bind(&JobsApi::Cancel));
@@ -117,11 +189,7 @@ Result<jobs::Job> JobsApi::JobOf(const Request& request) {
   if (!jobs::IsValidId(id, jobs::kJobIdPrefix)) {
     return Error(ErrorCode::kNotFound, fmt::format("no job {}", id));
   }
-  auto job = store_.Get(id, OwnerOf(request));
-  if (!job.ok() && job.error().code() == ErrorCode::kNotFound) {
-    return Error(ErrorCode::kNotFound, fmt::format("no job {}", id));
-  }
-  return job;
+  return Named(id, store_.Get(id, OwnerOf(request)));
 }
 
 Response JobsApi::Submit(Request& request) {
@@ -159,49 +227,17 @@ Response JobsApi::Submit(Request& request) {
 
 Response JobsApi::List(Request& request) {
   jobs::JobFilter filter;
-  filter.owner = OwnerOf(request);
-  if (auto it = request.query.find("status"); it != request.query.end() && !it->second.empty()) {
-    filter.state = jobs::ParseJobState(it->second);
-    if (!filter.state) {
-      return Response::Error(400, "invalid_argument",
-                             "status must be queued, running, succeeded, failed or cancelled");
-    }
-  }
-  if (auto it = request.query.find("kind"); it != request.query.end() && !it->second.empty()) {
-    filter.kind = jobs::ParseJobKind(it->second);
-    if (!filter.kind) {
-      return Response::Error(400, "invalid_argument", "kind must be task or steps");
-    }
-  }
-  if (auto it = request.query.find("q"); it != request.query.end()) {
-    constexpr size_t kMaxText = 200;
-    if (it->second.size() > kMaxText) {
-      return Response::Error(400, "invalid_argument",
-                             fmt::format("q may be at most {} bytes", kMaxText));
-    }
-    filter.text = it->second;
-  }
-  auto limit = QueryInt(request, "limit", 50, 1, jobs::kMaxPageLimit);
-  if (!limit.ok()) {
-    return Response::FromError(limit.error());
-  }
-  jobs::PageRequest page{static_cast<int>(*limit), ""};
-  if (auto it = request.query.find("cursor"); it != request.query.end()) {
-    page.cursor = it->second;
+  jobs::PageRequest page;
+  if (std::optional<Response> refused = ReadListRequest(request, &filter, &page)) {
+    return std::move(*refused);
   }
   auto result = store_.List(filter, page);
   if (!result.ok()) {
     return Response::FromError(result.error());
   }
-  json::array items;
-  for (const jobs::Job& job : result->jobs) {
-    items.push_back(jobs::ToJson(job, jobs::ViewerFor(filter.owner)));
-  }
-  json::object out{{"jobs", std::move(items)}};
-  out["next_cursor"] =
-      result->next_cursor.empty() ? json::value(nullptr) : json::value(result->next_cursor);
+  json::object out = PageJson(filter, *result);
   // ?counts=true: how many of the caller's jobs are in each state, whatever the filters.
-  if (auto it = request.query.find("counts"); it != request.query.end() && it->second == "true") {
+  if (WantsCounts(request)) {
     auto counts = store_.CountByState(filter.owner);
     if (!counts.ok()) {
       return Response::FromError(counts.error());
@@ -215,10 +251,40 @@ Response JobsApi::List(Request& request) {
   return Response::Json(200, out);
 }
 
+std::optional<Response> JobsApi::QuickList(Request& request) {
+  jobs::JobFilter filter;
+  jobs::PageRequest page;
+  if (std::optional<Response> refused = ReadListRequest(request, &filter, &page)) {
+    return refused;
+  }
+  // A kind or a text to match has no index (the page may take a scan), nor have the counts.
+  if (filter.kind || !filter.text.empty() || WantsCounts(request)) {
+    return std::nullopt;
+  }
+  std::optional<Result<jobs::JobPage>> result = store_.TryList(filter, page);
+  if (!result) {
+    return std::nullopt;
+  }
+  if (!result->ok()) {
+    return Response::FromError(result->error());
+  }
+  return Response::Json(200, PageJson(filter, **result));
+}
+
 Response JobsApi::Get(Request& request) {
-  auto job = JobOf(request);
-  return job.ok() ? Response::Json(200, jobs::ToJson(*job, jobs::ViewerFor(OwnerOf(request))))
-                  : Response::FromError(job.error());
+  return JobAnswer(request, JobOf(request));
+}
+
+std::optional<Response> JobsApi::QuickGet(Request& request) {
+  const std::string& id = request.params.at("id");
+  if (!jobs::IsValidId(id, jobs::kJobIdPrefix)) {
+    return JobAnswer(request, JobOf(request));  // a 404 that asks nothing of the store
+  }
+  std::optional<Result<jobs::Job>> job = store_.TryGet(id, OwnerOf(request));
+  if (!job) {
+    return std::nullopt;
+  }
+  return JobAnswer(request, Named(id, std::move(*job)));
 }
 
 Response JobsApi::Events(Request& request) {

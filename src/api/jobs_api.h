@@ -50,6 +50,9 @@ class JobsApi {
   Response Submit(Request& request);
   Response List(Request& request);
   Response Get(Request& request);
+  // List and Get on an I/O thread: std::nullopt when the store cannot answer without waiting.
+  std::optional<Response> QuickList(Request& request);
+  std::optional<Response> QuickGet(Request& request);
   Response Events(Request& request);
   Response Logs(Request& request);
   Response Cancel(Request& request);

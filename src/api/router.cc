@@ -40,6 +40,18 @@ bool HasDotSegment(std::string_view value) {
 }  // namespace
 
 void Router::Add(std::string method, std::string_view pattern, Handler handler) {
+  Add(std::move(method), pattern, QuickHandler(), std::move(handler));
+}
+
+void Router::AddQuick(std::string method, std::string_view pattern, Handler handler) {
+  QuickHandler quick = [handler](Request& request) -> std::optional<Response> {
+    return handler(request);
+  };
+  Add(std::move(method), pattern, std::move(quick), std::move(handler));
+}
+
+void Router::Add(std::string method, std::string_view pattern, QuickHandler quick,
+                 Handler handler) {
   auto fail = [pattern](std::string_view why) {
     LOG_ERROR("route pattern \"{}\": {}", pattern, why);
     std::abort();
@@ -47,7 +59,7 @@ void Router::Add(std::string method, std::string_view pattern, Handler handler) 
   if (pattern.empty() || pattern.front() != '/') {
     fail("does not start with '/'");
   }
-  Route route{std::move(method), {}, std::move(handler)};
+  Route route{std::move(method), {}, std::move(handler), std::move(quick), ""};
   for (std::string_view piece : SplitSegments(pattern)) {
     if (!route.segments.empty() && route.segments.back().kind == Segment::Kind::kTail) {
       fail("a {name...} parameter must be the last segment");
@@ -73,7 +85,20 @@ void Router::Add(std::string method, std::string_view pattern, Handler handler) 
     }
     route.segments.push_back({kind, std::string(name)});
   }
+  route.pattern = PatternOf(route.segments);
   routes_.push_back(std::move(route));
+}
+
+std::string Router::PatternOf(const std::vector<Segment>& segments) {
+  std::string pattern;
+  for (const Segment& segment : segments) {
+    pattern += segment.kind == Segment::Kind::kLiteral ? "/" : "/{";
+    pattern += segment.text;
+    pattern += segment.kind == Segment::Kind::kLiteral ? ""
+               : segment.kind == Segment::Kind::kTail  ? "...}"
+                                                       : "}";
+  }
+  return pattern;
 }
 
 Router::Match Router::MatchPath(const Route& route, std::string_view raw_path,
@@ -117,11 +142,27 @@ Router::Match Router::MatchPath(const Route& route, std::string_view raw_path,
 }
 
 Response Router::Handle(Request& request) const {
+  Response refusal;
+  const Route* route = Find(request, &refusal);
+  return route == nullptr ? refusal : route->handler(request);
+}
+
+std::optional<Response> Router::HandleQuick(Request& request) const {
+  Response refusal;
+  const Route* route = Find(request, &refusal);
+  if (route == nullptr) {
+    return refusal;
+  }
+  return route->quick ? route->quick(request) : std::nullopt;
+}
+
+const Router::Route* Router::Find(Request& request, Response* refusal) const {
   request.route.clear();
   std::string_view raw_path = request.raw_target.empty() ? request.path : request.raw_target;
   raw_path = raw_path.substr(0, raw_path.find('?'));
   if (raw_path.empty() || raw_path.front() != '/') {
-    return Response::Error(400, "invalid_argument", "the request target is not a path");
+    *refusal = Response::Error(400, "invalid_argument", "the request target is not a path");
+    return nullptr;
   }
   std::string allowed;
   for (const Route& route : routes_) {
@@ -138,31 +179,26 @@ Response Router::Handle(Request& request) const {
       allowed += route.method == "GET" ? "GET, HEAD" : route.method;
       continue;
     }
-    // The pattern the route was added with, rebuilt: "/v1/jobs/{id}/files/{path...}".
-    for (const Segment& segment : route.segments) {
-      request.route += segment.kind == Segment::Kind::kLiteral ? "/" : "/{";
-      request.route += segment.text;
-      request.route += segment.kind == Segment::Kind::kLiteral ? ""
-                       : segment.kind == Segment::Kind::kTail  ? "...}"
-                                                               : "}";
-    }
+    request.route = route.pattern;
     if (match == Match::kBadParam) {
-      return Response::Error(400, "invalid_argument", "bad path parameter");
+      *refusal = Response::Error(400, "invalid_argument", "bad path parameter");
+      return nullptr;
     }
     // Parameters set before routing (the caller's owner, by the key check) are kept, and win: a
     // path cannot choose whom the request acts as.
     for (auto& [name, value] : params) {
       request.params.try_emplace(name, std::move(value));
     }
-    return route.handler(request);
+    return &route;
   }
   if (allowed.empty()) {
-    return Response::Error(404, "not_found", "no such resource: " + std::string(raw_path));
+    *refusal = Response::Error(404, "not_found", "no such resource: " + std::string(raw_path));
+    return nullptr;
   }
-  Response response = Response::Error(405, "method_not_allowed",
-                                      request.method + " is not allowed here; allowed: " + allowed);
-  response.headers.Set("Allow", std::move(allowed));
-  return response;
+  *refusal = Response::Error(405, "method_not_allowed",
+                             request.method + " is not allowed here; allowed: " + allowed);
+  refusal->headers.Set("Allow", std::move(allowed));
+  return nullptr;
 }
 
 }  // namespace warden::api

@@ -120,6 +120,58 @@ TEST(RouterTest, MalformedPatternAborts) {
   EXPECT_DEATH(router.Add("GET", "v1", Named("x")), "start with");
 }
 
+TEST(RouterTest, HandleQuickAnswersQuickRoutesAndLeavesTheOthersToHandle) {
+  Router router;
+  int blocking_calls = 0;
+  router.AddQuick("GET", "/health", Named("health"));
+  router.Add("POST", "/v1/jobs", [&blocking_calls](Request&) {
+    ++blocking_calls;
+    return Response::Text(201, "created");
+  });
+  // Answers quickly only the job "ready"; any other is left to the handler.
+  router.Add(
+      "GET", "/v1/jobs/{id}",
+      [](Request& request) -> std::optional<Response> {
+        if (request.params.at("id") != "ready") {
+          return std::nullopt;
+        }
+        return Response::Text(200, "quick");
+      },
+      Named("get"));
+
+  Request health = MakeRequest("GET", "/health");
+  Request create = MakeRequest("POST", "/v1/jobs");
+  Request ready = MakeRequest("GET", "/v1/jobs/ready");
+  Request other = MakeRequest("GET", "/v1/jobs/other");
+  std::optional<Response> health_answer = router.HandleQuick(health);
+  ASSERT_TRUE(health_answer);
+  EXPECT_EQ(Body(*health_answer).at("route").as_string(), "health");
+  EXPECT_EQ(health.route, "/health");
+  EXPECT_FALSE(router.HandleQuick(create));
+  EXPECT_EQ(blocking_calls, 0);
+  std::optional<Response> ready_answer = router.HandleQuick(ready);
+  ASSERT_TRUE(ready_answer);
+  EXPECT_EQ(ready_answer->body, "quick");
+  EXPECT_FALSE(router.HandleQuick(other));
+  // The same request, left to the pool, is routed again there.
+  EXPECT_EQ(Body(router.Handle(other)).at("route").as_string(), "get");
+  EXPECT_EQ(other.route, "/v1/jobs/{id}");
+  EXPECT_EQ(router.Handle(create).status, 201);
+  EXPECT_EQ(blocking_calls, 1);
+}
+
+TEST(RouterTest, HandleQuickAnswers404And405Itself) {
+  Router router = JobsRouter();
+  Request missing = MakeRequest("GET", "/v1/nothing");
+  Request wrong = MakeRequest("PUT", "/v1/jobs");
+  std::optional<Response> not_found = router.HandleQuick(missing);
+  std::optional<Response> not_allowed = router.HandleQuick(wrong);
+  ASSERT_TRUE(not_found && not_allowed);
+  EXPECT_EQ(not_found->status, 404);
+  EXPECT_EQ(not_allowed->status, 405);
+  EXPECT_EQ(not_allowed->headers.Get("Allow"), "GET, HEAD, POST");
+}
+
 TEST(ParseTargetTest, SplitsAndDecodesPathAndQuery) {
   Request request;
   ASSERT_TRUE(ParseTarget("/a%20b/c?x=1&name=J%C3%B6rg+M&flag&x=2&=v", &request));

@@ -387,6 +387,10 @@ int Serve(int argc, char** argv) {
   dashboard.AddRoutes(router);
   api::Handler handler = (*auth)->Wrap(
       [&router](api::Request& request) { return router.Handle(request); }, web::IsDashboardPath);
+  // What cannot block is answered on the I/O threads (--io-threads), with no handoff.
+  server_options.quick =
+      (*auth)->WrapQuick([&router](api::Request& request) { return router.HandleQuick(request); },
+                         web::IsDashboardPath);
 
   server_options.host = host;
   server_options.port = static_cast<uint16_t>(port);

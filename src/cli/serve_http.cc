@@ -18,6 +18,10 @@ void AddServeHttpFlags(CLI::App& app, ServeHttpFlags& flags) {
                  "Connections served at once; one more gets 503 (default: half of the open-files "
                  "limit)")
       ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  app.add_option("--io-threads", flags.io_threads,
+                 "Threads that read and write HTTP and answer what cannot block (a job's state, "
+                 "health, docs) themselves (default: one per core)")
+      ->check(CLI::Range(size_t{1}, size_t{256}));
   app.add_option("--idle-timeout", flags.idle_timeout,
                  "Close a connection whose next request (or TLS handshake) has not arrived in full "
                  "after this long")
@@ -51,6 +55,7 @@ Status ApplyServeHttpFlags(const ServeHttpFlags& flags, api::ServerOptions& serv
   server.idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(*idle);
 
   size_t cores = std::max<size_t>(1, std::thread::hardware_concurrency());
+  server.io_threads = flags.io_threads > 0 ? flags.io_threads : cores;
   exec.slots = flags.exec_slots > 0 ? flags.exec_slots : std::max<size_t>(4, 2 * cores);
   exec.slots_per_key =
       flags.exec_slots_per_key > 0 ? flags.exec_slots_per_key : std::max<size_t>(1, exec.slots / 2);

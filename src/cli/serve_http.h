@@ -17,6 +17,7 @@ namespace warden::cli {
 
 struct ServeHttpFlags {
   size_t max_connections = 0;  // 0: half of RLIMIT_NOFILE
+  size_t io_threads = 0;       // 0: one per core
   std::string idle_timeout = "60s";
   size_t exec_slots = 0;          // 0: twice the cores, at least 4
   size_t exec_slots_per_key = 0;  // 0: half of exec_slots, at least 1

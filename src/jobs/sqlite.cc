@@ -408,7 +408,20 @@ ConnectionPool::Lease ConnectionPool::Acquire() {
   return Lease(this, conn);
 }
 
+std::optional<ConnectionPool::Lease> ConnectionPool::TryAcquire() {
+  std::lock_guard lock(mu_);
+  if (free_.empty()) {
+    return std::nullopt;
+  }
+  Connection* conn = free_.back();
+  free_.pop_back();
+  return Lease(this, conn);
+}
+
 ConnectionPool::Lease::~Lease() {
+  if (pool_ == nullptr) {
+    return;
+  }
   {
     std::lock_guard lock(pool_->mu_);
     pool_->free_.push_back(conn_);

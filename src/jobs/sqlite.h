@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -165,18 +166,23 @@ class ConnectionPool {
    public:
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
+    Lease(Lease&& other) noexcept
+        : pool_(std::exchange(other.pool_, nullptr)), conn_(other.conn_) {}
+    Lease& operator=(Lease&&) = delete;
     ~Lease();
     Connection& conn() { return *conn_; }
 
    private:
     friend class ConnectionPool;
     Lease(ConnectionPool* pool, Connection* conn) : pool_(pool), conn_(conn) {}
-    ConnectionPool* pool_;
+    ConnectionPool* pool_;  // null once moved from
     Connection* conn_;
   };
 
   // Waits until a connection is free.
   Lease Acquire();
+  // A free connection, or std::nullopt at once when every one is lent.
+  std::optional<Lease> TryAcquire();
 
  private:
   std::vector<Connection> connections_;  // never resized: free_ points into it

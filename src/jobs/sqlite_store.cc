@@ -33,6 +33,60 @@ Status CheckDirectory(const std::string& path) {
   return OkStatus();
 }
 
+// One page of List, read with `conn`.
+Result<JobPage> ListOn(Connection& conn, const JobFilter& filter, const PageRequest& page) {
+  RETURN_IF_ERROR(CheckPageLimit(page.limit));
+  if (!page.cursor.empty() && !IsValidId(page.cursor, kJobIdPrefix)) {
+    return Error(ErrorCode::kInvalidArgument, "cursor " + page.cursor + " is not a job id");
+  }
+  // One statement per combination of filters, so each can use its index (an "x = ? OR ? = ''"
+  // would defeat them). Values are always bound, never pasted.
+  std::string sql = JobSql("SELECT ", " FROM jobs WHERE 1");
+  std::vector<std::string_view> values;
+  auto add = [&](std::string_view condition, std::string_view value) {
+    values.push_back(value);
+    sql += " AND " + std::string(condition) + " ?" + std::to_string(values.size());
+  };
+  if (filter.state) {
+    add("state =", JobStateName(*filter.state));
+  }
+  if (!filter.owner.empty()) {
+    add("owner =", filter.owner);
+  }
+  if (!filter.session_id.empty()) {
+    add("session_id =", filter.session_id);
+  }
+  if (filter.kind) {
+    add("kind =", JobKindName(*filter.kind));
+  }
+  std::string pattern;
+  if (!filter.text.empty()) {
+    pattern = LikePattern(filter.text);
+    add("(coalesce(json_extract(input, '$.task'), '') || ' ' || "
+        "coalesce(json_extract(input, '$.steps'), '')) LIKE",
+        pattern);
+    sql += " ESCAPE '\\'";
+  }
+  if (!page.cursor.empty()) {
+    add("id <", page.cursor);
+  }
+  sql += " ORDER BY id DESC LIMIT ?" + std::to_string(values.size() + 1);
+
+  ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql));
+  for (size_t i = 0; i < values.size(); ++i) {
+    stmt.BindText(static_cast<int>(i + 1), values[i]);
+  }
+  // One row more than asked tells whether another page follows.
+  stmt.BindInt(static_cast<int>(values.size() + 1), page.limit + 1);
+  JobPage result;
+  ASSIGN_OR_RETURN(result.jobs, sqlite::ReadJobs(stmt));
+  if (static_cast<int>(result.jobs.size()) > page.limit) {
+    result.jobs.pop_back();
+    result.next_cursor = result.jobs.back().id;
+  }
+  return result;
+}
+
 }  // namespace
 
 SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -93,58 +147,28 @@ Result<Job> SqliteStore::Get(std::string_view id, std::string_view owner) {
   return LoadJob(reader.conn(), id, owner);
 }
 
-Result<JobPage> SqliteStore::List(const JobFilter& filter, const PageRequest& page) {
-  RETURN_IF_ERROR(CheckPageLimit(page.limit));
-  if (!page.cursor.empty() && !IsValidId(page.cursor, kJobIdPrefix)) {
-    return Error(ErrorCode::kInvalidArgument, "cursor " + page.cursor + " is not a job id");
+// A reader is taken only when one is free. WAL readers take no lock that a writer holds, so what
+// may remain is reading pages that the kernel does not have in memory.
+std::optional<Result<Job>> SqliteStore::TryGet(std::string_view id, std::string_view owner) {
+  std::optional<sqlite::ConnectionPool::Lease> reader = impl_->readers().TryAcquire();
+  if (!reader) {
+    return std::nullopt;
   }
-  // One statement per combination of filters, so each can use its index (an "x = ? OR ? = ''"
-  // would defeat them). Values are always bound, never pasted.
-  std::string sql = JobSql("SELECT ", " FROM jobs WHERE 1");
-  std::vector<std::string_view> values;
-  auto add = [&](std::string_view condition, std::string_view value) {
-    values.push_back(value);
-    sql += " AND " + std::string(condition) + " ?" + std::to_string(values.size());
-  };
-  if (filter.state) {
-    add("state =", JobStateName(*filter.state));
-  }
-  if (!filter.owner.empty()) {
-    add("owner =", filter.owner);
-  }
-  if (!filter.session_id.empty()) {
-    add("session_id =", filter.session_id);
-  }
-  if (filter.kind) {
-    add("kind =", JobKindName(*filter.kind));
-  }
-  std::string pattern;
-  if (!filter.text.empty()) {
-    pattern = LikePattern(filter.text);
-    add("(coalesce(json_extract(input, '$.task'), '') || ' ' || "
-        "coalesce(json_extract(input, '$.steps'), '')) LIKE",
-        pattern);
-    sql += " ESCAPE '\\'";
-  }
-  if (!page.cursor.empty()) {
-    add("id <", page.cursor);
-  }
-  sql += " ORDER BY id DESC LIMIT ?" + std::to_string(values.size() + 1);
+  return LoadJob(reader->conn(), id, owner);
+}
 
+Result<JobPage> SqliteStore::List(const JobFilter& filter, const PageRequest& page) {
   auto reader = impl_->readers().Acquire();
-  ASSIGN_OR_RETURN(Statement stmt, reader.conn().Prepare(sql));
-  for (size_t i = 0; i < values.size(); ++i) {
-    stmt.BindText(static_cast<int>(i + 1), values[i]);
+  return ListOn(reader.conn(), filter, page);
+}
+
+std::optional<Result<JobPage>> SqliteStore::TryList(const JobFilter& filter,
+                                                    const PageRequest& page) {
+  std::optional<sqlite::ConnectionPool::Lease> reader = impl_->readers().TryAcquire();
+  if (!reader) {
+    return std::nullopt;
   }
-  // One row more than asked tells whether another page follows.
-  stmt.BindInt(static_cast<int>(values.size() + 1), page.limit + 1);
-  JobPage result;
-  ASSIGN_OR_RETURN(result.jobs, sqlite::ReadJobs(stmt));
-  if (static_cast<int>(result.jobs.size()) > page.limit) {
-    result.jobs.pop_back();
-    result.next_cursor = result.jobs.back().id;
-  }
-  return result;
+  return ListOn(reader->conn(), filter, page);
 }
 
 Result<std::map<JobState, int64_t>> SqliteStore::CountByState(std::string_view owner) {

@@ -46,6 +46,8 @@ class SqliteStore final : public JobStore {
   Result<Job> Create(NewJob job) override;
   Result<Job> Get(std::string_view id, std::string_view owner) override;
   Result<JobPage> List(const JobFilter& filter, const PageRequest& page) override;
+  std::optional<Result<Job>> TryGet(std::string_view id, std::string_view owner) override;
+  std::optional<Result<JobPage>> TryList(const JobFilter& filter, const PageRequest& page) override;
   Result<std::map<JobState, int64_t>> CountByState(std::string_view owner) override;
   Result<int64_t> WorkspaceBytes(std::string_view owner) override;
 

@@ -174,6 +174,18 @@ class JobStore {
   // 1..kMaxPageLimit or a cursor that is not a job id.
   virtual Result<JobPage> List(const JobFilter& filter, const PageRequest& page) = 0;
 
+  // Get and List when the store can answer at once, from memory or a local file, without waiting
+  // for a lock, a connection or the network; std::nullopt when it cannot, and then the caller uses
+  // Get or List, which may wait. For callers that must not block: the HTTP server's I/O threads.
+  // By default std::nullopt, the answer of a store whose every read is a network round trip.
+  virtual std::optional<Result<Job>> TryGet(std::string_view /*id*/, std::string_view /*owner*/) {
+    return std::nullopt;
+  }
+  virtual std::optional<Result<JobPage>> TryList(const JobFilter& /*filter*/,
+                                                 const PageRequest& /*page*/) {
+    return std::nullopt;
+  }
+
   // Number of jobs of `owner` (kAnyOwner: of everyone) in each state, every state present (zero
   // if none): for metrics, and for a key's own view of its jobs.
   virtual Result<std::map<JobState, int64_t>> CountByState(std::string_view owner) = 0;

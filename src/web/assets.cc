@@ -92,14 +92,15 @@ void Assets::AddRoutes(api::Router& router) const {
   auto shell = [this](api::Request& request) {
     return Serve(request, "index.html");
   };
-  router.Add("GET", "/", shell);
-  router.Add("GET", "/new", shell);
-  router.Add("GET", "/sessions", shell);
-  router.Add("GET", "/server", shell);
-  router.Add("GET", "/jobs/{id}", shell);
-  router.Add("GET", "/sessions/{id}", shell);
-  router.Add("GET", "/assets/{name}",
-             [this](api::Request& request) { return Serve(request, request.params.at("name")); });
+  router.AddQuick("GET", "/", shell);
+  router.AddQuick("GET", "/new", shell);
+  router.AddQuick("GET", "/sessions", shell);
+  router.AddQuick("GET", "/server", shell);
+  router.AddQuick("GET", "/jobs/{id}", shell);
+  router.AddQuick("GET", "/sessions/{id}", shell);
+  router.AddQuick("GET", "/assets/{name}", [this](api::Request& request) {
+    return Serve(request, request.params.at("name"));
+  });
 }
 
 api::Response Assets::Serve(const api::Request& request, std::string_view name) const {
