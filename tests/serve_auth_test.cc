@@ -239,6 +239,7 @@ TEST_F(ServeAuthTest, FiltersAndCountsOfTheJobListAreTheKeysOwn) {
   EXPECT_FALSE(alice.Get("/v1/jobs").Json().contains("counts"));
   EXPECT_EQ(alice.Get("/v1/jobs?kind=chat").ErrorCode(), "invalid_argument");
   EXPECT_EQ(alice.Get("/v1/jobs?q=" + std::string(201, 'a')).ErrorCode(), "invalid_argument");
+  EXPECT_EQ(alice.Get("/v1/jobs?q=%FF%FE").ErrorCode(), "invalid_argument");
 }
 
 TEST_F(ServeAuthTest, ASessionIsInvisibleToAnotherKey) {

@@ -7,6 +7,7 @@
 
 #include "api/event_followers.h"
 #include "base/log.h"
+#include "base/utf8.h"
 #include "jobs/output_reader.h"
 #include "sys/fs.h"
 
@@ -66,6 +67,9 @@ std::optional<Response> ReadListRequest(const Request& request, jobs::JobFilter*
     if (it->second.size() > kMaxText) {
       return Response::Error(400, "invalid_argument",
                              fmt::format("q may be at most {} bytes", kMaxText));
+    }
+    if (!IsValidUtf8(it->second)) {
+      return Response::Error(400, "invalid_argument", "q must be UTF-8 text");
     }
     filter->text = it->second;
   }

@@ -143,36 +143,18 @@ Result<JobPage> PgStore::List(const JobFilter& filter, const PageRequest& page) 
   if (!page.cursor.empty() && !IsValidId(page.cursor, kJobIdPrefix)) {
     return Error(ErrorCode::kInvalidArgument, "cursor " + page.cursor + " is not a job id");
   }
-  // One statement per combination of filters, so each can use its index. Values are always
-  // bound, never pasted.
   std::string sql = pg::JobSql("SELECT ", " FROM jobs WHERE true");
+  // ILIKE: the case of ASCII letters is ignored, as SQLite's LIKE does.
+  std::vector<ListCondition> conditions = ListConditions(
+      filter, page,
+      "(coalesce(input::jsonb ->> 'task', '') || ' ' || coalesce(input::jsonb ->> 'steps', '')) "
+      "ILIKE ? ESCAPE '\\'");
   std::vector<pg::Param> values;
-  auto add = [&](std::string_view condition, std::string_view value) {
-    values.emplace_back(value);
-    sql += " AND " + std::string(condition) + " $" + std::to_string(values.size());
-  };
-  if (filter.state) {
-    add("state =", JobStateName(*filter.state));
-  }
-  if (!filter.owner.empty()) {
-    add("owner =", filter.owner);
-  }
-  if (!filter.session_id.empty()) {
-    add("session_id =", filter.session_id);
-  }
-  if (filter.kind) {
-    add("kind =", JobKindName(*filter.kind));
-  }
-  std::string pattern;
-  if (!filter.text.empty()) {
-    pattern = LikePattern(filter.text);
-    add("(coalesce(input::jsonb ->> 'task', '') || ' ' || coalesce(input::jsonb ->> 'steps', '')) "
-        "ILIKE",
-        pattern);
-    sql += " ESCAPE '\\'";
-  }
-  if (!page.cursor.empty()) {
-    add("id <", page.cursor);
+  for (ListCondition& condition : conditions) {
+    values.emplace_back(condition.value);
+    std::string placeholder = "$" + std::to_string(values.size());
+    condition.sql.replace(condition.sql.find('?'), 1, placeholder);
+    sql += " AND " + condition.sql;
   }
   // One row more than asked tells whether another page follows.
   values.emplace_back(int64_t{page.limit} + 1);

@@ -39,45 +39,25 @@ Result<JobPage> ListOn(Connection& conn, const JobFilter& filter, const PageRequ
   if (!page.cursor.empty() && !IsValidId(page.cursor, kJobIdPrefix)) {
     return Error(ErrorCode::kInvalidArgument, "cursor " + page.cursor + " is not a job id");
   }
-  // One statement per combination of filters, so each can use its index (an "x = ? OR ? = ''"
-  // would defeat them). Values are always bound, never pasted.
+  // SQLite's LIKE ignores the case of ASCII letters.
   std::string sql = JobSql("SELECT ", " FROM jobs WHERE 1");
-  std::vector<std::string_view> values;
-  auto add = [&](std::string_view condition, std::string_view value) {
-    values.push_back(value);
-    sql += " AND " + std::string(condition) + " ?" + std::to_string(values.size());
-  };
-  if (filter.state) {
-    add("state =", JobStateName(*filter.state));
+  std::vector<ListCondition> conditions =
+      ListConditions(filter, page,
+                     "(coalesce(json_extract(input, '$.task'), '') || ' ' || "
+                     "coalesce(json_extract(input, '$.steps'), '')) LIKE ? ESCAPE '\\'");
+  for (size_t i = 0; i < conditions.size(); ++i) {
+    std::string& condition = conditions[i].sql;
+    condition.replace(condition.find('?'), 1, "?" + std::to_string(i + 1));
+    sql += " AND " + condition;
   }
-  if (!filter.owner.empty()) {
-    add("owner =", filter.owner);
-  }
-  if (!filter.session_id.empty()) {
-    add("session_id =", filter.session_id);
-  }
-  if (filter.kind) {
-    add("kind =", JobKindName(*filter.kind));
-  }
-  std::string pattern;
-  if (!filter.text.empty()) {
-    pattern = LikePattern(filter.text);
-    add("(coalesce(json_extract(input, '$.task'), '') || ' ' || "
-        "coalesce(json_extract(input, '$.steps'), '')) LIKE",
-        pattern);
-    sql += " ESCAPE '\\'";
-  }
-  if (!page.cursor.empty()) {
-    add("id <", page.cursor);
-  }
-  sql += " ORDER BY id DESC LIMIT ?" + std::to_string(values.size() + 1);
+  sql += " ORDER BY id DESC LIMIT ?" + std::to_string(conditions.size() + 1);
 
   ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(sql));
-  for (size_t i = 0; i < values.size(); ++i) {
-    stmt.BindText(static_cast<int>(i + 1), values[i]);
+  for (size_t i = 0; i < conditions.size(); ++i) {
+    stmt.BindText(static_cast<int>(i + 1), conditions[i].value);
   }
   // One row more than asked tells whether another page follows.
-  stmt.BindInt(static_cast<int>(values.size() + 1), page.limit + 1);
+  stmt.BindInt(static_cast<int>(conditions.size() + 1), page.limit + 1);
   JobPage result;
   ASSIGN_OR_RETURN(result.jobs, sqlite::ReadJobs(stmt));
   if (static_cast<int>(result.jobs.size()) > page.limit) {

@@ -48,6 +48,9 @@ Result<json::object> ParseEventData(const std::string& text, std::string_view ty
   return ParseObject(text, "an event's data");
 }
 
+namespace {
+
+// A LIKE pattern (with ESCAPE '\\') that matches any text containing `text` literally.
 std::string LikePattern(std::string_view text) {
   std::string pattern = "%";
   for (char c : text) {
@@ -58,6 +61,32 @@ std::string LikePattern(std::string_view text) {
   }
   pattern += '%';
   return pattern;
+}
+
+}  // namespace
+
+std::vector<ListCondition> ListConditions(const JobFilter& filter, const PageRequest& page,
+                                          std::string_view text_match) {
+  std::vector<ListCondition> conditions;
+  if (filter.state) {
+    conditions.push_back({"state = ?", std::string(JobStateName(*filter.state))});
+  }
+  if (!filter.owner.empty()) {
+    conditions.push_back({"owner = ?", filter.owner});
+  }
+  if (!filter.session_id.empty()) {
+    conditions.push_back({"session_id = ?", filter.session_id});
+  }
+  if (filter.kind) {
+    conditions.push_back({"kind = ?", std::string(JobKindName(*filter.kind))});
+  }
+  if (!filter.text.empty()) {
+    conditions.push_back({std::string(text_match), LikePattern(filter.text)});
+  }
+  if (!page.cursor.empty()) {
+    conditions.push_back({"id < ?", page.cursor});
+  }
+  return conditions;
 }
 
 Status CheckPageLimit(int limit) {

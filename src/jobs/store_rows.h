@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/json.h"
 #include "base/result.h"
@@ -26,8 +27,18 @@ Job QueuedJob(NewJob job);
 // kInvalidArgument for a page limit outside 1..kMaxPageLimit.
 Status CheckPageLimit(int limit);
 
-// A LIKE pattern (with ESCAPE '\\') that matches any text containing `text` literally.
-std::string LikePattern(std::string_view text);
+// One condition of a List query: SQL with one `?` where its value is bound, and the value.
+struct ListCondition {
+  std::string sql;
+  std::string value;
+};
+
+// The conditions of a List query for `filter` and `page`, in order, the same on every backend
+// but for how a job's text is matched: `text_match` is that condition, with one `?` for a LIKE
+// pattern escaped with '\\'. One statement per combination of filters, so each
+// can use its index; values are always bound, never pasted.
+std::vector<ListCondition> ListConditions(const JobFilter& filter, const PageRequest& page,
+                                          std::string_view text_match);
 
 Error JobNotFound(std::string_view id);
 // kAborted: the session's last message (turn `seq`, answered by `job_id`, in `state`) has not
