@@ -190,7 +190,7 @@ TEST_F(ServeAuthTest, AJobIsInvisibleToAnotherKey) {
 
   // ...and Bob nothing: 404 wherever Alice got an answer, the same as for a job that never was.
   for (std::string suffix : {"", "/events", "/logs", "/files", "/files/out.txt",
-                             "/archive?format=zip", "/archive?format=tar.gz"}) {
+                             "/archive?format=zip", "/archive?format=tar.gz", "/approvals"}) {
     HttpResponse response = bob.Get(fmt::format("/v1/jobs/{}{}", id, suffix));
     EXPECT_EQ(response.status, 404) << suffix << "\n" << response.Describe();
     EXPECT_EQ(response.ErrorCode(), "not_found") << suffix;
@@ -202,6 +202,7 @@ TEST_F(ServeAuthTest, AJobIsInvisibleToAnotherKey) {
   HttpResponse cancel = bob.Post("/v1/jobs/" + id + "/cancel");
   EXPECT_EQ(cancel.status, 404) << cancel.Describe();  // not 409: that would tell it exists
   EXPECT_EQ(bob.Post("/v1/jobs/" + id + "/retry").status, 404);
+  EXPECT_EQ(bob.Post("/v1/jobs/" + id + "/approvals").status, 404);
   HttpResponse bobs_list = bob.Get("/v1/jobs");
   ASSERT_EQ(bobs_list.status, 200) << bobs_list.Describe();
   EXPECT_TRUE(JobIds(bobs_list).empty()) << bobs_list.body;  // the refused retry made none

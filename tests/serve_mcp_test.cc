@@ -157,6 +157,45 @@ TEST_F(ServeMcpTest, AgentTaskRunsAJobOfTheKeyReportingEachStepAndLinksItsFiles)
   EXPECT_THAT(stranger.body, HasSubstr("no job " + job + " of yours"));
 }
 
+// A risky action: agent_task returns at once with the request, and agent_task_approve answers it
+// and waits for the job's end.
+TEST_F(ServeMcpTest, AgentTaskReturnsARequestForApprovalThatAgentTaskApproveAnswers) {
+  testing::FakeLlm fake(testing::Wire::kOpenAi);
+  fake.Script({testing::TextReply("1. Clean"),
+               testing::ToolCallReply(
+                   "run_shell", R"({"command": "mkdir -p d && rm -rf d && echo gone > log"})"),
+               testing::ToolCallReply("finish", R"({"summary": "cleaned"})")});
+  ASSERT_NO_FATAL_FAILURE(StartWith(fake));
+  std::string session = Initialize(kKey);
+  HttpResponse called = Post(kKey, session, Call("agent_task", {{"task", "clean"}}, 2));
+  json::object outcome = Obj(Obj(Messages(called).back(), "result"), "structuredContent");
+  ASSERT_EQ(Str(outcome, "state"), "running") << called.body;
+  json::object approval = Obj(outcome, "approval");
+  EXPECT_EQ(Str(approval, "reason"), "it deletes recursively");
+  EXPECT_THAT(Str(Obj(approval, "arguments"), "command"), HasSubstr("rm -rf d"));
+  EXPECT_THAT(called.body, HasSubstr("call agent_task_approve"));
+  std::string job = Str(outcome, "job_id");
+
+  // Another key cannot answer it.
+  std::string other = Initialize(kOtherKey);
+  HttpResponse stranger = Post(
+      kOtherKey, other, Call("agent_task_approve", {{"job_id", job}, {"decision", "approve"}}, 3));
+  EXPECT_THAT(stranger.body, HasSubstr("no job " + job + " of yours"));
+
+  HttpResponse approved = Post(
+      kKey, session,
+      Call("agent_task_approve",
+           {{"job_id", job}, {"decision", "approve"}, {"approval_id", Int(approval, "id")}}, 4));
+  json::object ended = Obj(Obj(Messages(approved).back(), "result"), "structuredContent");
+  EXPECT_EQ(Str(ended, "state"), "succeeded") << approved.body;
+  EXPECT_FALSE(ended.contains("approval"));
+  EXPECT_EQ(
+      client()
+          .Get("/v1/jobs/" + job + "/files/log", fmt::format("Authorization: Bearer {}\r\n", kKey))
+          .body,
+      "gone\n");
+}
+
 TEST_F(ServeMcpTest, AgentTaskRefusesBadOptionsBeforeAnyJobIsStored) {
   testing::FakeLlm fake(testing::Wire::kOpenAi);
   ASSERT_NO_FATAL_FAILURE(StartWith(fake));

@@ -49,7 +49,7 @@ export async function renderJob(main, id) {
   main.replaceChildren(headBox, taskView(job), plan,
     el('section', { class: 'card' }, el('h2', {}, 'Timeline'), empty, timeline), summary, files);
 
-  const actions = new Timeline(timeline, empty);
+  const actions = new Timeline(timeline, empty, id);
   let usage = null;
 
   function renderHead() {

@@ -52,7 +52,7 @@ export async function renderSessions(main, params) {
 // One turn: the message, then its job's actions and output live, then the reply.
 function turnView(turn, subscriptions) {
   const list = el('ol', { class: 'timeline', 'aria-label': 'Actions' });
-  const timeline = new Timeline(list, null);
+  const timeline = new Timeline(list, null, turn.job ? turn.job.id : turn.job_id);
   const reply = el('div', { class: 'reply' });
   const state = el('span');
   const job = turn.job || { id: turn.job_id, state: 'queued' };

@@ -3,6 +3,7 @@
 import { AnsiWriter } from './ansi.js';
 import { el } from './app.js';
 import { highlighted } from './highlight.js';
+import { approvalPanel } from './approval.js';
 
 function observationLine(data) {
   const exit = data.exit_code === null || data.exit_code === undefined ? '' : `exit code ${data.exit_code} · `;
@@ -12,11 +13,14 @@ function observationLine(data) {
 }
 
 export class Timeline {
-  // `list`: the <ol> to fill; `empty`: what it shows until the first action (removed then).
-  constructor(list, empty) {
+  // `list`: the <ol> to fill; `empty`: what it shows until the first action (removed then);
+  // `jobId`: the job whose requests for approval it answers.
+  constructor(list, empty, jobId) {
     this.list = list;
     this.empty = empty;
+    this.jobId = jobId;
     this.steps = new Map();
+    this.requests = new Map();  // approval id -> its panel
   }
 
   action(data) {
@@ -42,7 +46,14 @@ export class Timeline {
     if (event.type === 'action') this.action(data);
     else if (event.type === 'output') entry?.writers[data.stream === 'stderr' ? 'stderr' : 'stdout'].write(data.text || '');
     else if (event.type === 'observation') entry?.item.append(observationLine(data));
-    else if (event.type === 'approval') {
+    else if (event.type === 'approval' && data.decision === 'pending') {
+      const panel = approvalPanel(this.jobId, event);
+      this.requests.set(event.seq, panel);
+      this.list.append(panel);
+    } else if (event.type === 'approval_answer') {
+      const panel = this.requests.get(data.id);
+      if (panel && !panel.done) { panel.done = true; panel.answered(data); }  // the first answer counts
+    } else if (event.type === 'approval') {
       this.list.append(el('li', { class: 'approval' },
         `Step ${data.step}: ${data.tool} ${data.decision}${data.reason ? ` — ${data.reason}` : ''}`));
     } else if (event.type === 'error') {

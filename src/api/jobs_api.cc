@@ -171,6 +171,8 @@ void JobsApi::AddRoutes(Router& router) {
   router.Add("GET", "/v1/jobs/{id}/files", bind(&JobsApi::Files));
   router.Add("GET", "/v1/jobs/{id}/files/{path...}", bind(&JobsApi::File));
   router.Add("GET", "/v1/jobs/{id}/archive", bind(&JobsApi::Archive));
+  router.Add("GET", "/v1/jobs/{id}/approvals", bind(&JobsApi::Approvals));
+  router.Add("POST", "/v1/jobs/{id}/approvals", bind(&JobsApi::Approve));
 }
 
 std::optional<Response> RefuseWithoutLlm(jobs::LlmAvailability* llm, const jobs::JobSpec& spec,

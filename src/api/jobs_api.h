@@ -61,6 +61,8 @@ class JobsApi {
   Response Files(Request& request);
   Response File(Request& request);
   Response Archive(Request& request);
+  Response Approvals(Request& request);  // approvals_api.cc
+  Response Approve(Request& request);
   // The job named by the path, if the caller may see it.
   Result<jobs::Job> JobOf(const Request& request);
 

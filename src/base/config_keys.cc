@@ -51,9 +51,12 @@ constexpr std::array kKeys = {
               "Have the model write a plan before it acts (`--no-plan` turns it off)."},
     ConfigKey{"agent.validate", T::kBool, "false", "run",
               "Have the model review each command before it runs (`--validate`)."},
-    ConfigKey{"agent.approve", T::kString, R"("risky")", "run",
+    ConfigKey{"agent.approve", T::kString, R"("risky")", "run, serve",
               "When to ask before an action: `never`, `risky` or `always` (`--approve`). A "
-              "server's jobs name their own mode, `never` by default."},
+              "server's job waits for an answer through the API (`POST "
+              "/v1/jobs/{id}/approvals`, `warden approve`); a job's `approve` option wins."},
+    ConfigKey{"agent.approval_timeout", T::kDuration, R"("10m")", "serve",
+              "How long a server job's action waits for approval before it is denied."},
     ConfigKey{"agent.allow", T::kStrings, "[]", "run, serve",
               "Shell-style patterns (`*`, `?`, `[..]`) of commands that need no approval; the "
               "built-in rules still apply."},

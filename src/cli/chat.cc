@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/api_client.h"
+#include "cli/approve.h"
 #include "cli/commands.h"
 #include "cli/render.h"
 #include <CLI/CLI.hpp>
@@ -128,6 +129,9 @@ class ChatSession {
             return;
           }
           Show(type, event);
+          if (type == "approval") {
+            AnswerOnTerminal(flags_, job, event);
+          }
         },
         &g_interrupted);
     if (!state.ok() && state.error().code() == ErrorCode::kCancelled) {
@@ -201,11 +205,15 @@ int Chat(int argc, char** argv) {
   AddServerFlags(app, flags);
   std::string session;
   std::vector<std::string> messages;
-  std::string model, provider;
+  std::string model, provider, approve;
   app.add_option("session", session, "The session to continue (s_...)");
   app.add_option("-m,--message", messages, "Send this message (repeatable), then exit");
   app.add_option("--model", model, "Model for these messages");
   app.add_option("--provider", provider, "Provider for these messages");
+  app.add_option("--approve", approve,
+                 "Which actions wait for approval (asked here): never, risky (the server's "
+                 "default unless configured otherwise) or always")
+      ->check(CLI::IsMember({"never", "risky", "always"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -217,6 +225,9 @@ int Chat(int argc, char** argv) {
   }
   if (!provider.empty()) {
     options["provider"] = provider;
+  }
+  if (!approve.empty()) {
+    options["approve"] = approve;
   }
   CatchInterrupts();
   ChatSession chat(flags, options);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/api_client.h"
+#include "cli/approve.h"
 #include "cli/commands.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -86,6 +87,10 @@ Result<std::string> Follow(const Common& common, const std::string& id, bool jso
         if (json_lines) {
           std::printf("%s\n", raw.c_str());
           std::fflush(stdout);  // NOLINT(cert-err33-c): nothing to do when the terminal is gone
+          return;
+        }
+        if (type == "approval") {
+          AnswerOnTerminal(common, id, event);
           return;
         }
         const json::value* data = event.if_contains("data");
@@ -217,7 +222,7 @@ int Client(const std::string& verb, int argc, char** argv) {
   Common common;
   AddServerFlags(app, common);
   std::vector<std::string> task;
-  std::string id, output, format = "zip", status, model, provider;
+  std::string id, output, format = "zip", status, model, provider, approve;
   int limit = 20;
   bool wait = false, follow = false;
   CLI::Option* format_flag = nullptr;
@@ -227,6 +232,10 @@ int Client(const std::string& verb, int argc, char** argv) {
     app.add_flag("--wait", wait, "Follow the job's output until it ends; exit 0 if it succeeded");
     app.add_option("--model", model, "Model for this job");
     app.add_option("--provider", provider, "Provider for this job");
+    app.add_option("--approve", approve,
+                   "Which actions wait for approval: never, risky (the server's default unless "
+                   "configured otherwise) or always")
+        ->check(CLI::IsMember({"never", "risky", "always"}));
   } else if (verb == "jobs") {
     app.description("List jobs, newest first.");
     app.add_option("--status", status, "Only jobs in this state");
@@ -270,6 +279,9 @@ int Client(const std::string& verb, int argc, char** argv) {
     }
     if (!provider.empty()) {
       options["provider"] = provider;
+    }
+    if (!approve.empty()) {
+      options["approve"] = approve;
     }
     if (!options.empty()) {
       body["options"] = std::move(options);

@@ -14,6 +14,8 @@ int Serve(int argc, char** argv);
 int Worker(int argc, char** argv);
 // submit, jobs, status, logs, cancel, retry, download, sessions: clients of `warden serve`.
 int Client(const std::string& verb, int argc, char** argv);
+// approve: answers a server job's request for approval.
+int Approve(int argc, char** argv);
 // chat: a conversation with the agent through a session of `warden serve`.
 int Chat(int argc, char** argv);
 // mcp: Warden's sandbox as MCP tools over stdio.

@@ -161,6 +161,18 @@ Result<JobNode> OpenJobNode(const JobNodeFlags& flags, jobs::StoreOptions store_
   workers.config = node.config;
   workers.bounds.allow_network = flags.allow_network;
   ASSIGN_OR_RETURN(workers.bounds.egress, jobs::EgressBoundFromConfig(node.config));
+  ASSIGN_OR_RETURN(workers.bounds.approve,
+                   agent::ParseApprovalMode(node.config.String("agent.approve").value_or("risky")));
+  if (auto timeout = node.config.String("agent.approval_timeout")) {
+    auto parsed = ParseDuration(*timeout);
+    if (!parsed.ok() || parsed->count() <= 0) {
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("agent.approval_timeout must be a duration such as \"10m\" or "
+                               "\"90s\", not \"{}\"",
+                               *timeout));
+    }
+    workers.approval_timeout = *parsed;
+  }
   workers.sandbox_uid = node.supervisor_options.root_sandbox_uid;
   workers.heartbeat =
       std::min<std::chrono::milliseconds>(std::chrono::milliseconds(500), node.lease / 3);

@@ -155,7 +155,7 @@ void Renderer::Show(const agent::Event& event) {
     }
     case agent::EventType::kApproval: {
       std::string decision = StringAt(d, "decision");
-      if (decision != "approved") {
+      if (decision != "approved" && decision != "pending") {  // a server job's question: asked
         Print(fmt::format("  {} {}\n", Paint(fmt::format("⊘ {}:", decision), "33"),
                           StringAt(d, "reason")));
       }
@@ -201,9 +201,10 @@ void Renderer::End(const agent::AgentResult& result, const std::string& workspac
 }
 
 std::string Renderer::ApprovalQuestion(const std::string& tool, const json::object& arguments,
-                                       const std::string& reason) const {
-  return fmt::format("\n{} {} ({})\n{}Run it? [y/N] ", Paint("Approve", "1;33"), tool, reason,
-                     Indent(ActionText(tool, arguments), "    ", 20));
+                                       const std::string& reason, bool always) const {
+  return fmt::format("\n{} {} ({})\n{}Run it? {} ", Paint("Approve", "1;33"), tool, reason,
+                     Indent(ActionText(tool, arguments), "    ", 20),
+                     always ? "[y/N/a: yes, no, always for this risk]" : "[y/N]");
 }
 
 }  // namespace warden::cli

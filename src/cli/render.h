@@ -17,9 +17,9 @@ class Renderer {
   void Start(const std::string& task, const std::string& provider, const std::string& workspace);
   void Show(const agent::Event& event);
   void End(const agent::AgentResult& result, const std::string& workspace);
-  // The y/N question for an action that needs approval.
+  // The y/N question for an action that needs approval; with `always`, y/N/a.
   std::string ApprovalQuestion(const std::string& tool, const json::object& arguments,
-                               const std::string& reason) const;
+                               const std::string& reason, bool always = false) const;
 
  private:
   std::string Paint(std::string_view text, const char* code) const;

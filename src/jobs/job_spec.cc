@@ -149,6 +149,7 @@ Result<JobSpec> ParseJobSpec(const json::object& input, const JobBounds& bounds)
   spec.timeout = bounds.job_timeout;
   spec.disk_bytes = bounds.job_disk_bytes;
   spec.output_bytes = bounds.job_output_bytes;
+  spec.approve = bounds.approve;
   if (const json::value* options = input.if_contains("options"); options != nullptr) {
     if (!options->is_object()) {
       return Invalid("\"options\" must be an object");

@@ -38,6 +38,8 @@ struct JobBounds {
   bool allow_network = false;  // may a job ask for "network": "host"?
   // What a job may ask for with "network": {"allow": [...]} (the egress proxy).
   EgressBound egress = DefaultEgressBound();
+  // When a task job's actions wait for approval unless it asks otherwise: as in `warden run`.
+  agent::ApprovalMode approve = agent::ApprovalMode::kRisky;
 };
 
 struct Step {
@@ -64,7 +66,7 @@ struct JobSpec {
   std::string provider;  // "" = the server's
   std::string model;     // "" = the provider's
   int max_steps = 0;     // 0 = the agent's default
-  agent::ApprovalMode approve = agent::ApprovalMode::kNever;
+  agent::ApprovalMode approve = agent::ApprovalMode::kRisky;
 
   bool requeue_on_crash = false;
 };

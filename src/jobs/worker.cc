@@ -16,6 +16,7 @@
 #include "base/log_format.h"
 #include "base/metrics.h"
 #include "base/units.h"
+#include "jobs/approvals.h"
 #include "jobs/event_log.h"
 #include "jobs/turns.h"
 #include "llm/providers.h"
@@ -406,6 +407,11 @@ Status WorkerPool::RunTask(JobRun& run) {
   agent::Policy policy(run.spec.approve, options_.config.Strings("agent.allow"),
                        options_.config.Strings("agent.deny"),
                        run.spec.network == sandbox::NetworkMode::kHost);
+  // No one sits at a server's terminal: an action that needs approval waits for an answer
+  // through the API.
+  ServerApprovals approvals(store_, run.log, Lease{run.job.id, run.finish.worker, run.job.attempt},
+                            run.cancel, options_.approval_timeout, run.start + run.spec.timeout);
+  RETURN_IF_ERROR(approvals.LoadSessionGrants(run.job));
   agent::Agent agent(
       *client, runner, std::move(policy), agent_options,
       [&](const agent::Event& event) {
@@ -425,11 +431,17 @@ Status WorkerPool::RunTask(JobRun& run) {
         if (event.type == agent::EventType::kOutput) {
           run.budget.CountOutput(StringAt(event.data, "text").size());
         }
+        if (event.type == agent::EventType::kAction) {
+          if (const json::value* step = event.data.if_contains("step");
+              step != nullptr && step->is_int64()) {
+            approvals.SetStep(static_cast<int>(step->get_int64()));
+          }
+        }
         run.log.Add(std::string(agent::EventTypeName(event.type)), event.data);
       },
-      // No one sits at a server's terminal: actions that need approval are refused, and the
-      // model is told so.
-      nullptr);
+      [&approvals](const std::string& tool, const json::object& arguments,
+                   const std::string& reason,
+                   std::string* why) { return approvals.Ask(tool, arguments, reason, why); });
   // A session's message sees the session's earlier turns.
   ASSIGN_OR_RETURN(std::string task, TaskWithSessionContext(store_, run.job));
   agent::AgentResult result = agent.Run(task, &run.cancel);

@@ -40,6 +40,8 @@ struct WorkerOptions {
   // How often the pool renews the leases of its running jobs (JobStore::Heartbeat) and learns of
   // cancels requested through other nodes: well within the store's lease.
   std::chrono::milliseconds heartbeat{500};
+  // How long an action waits for approval (POST /v1/jobs/{id}/approvals) before it is denied.
+  std::chrono::milliseconds approval_timeout{10 * 60 * 1000};
 };
 
 class WorkerPool {

@@ -13,7 +13,8 @@ constexpr std::string_view kOutcome =
    "state":{"type":"string","enum":["queued","running","succeeded","failed","cancelled"]},
    "reason":{"type":"string"},"summary":{"type":"string"},
    "files":{"type":"array","items":{"type":"object","properties":{"path":{"type":"string"},"size":{"type":"integer"},"sha256":{"type":["string","null"]}},"required":["path","size"]}},
-   "usage":{"type":"object"}},
+   "usage":{"type":"object"},
+   "approval":{"type":"object","description":"Present while the job waits for approval of an action: id, tool, arguments, reason, expires_at (ms). Answer with agent_task_approve."}},
   "required":["job_id","state","reason","summary","files"]})";
 
 constexpr std::string_view kTools = R"([
@@ -34,7 +35,18 @@ constexpr std::string_view kTools = R"([
    "wait_seconds":{"type":"integer","minimum":0,"description":"How long to wait for the job to end (default 0: answer at once)."}},
   "required":["job_id"],"additionalProperties":false},
  "outputSchema":@OUTCOME@,
- "annotations":{"title":"Wait for or read an agent task","readOnlyHint":true,"destructiveHint":false,"idempotentHint":true,"openWorldHint":false}}
+ "annotations":{"title":"Wait for or read an agent task","readOnlyHint":true,"destructiveHint":false,"idempotentHint":true,"openWorldHint":false}},
+{"name":"agent_task_approve","title":"Answer an agent task's request for approval",
+ "description":"An agent task stops before a risky action (a recursive delete, an install, a push, ...) until someone approves it; agent_task and agent_task_status then return its \"approval\". Ask the user, then answer here: approve, deny (with a reason the agent is told, so it can do something else) or always (approve this risk from now on in this job and its session). Then waits for the job as agent_task_status does.",
+ "inputSchema":{"type":"object","properties":{
+   "job_id":{"type":"string","description":"The job_id agent_task returned (j_...)."},
+   "decision":{"type":"string","enum":["approve","deny","always"]},
+   "reason":{"type":"string","description":"Why it is denied, for the agent."},
+   "approval_id":{"type":"integer","minimum":1,"description":"The approval's id, as returned (default: the one pending)."},
+   "wait_seconds":{"type":"integer","minimum":0,"description":"How long to wait for the job afterwards (default 600)."}},
+  "required":["job_id","decision"],"additionalProperties":false},
+ "outputSchema":@OUTCOME@,
+ "annotations":{"title":"Answer an agent task's request for approval","readOnlyHint":false,"destructiveHint":false,"idempotentHint":false,"openWorldHint":false}}
 ])";
 
 }  // namespace

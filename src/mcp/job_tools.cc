@@ -7,6 +7,7 @@
 
 #include "base/units.h"
 #include "base/utf8.h"
+#include "jobs/approvals.h"
 #include "mcp/arguments.h"
 
 namespace warden::mcp {
@@ -101,6 +102,9 @@ Result<ToolResult> JobTools::Call(std::string_view name, const json::object& arg
   if (name == "agent_task_status") {
     return TaskStatus(arguments, context);
   }
+  if (name == "agent_task_approve") {
+    return Approve(arguments, context);
+  }
   return Error(ErrorCode::kNotFound, fmt::format("no tool \"{}\"", name));
 }
 
@@ -158,6 +162,31 @@ Result<ToolResult> JobTools::TaskStatus(const json::object& arguments, const Cal
   return Follow(job, wait, context);
 }
 
+Result<ToolResult> JobTools::Approve(const json::object& arguments, const CallContext& context) {
+  ASSIGN_OR_RETURN(Arguments args, Arguments::Check(arguments, "agent_task_approve",
+                                                    {"job_id", "decision", "reason", "approval_id",
+                                                     "wait_seconds"}));
+  ASSIGN_OR_RETURN(std::string id, args.RequiredString("job_id"));
+  ASSIGN_OR_RETURN(std::string decision, args.RequiredString("decision"));
+  if (decision != "approve" && decision != "deny" && decision != "always") {
+    return Error(ErrorCode::kInvalidArgument,
+                 "decision must be \"approve\", \"deny\" or \"always\"");
+  }
+  ASSIGN_OR_RETURN(std::optional<uint64_t> approval_id, args.OptionalCount("approval_id"));
+  ASSIGN_OR_RETURN(milliseconds wait, WaitArgument(args, milliseconds(600'000), options_.max_wait));
+  ASSIGN_OR_RETURN(jobs::Job job, OwnJob(id, context));
+  jobs::AnswerRequest answer{.id = static_cast<int64_t>(approval_id.value_or(0)),
+                             .approve = decision != "deny",
+                             .always = decision == "always",
+                             .reason = StringAt(arguments, "reason"),
+                             .by = context.owner.empty() ? "operator" : context.owner};
+  ASSIGN_OR_RETURN(jobs::ApprovalAnswer answered, jobs::AnswerApproval(store_, job, answer));
+  context.progress(
+      0, std::nullopt,
+      fmt::format("approval {} {}", answered.id, answered.approved ? "approved" : "denied"));
+  return Follow(job, wait, context, false);
+}
+
 Result<ToolResult> JobTools::Follow(const jobs::Job& job, milliseconds wait,
                                     const CallContext& context, bool cancel_job) {
   const auto start = SteadyClock::now();
@@ -166,7 +195,8 @@ Result<ToolResult> JobTools::Follow(const jobs::Job& job, milliseconds wait,
   double progress = 1;
   int64_t after = 0;
   bool ended = jobs::IsFinal(job.state);
-  while (!ended && SteadyClock::now() < deadline) {
+  std::optional<jobs::Event> approval;  // the request the job waits on
+  while (!ended && !approval && SteadyClock::now() < deadline) {
     if (context.cancel != nullptr && context.cancel->cancelled()) {
       if (!cancel_job) {
         return Error(ErrorCode::kCancelled, "the wait for job " + job.id + " was cancelled");
@@ -189,12 +219,18 @@ Result<ToolResult> JobTools::Follow(const jobs::Job& job, milliseconds wait,
                                                      .value_or(jobs::JobState::kRunning))) {
         ended = true;
       }
+      if (event.type == jobs::kApprovalEventType && StringAt(event.data, "decision") == "pending") {
+        approval = event;
+      } else if (event.type == jobs::kApprovalAnswerEventType && approval &&
+                 IntAt(event.data, "id") == approval->seq) {
+        approval.reset();
+      }
       if (std::string line = Describe(event); !line.empty()) {
         context.progress(++progress, std::nullopt, line);
         last_progress = SteadyClock::now();
       }
     }
-    if (ended || page.more) {
+    if (ended || page.more || approval) {
       continue;
     }
     const auto now = SteadyClock::now();
@@ -215,11 +251,11 @@ Result<ToolResult> JobTools::Follow(const jobs::Job& job, milliseconds wait,
   }
   ASSIGN_OR_RETURN(jobs::Job now, store_.Get(job.id, context.owner));
   return Outcome(now, std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start),
-                 context.api_base);
+                 context.api_base, approval && !jobs::IsFinal(now.state) ? &*approval : nullptr);
 }
 
-ToolResult JobTools::Outcome(const jobs::Job& job, milliseconds waited,
-                             const std::string& api_base) const {
+ToolResult JobTools::Outcome(const jobs::Job& job, milliseconds waited, const std::string& api_base,
+                             const jobs::Event* approval) const {
   ToolResult result;
   json::object& out = result.structured;
   out["job_id"] = job.id;
@@ -234,6 +270,24 @@ ToolResult JobTools::Outcome(const jobs::Job& job, milliseconds waited,
   out["files"] = files;
   if (const json::value* usage = job.result.if_contains("usage"); usage != nullptr) {
     out["usage"] = *usage;
+  }
+  if (approval != nullptr) {
+    std::string what = Describe(jobs::Event{0, 0, "action", approval->data});
+    out["approval"] = json::object{
+        {"id", approval->seq},
+        {"tool", StringAt(approval->data, "tool")},
+        {"arguments", approval->data.contains("arguments") ? approval->data.at("arguments")
+                                                           : json::value(json::object{})},
+        {"reason", StringAt(approval->data, "reason")},
+        {"expires_at", IntAt(approval->data, "expires_at")}};
+    result.content.push_back(TextContent(fmt::format(
+        "Job {} waits for approval {} before {} ({}). Ask the user, then call agent_task_approve "
+        "with job_id \"{}\" and decision \"approve\", \"deny\" (with a reason the agent is told) "
+        "or \"always\" (this risk, from now on in this job and its session). Unanswered, it is "
+        "denied when it expires.",
+        job.id, approval->seq, what.substr(what.find(": ") + 2), StringAt(approval->data, "reason"),
+        job.id)));
+    return result;
   }
   if (!jobs::IsFinal(job.state)) {
     result.content.push_back(TextContent(fmt::format(

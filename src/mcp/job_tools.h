@@ -62,14 +62,18 @@ class JobTools : public ToolSet, public TaskRunner {
   Result<jobs::Job> CreateJob(const json::object& arguments, const CallContext& context);
   Result<ToolResult> RunAgentTask(const json::object& arguments, const CallContext& context);
   Result<ToolResult> TaskStatus(const json::object& arguments, const CallContext& context);
+  // Answers the job's pending approval, then waits for it as agent_task_status does.
+  Result<ToolResult> Approve(const json::object& arguments, const CallContext& context);
   // The caller's job `id`; kNotFound, saying where ids come from, for any other.
   Result<jobs::Job> OwnJob(std::string_view id, const CallContext& context);
-  // Waits up to `wait` for the job to end, reporting progress; then what became of it. A
-  // cancelled call cancels the job when `cancel_job`, and otherwise only stops waiting.
+  // Waits up to `wait` for the job to end, reporting progress; then what became of it. A job that
+  // waits for approval returns at once, saying what waits and how to answer (agent_task_approve).
+  // A cancelled call cancels the job when `cancel_job`, and otherwise only stops waiting.
   Result<ToolResult> Follow(const jobs::Job& job, std::chrono::milliseconds wait,
                             const CallContext& context, bool cancel_job = true);
+  // `approval`: the request event the job waits on, if any.
   ToolResult Outcome(const jobs::Job& job, std::chrono::milliseconds waited,
-                     const std::string& api_base) const;
+                     const std::string& api_base, const jobs::Event* approval = nullptr) const;
 
   jobs::JobStore& store_;
   const JobToolOptions options_;

@@ -194,6 +194,38 @@ test('cancel through the dialog while output keeps arriving, then retry links pa
   await apiAs(ALICE, `/v1/jobs/${child}/cancel`, { method: 'POST' });
 });
 
+test('a risky action waits on the job page: Approve runs it, Deny with a reason skips it', async () => {
+  for (const reply of [
+    { text: '1. Clean up\n2. Install a tool' },
+    { tool: 'run_shell', arguments: { command: 'mkdir -p scratch && rm -rf scratch && echo cleaned > cleaned.txt' } },
+    { tool: 'run_shell', arguments: { command: 'pip install leftpad > installed.txt' } },
+    { tool: 'finish', arguments: { summary: 'cleaned up; the install was denied' } },
+  ]) fake.stdin.write(JSON.stringify(reply) + '\n');
+  const job = await apiAs(ALICE, '/v1/jobs', { method: 'POST', body: { task: 'clean up, then install leftpad' } });
+  await alice.goto(`${base}/jobs/${job.id}`);
+  const first = alice.locator('.approval-request', { hasText: 'Needs approval: it deletes recursively' });
+  await first.waitFor();
+  assert.match(await first.locator('pre.code').textContent(), /rm -rf scratch/);
+  assert.equal((await apiAs(ALICE, `/v1/jobs/${job.id}`)).state, 'running');
+  await screenshot(alice, 'approval');
+  await first.getByRole('button', { name: 'Approve', exact: true }).click();
+  await first.getByText('Approved by alice').waitFor();
+
+  const second = alice.locator('.approval-request', { hasText: 'Needs approval: it installs software' });
+  await second.waitFor();
+  await second.getByLabel('Reason for a denial (optional)').fill('no new packages today');
+  await second.getByRole('button', { name: 'Deny' }).click();
+  await second.getByText('Denied by alice: no new packages today').waitFor();
+  await alice.getByText('cleaned up; the install was denied').first().waitFor();
+
+  const approvals = await apiAs(ALICE, `/v1/jobs/${job.id}/approvals`);
+  assert.deepEqual(approvals.approvals.map((a) => a.state), ['approved', 'denied']);
+  const files = await apiAs(ALICE, `/v1/jobs/${job.id}/files`);
+  const names = files.files.map((f) => f.path);
+  assert.ok(names.includes('cleaned.txt'), JSON.stringify(names));
+  assert.ok(!names.includes('installed.txt'), JSON.stringify(names));
+});
+
 test("a session's second message uses the file its first one wrote", async () => {
   const script = (reply) => fake.stdin.write(JSON.stringify(reply) + '\n');
   await alice.goto(base + '/sessions');

@@ -169,7 +169,7 @@ describe('Streamable HTTP (warden serve /mcp)', () => {
   });
   after(async () => { await serve.stop(); await llm.close(); });
 
-  describe('with a key', () => toolSuite(() => connect(ALICE), ['agent_task', 'agent_task_status']));
+  describe('with a key', () => toolSuite(() => connect(ALICE), ['agent_task', 'agent_task_approve', 'agent_task_status']));
 
   test("the agent runs a task as the key's job, with progress, and links its files", async () => {
     const alice = await connect(ALICE);
