@@ -3,14 +3,19 @@
 // real sandboxes. Submit on one node, follow, cancel and download on another; kill -9 a worker
 // mid-job, an API node, and workers at random under load. Leases are short (kLease) so that a
 // dead worker's jobs are rescued in about two seconds.
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <map>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -54,7 +59,7 @@ class NodesTest : public ::testing::Test {
   // Every node shares the one data directory: the workspace storage all nodes mount at the same
   // path (docs/decisions/0011-files-on-many-nodes.md).
   std::vector<std::string> NodeArgs(std::vector<std::string> args) const {
-    args.insert(args.end(), {"--store", url_, "--data-dir", dir_ / "data", "--lease", kLease});
+    args.insert(args.end(), {"--store", url_, "--data-dir", dir_ / "data", "--lease", lease_});
     return args;
   }
   std::vector<std::string> Env() const {
@@ -155,6 +160,7 @@ class NodesTest : public ::testing::Test {
 
   TempDir dir_;
   std::string url_;
+  std::string lease_ = kLease;
   std::map<std::string, std::unique_ptr<ServeProcess>> nodes_;
 };
 
@@ -262,6 +268,94 @@ TEST_F(NodesTest, AWorkerKilledMidJobHasItsJobsFailedOrQueuedAgainByTheOthers) {
   EXPECT_EQ(States(events),
             (std::vector<std::string>{"queued", "running", "queued", "running", "succeeded"}));
   EXPECT_THAT(BadEndings(Query(kBadEndingsSql, 5)), ::testing::IsEmpty());
+}
+
+// PostgreSQL restarted (stopped like a crash, then started again) while jobs are submitted and
+// run: during the outage the API answers 503 with Retry-After at once, never hangs; afterwards
+// both nodes reconnect by themselves; every job the API accepted runs to success, its events and
+// its end held by the worker until the database answered again.
+TEST_F(NodesTest, PostgresRestartedUnderLoadLosesNoAcceptedJob) {
+  auto private_pg = jobs::PgTestServer::Start();
+  ASSERT_TRUE(private_pg.ok()) << private_pg.error().ToString();
+  std::unique_ptr<jobs::PgTestServer> pg = std::move(*private_pg);
+  auto url = pg->CreateDatabase();
+  ASSERT_TRUE(url.ok()) << url.error().ToString();
+  url_ = *url;
+  lease_ = "60s";  // longer than the outage: the job's own worker records its end
+  HttpClient api = StartApi("api");
+  StartWorker("node-1");
+
+  std::mutex mutex;
+  std::vector<std::string> accepted;
+  int unavailable = 0;
+  std::vector<std::string> wrong;  // answers neither 201 nor 503 with Retry-After
+  std::atomic<bool> stop{false};
+  std::thread submitter([&] {
+    for (int i = 0; !stop; ++i) {
+      HttpResponse response = api.PostJson(
+          "/v1/jobs", StepsJob({Shell(fmt::format("echo job {}; sleep 0.5; echo done {}", i, i))}));
+      std::unique_lock lock(mutex);
+      if (response.status == 201) {
+        accepted.push_back(Str(response.Json(), "id"));
+        lock.unlock();
+        std::this_thread::sleep_for(milliseconds(100));  // a steady load the workers keep up with
+      } else if (response.status == 503 && !response.Header("retry-after").empty()) {
+        ++unavailable;
+        std::this_thread::sleep_for(milliseconds(20));
+      } else {
+        wrong.push_back(response.Describe());
+      }
+    }
+  });
+  auto wait_until = [&](const std::function<bool()>& done) {
+    for (Deadline deadline = After(milliseconds(60'000));
+         !done() && std::chrono::steady_clock::now() < deadline;
+         std::this_thread::sleep_for(milliseconds(20))) {
+    }
+    return done();
+  };
+  auto count = [&] {
+    std::lock_guard lock(mutex);
+    return accepted.size();
+  };
+  // Stopped while a job runs, so that it prints and ends during the outage.
+  EXPECT_TRUE(wait_until([&] {
+    HttpResponse running = api.Get("/v1/jobs?status=running");
+    return running.status == 200 && !Arr(running.Json(), "jobs").empty();
+  }));
+  ASSERT_TRUE(pg->Stop().ok());
+  EXPECT_TRUE(wait_until([&] {
+    std::lock_guard lock(mutex);
+    return unavailable >= 5;
+  })) << "the API did not answer 503 while PostgreSQL was down\n"
+      << Logs();
+  // The worker found the store gone when it recorded the running job's output (held, or lost).
+  EXPECT_TRUE(wait_until([&] {
+    std::string log = ReadFile(dir_ / "node-1.log");
+    return log.find("events held") != std::string::npos ||
+           log.find("events lost") != std::string::npos;
+  })) << Logs();
+  size_t before_restart = count();
+  ASSERT_TRUE(pg->Restart().ok());
+  EXPECT_TRUE(wait_until([&] { return count() >= before_restart + 3; }))
+      << "no job was accepted after PostgreSQL came back\n"
+      << Logs();
+  stop = true;
+  submitter.join();
+
+  EXPECT_THAT(wrong, ::testing::IsEmpty());
+  for (const std::string& id : accepted) {
+    json::object job = WaitForState(api, id, "succeeded");
+    EXPECT_EQ(Str(job, "state"), "succeeded") << json::serialize(job);
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM jobs"), static_cast<int64_t>(accepted.size()));
+  EXPECT_THAT(BadEndings(Query(kBadEndingsSql, 5)), ::testing::IsEmpty());
+  // Every job's output is whole: its events were held, not dropped, through the outage.
+  EXPECT_EQ(Count("SELECT count(*) FROM jobs j WHERE NOT EXISTS (SELECT 1 FROM events e WHERE "
+                  "e.job_id = j.id AND e.type = 'output' AND e.data LIKE '%done %')"),
+            0);
+  std::printf("[ restart  ] %zu jobs accepted, %d submissions answered 503 during the outage\n",
+              accepted.size(), unavailable);
 }
 
 // Workers killed at random while short jobs run: every job ends, once.

@@ -29,15 +29,17 @@ void EventLog::Add(std::string type, json::object data) {
   pending_bytes_ += output ? TextBytes(data) : 0;
   pending_.push_back(
       {claim_.job_id, std::move(type), std::move(data), claim_.worker, claim_.attempt});
-  if (!output || pending_bytes_ > size_t{16} * 1024 ||
-      std::chrono::steady_clock::now() - last_flush_ > kOutputDelay) {
+  bool due = std::chrono::steady_clock::now() - last_flush_ > kOutputDelay;
+  // While the store is unavailable, the flusher thread retries every kOutputDelay.
+  if (holding_ ? due : !output || pending_bytes_ > size_t{16} * 1024 || due) {
     FlushLocked();
   }
 }
 
-void EventLog::Flush() {
+bool EventLog::Flush() {
   std::lock_guard lock(mutex_);
   FlushLocked();
+  return pending_.empty();
 }
 
 void EventLog::FlushPeriodically(const std::stop_token& stop) {
@@ -52,13 +54,28 @@ void EventLog::FlushLocked() {
   if (pending_.empty()) {
     return;
   }
-  auto written = store_.AppendEvents(std::move(pending_));
-  if (!written.ok()) {
-    LOG_WARN("job {}: events lost: {}", claim_.job_id, written.error().message());
+  last_flush_ = std::chrono::steady_clock::now();
+  // A copy: while the store is unreachable (a database restarting) the batch is kept and sent
+  // again with the next flush, up to kMaxHeldBytes; past that, the oldest events are dropped.
+  auto written = store_.AppendEvents(pending_);
+  if (!written.ok() && written.error().code() == ErrorCode::kUnavailable &&
+      pending_bytes_ + pending_.size() * 256 <= kMaxHeldBytes) {
+    if (!holding_) {
+      LOG_WARN("job {}: events held until the store answers again: {}", claim_.job_id,
+               written.error().message());
+      holding_ = true;
+    }
+    return;
   }
+  if (!written.ok()) {
+    LOG_WARN("job {}: {} events lost: {}", claim_.job_id, pending_.size(),
+             written.error().message());
+  } else if (holding_) {
+    LOG_INFO("job {}: the events held were written", claim_.job_id);
+  }
+  holding_ = false;
   pending_.clear();
   pending_bytes_ = 0;
-  last_flush_ = std::chrono::steady_clock::now();
 }
 
 }  // namespace warden::jobs

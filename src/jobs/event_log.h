@@ -18,16 +18,20 @@ namespace warden::jobs {
 // waits at most about kOutputDelay: a program that prints a line and then stays quiet for minutes
 // must not keep that line from followers (a thread of the log flushes it). Every event carries the
 // worker's claim (a Lease): once the job was rescued from this worker, the store refuses them.
+// While the store is unavailable, events are held and sent again (up to kMaxHeldBytes).
 // Thread-safe.
 class EventLog {
  public:
   static constexpr std::chrono::milliseconds kOutputDelay{100};
+  // Events kept while the store is unavailable, about (output text and 256 bytes per event).
+  static constexpr size_t kMaxHeldBytes = size_t{8} << 20;
 
   EventLog(JobStore& store, Lease claim);
   ~EventLog();  // flushes
 
   void Add(std::string type, json::object data);
-  void Flush();
+  // True when every event added so far is in the store (none is held for want of it).
+  bool Flush();
 
  private:
   void FlushPeriodically(const std::stop_token& stop);
@@ -38,6 +42,7 @@ class EventLog {
   std::mutex mutex_;
   std::vector<NewEvent> pending_;
   size_t pending_bytes_ = 0;
+  bool holding_ = false;  // the last flush failed and kept its batch
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
   std::condition_variable_any tick_;  // never notified: the flusher's stoppable sleep
   std::jthread flusher_;              // last: starts after the members it uses, stops before them

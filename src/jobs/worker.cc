@@ -286,7 +286,7 @@ void WorkerPool::RunJob(const Job& job, const std::string& worker) {
   if (Result<uint64_t> bytes = sys::DiskUsage(job.workspace); bytes.ok()) {
     finish.workspace_bytes = static_cast<int64_t>(*bytes);  // for its owner's workspace quota
   }
-  auto finished = store_.Finish(job.id, std::move(finish));
+  auto finished = FinishPatiently(job, finish, log);
   if (finished.ok()) {
     log::WriteFields(
         log::Level::kInfo, fmt::format("job {} {}", job.id, JobStateName(finished->state)),
@@ -306,6 +306,26 @@ void WorkerPool::RunJob(const Job& job, const std::string& worker) {
     LOG_WARN("job {}: could not record its end: {}", job.id, finished.error().message());
   }
   running_.erase(job.id);
+}
+
+Result<Job> WorkerPool::FinishPatiently(const Job& job, const FinishRequest& finish,
+                                        EventLog& log) {
+  const auto give_up = SteadyClock::now() + options_.store_patience;
+  for (milliseconds wait(100);; wait = std::min(wait * 2, milliseconds(2000))) {
+    // The events first: once the job has ended, the store takes no more of them.
+    Result<Job> finished = log.Flush() ? store_.Finish(job.id, finish)
+                                       : Result<Job>(Error(ErrorCode::kUnavailable,
+                                                           "its events could not be written"));
+    if (finished.ok() || finished.error().code() != ErrorCode::kUnavailable || stopping_ ||
+        SteadyClock::now() + wait > give_up) {
+      return finished;
+    }
+    if (wait == milliseconds(100)) {
+      LOG_WARN("job {}: the store is unavailable ({}); its end is recorded once it answers",
+               job.id, finished.error().message());
+    }
+    std::this_thread::sleep_for(wait);
+  }
 }
 
 agent::ToolOptions WorkerPool::ToolsFor(const JobSpec& spec, const Job& job,

@@ -25,6 +25,7 @@
 namespace warden::jobs {
 
 struct JobRun;  // worker.cc: what one job's run shares
+class EventLog;
 
 struct WorkerOptions {
   size_t workers = 2;
@@ -40,6 +41,9 @@ struct WorkerOptions {
   // How often the pool renews the leases of its running jobs (JobStore::Heartbeat) and learns of
   // cancels requested through other nodes: well within the store's lease.
   std::chrono::milliseconds heartbeat{500};
+  // How long a worker keeps asking a store that is unavailable (a database restarting) to record a
+  // job's end before it gives up on it (the job's lease then runs out, and a node rescues it).
+  std::chrono::milliseconds store_patience{60'000};
   // How long an action waits for approval (POST /v1/jobs/{id}/approvals) before it is denied.
   std::chrono::milliseconds approval_timeout{10 * 60 * 1000};
 };
@@ -66,6 +70,9 @@ class WorkerPool {
   static sandbox::OutputCallback OutputTo(JobRun& run, agent::OutputEncoder& encoder);
   Status RunSteps(JobRun& run);  // explicit steps, in order, until one fails
   Status RunTask(JobRun& run);   // the agent
+  // Writes the job's last events and its end; while the store is unavailable, again and again
+  // (up to store_patience), the job still counted as running so that its lease is renewed.
+  Result<Job> FinishPatiently(const Job& job, const FinishRequest& finish, EventLog& log);
   // Every `heartbeat`: renews the leases of the running jobs; cancels those whose cancellation was
   // requested (on any node) and stops those whose lease was lost (rescued by another node).
   void Heartbeats();
