@@ -313,16 +313,17 @@ Result<Job> WorkerPool::FinishPatiently(const Job& job, const FinishRequest& fin
   const auto give_up = SteadyClock::now() + options_.store_patience;
   for (milliseconds wait(100);; wait = std::min(wait * 2, milliseconds(2000))) {
     // The events first: once the job has ended, the store takes no more of them.
-    Result<Job> finished = log.Flush() ? store_.Finish(job.id, finish)
-                                       : Result<Job>(Error(ErrorCode::kUnavailable,
-                                                           "its events could not be written"));
+    Result<Job> finished =
+        log.Flush()
+            ? store_.Finish(job.id, finish)
+            : Result<Job>(Error(ErrorCode::kUnavailable, "its events could not be written"));
     if (finished.ok() || finished.error().code() != ErrorCode::kUnavailable || stopping_ ||
         SteadyClock::now() + wait > give_up) {
       return finished;
     }
     if (wait == milliseconds(100)) {
-      LOG_WARN("job {}: the store is unavailable ({}); its end is recorded once it answers",
-               job.id, finished.error().message());
+      LOG_WARN("job {}: the store is unavailable ({}); its end is recorded once it answers", job.id,
+               finished.error().message());
     }
     std::this_thread::sleep_for(wait);
   }
