@@ -1,5 +1,6 @@
 #include "agent/agent.h"
 
+#include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
@@ -8,6 +9,7 @@
 #include "agent/output.h"
 #include "agent/prompts.h"
 #include "base/log.h"
+#include "base/utf8.h"
 #include "llm/text_calls.h"
 
 namespace warden::agent {
@@ -128,7 +130,12 @@ class Agent::Loop {
   bool RepeatsItself(const Action& action, const Observation& observation);
   Observation Execute(const Action& action, int step);
   // --validate: the model's verdict on an action, "" when approved.
-  std::string Review(const Action& action);
+  struct ReviewVerdict {
+    enum Kind { kApproved, kRejected, kUnclear };
+    Kind kind = kApproved;
+    std::string reason;  // kRejected: why; kUnclear: what the review said, and what was done
+  };
+  ReviewVerdict Review(const Action& action);
 
   Agent& agent_;
   std::string task_;
@@ -243,23 +250,36 @@ bool Agent::Loop::MakePlan() {
   return true;
 }
 
-std::string Agent::Loop::Review(const Action& action) {
+Agent::Loop::ReviewVerdict Agent::Loop::Review(const Action& action) {
   llm::ChatRequest request;
   request.messages = {
       {llm::Role::kUser, ReviewRequest(task_, action.tool, ShortArguments(action)), {}, "", ""}};
   request.max_output_tokens = 256;
   Result<llm::ChatResponse> response = Ask(request);
   if (!response.ok()) {
-    return "the review could not be done: " + response.error().message();
+    return {ReviewVerdict::kRejected,
+            "the review could not be done, so the action was not run: " +
+                response.error().message()};
   }
   std::string text = llm::ParseTextCalls(response->content, {}).prose;
+  // The first of the two words decides ("APPROVE; I see no reason to REJECT it" approves).
   size_t reject = text.find("REJECT");
+  size_t approve = text.find("APPROVE");
+  if (approve != std::string::npos && (reject == std::string::npos || approve < reject)) {
+    return {ReviewVerdict::kApproved, ""};
+  }
   if (reject == std::string::npos) {
-    return "";
+    std::string said = text.substr(0, 200);
+    std::replace(said.begin(), said.end(), '\n', ' ');
+    return {ReviewVerdict::kUnclear,
+            fmt::format("the review answered neither APPROVE nor REJECT (\"{}{}\"), so the action "
+                        "ran on the policy's verdict alone",
+                        ToValidUtf8(said), text.size() > 200 ? "..." : "")};
   }
   std::string reason = text.substr(reject + 6);
   size_t first = reason.find_first_not_of(" :-\n");
-  return first == std::string::npos ? "no reason given" : reason.substr(first);
+  return {ReviewVerdict::kRejected,
+          first == std::string::npos ? "no reason given" : reason.substr(first)};
 }
 
 Observation Agent::Loop::Execute(const Action& action, int step) {
@@ -325,12 +345,17 @@ bool Agent::Loop::Act(const Extracted& extracted, Turn& turn) {
     }
     if (refusal.empty() && agent_.options_.validate &&
         (action.tool == "run_shell" || action.tool == "run_python")) {
-      if (std::string rejected = Review(action); !rejected.empty()) {
-        refusal = "the review rejected this action: " + rejected;
-        Emit(EventType::kApproval, json::object{{"step", step},
-                                                {"tool", action.tool},
-                                                {"decision", "rejected"},
-                                                {"reason", rejected}});
+      ReviewVerdict review = Review(action);
+      if (review.kind == ReviewVerdict::kRejected) {
+        refusal = "the review rejected this action: " + review.reason;
+      }
+      if (review.kind != ReviewVerdict::kApproved) {
+        Emit(EventType::kApproval,
+             json::object{{"step", step},
+                          {"tool", action.tool},
+                          {"decision",
+                           review.kind == ReviewVerdict::kRejected ? "rejected" : "unclear"},
+                          {"reason", review.reason}});
       }
     }
     if (!refusal.empty()) {
