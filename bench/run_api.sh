@@ -229,8 +229,9 @@ start_warden() {
   shift 3
   mkdir -p "$dir"
   chmod 755 "$dir"
+  # No access log, as nginx below (access_log off): both answer without logging each request.
   "$@" "$warden" serve --listen 127.0.0.1:0 --data-dir "$dir" --workers "$workers" \
-    --max-queued "$max_queued" >"$dir.out" 2>"$dir.err" &
+    --max-queued "$max_queued" --no-access-log >"$dir.out" 2>"$dir.err" &
   warden_pid=$!
   pids+=("$warden_pid")
   warden_port=""

@@ -2,7 +2,7 @@
 // or that there is none; /readyz shows it; without one, a task (a job, a session's message, a
 // retry) is refused with 503 saying how to configure the server, while steps jobs run; a job
 // naming an unknown provider is a 400 before anything is stored. Its log has a line per job state
-// change, as JSON lines with --log-format json.
+// change and per request, as JSON lines with --log-format json.
 #include <sstream>
 #include <string>
 
@@ -97,6 +97,7 @@ TEST_F(ServeLlmTest, WithLogFormatJsonEveryLineIsAnObjectAndJobsLogTheirStates) 
 
   std::istringstream lines(ReadFile(dir() / "serve.log"));
   std::vector<std::string> states;
+  std::vector<json::object> requests;
   int parsed = 0;
   for (std::string line; std::getline(lines, line);) {
     boost::system::error_code ec;
@@ -106,6 +107,9 @@ TEST_F(ServeLlmTest, WithLogFormatJsonEveryLineIsAnObjectAndJobsLogTheirStates) 
     ASSERT_TRUE(object.contains("time") && object.contains("level") && object.contains("msg"))
         << line;
     ++parsed;
+    if (Str(object, "msg") == "request") {
+      requests.push_back(object);
+    }
     if (Str(object, "job") == id) {
       states.push_back(Str(object, "state"));
       if (Str(object, "state") == "succeeded") {
@@ -116,6 +120,19 @@ TEST_F(ServeLlmTest, WithLogFormatJsonEveryLineIsAnObjectAndJobsLogTheirStates) 
   }
   EXPECT_GE(parsed, 4);  // keys, store, workspaces, LLM, at least
   EXPECT_EQ(states, (std::vector<std::string>{"running", "succeeded"}));
+  // One line per request, the submission among them.
+  bool submission = false;
+  for (const json::object& request : requests) {
+    if (Str(request, "method") == "POST" && Str(request, "path") == "/v1/jobs") {
+      submission = true;
+      EXPECT_EQ(Str(request, "route"), "/v1/jobs");
+      EXPECT_EQ(Int(request, "status"), 201);
+      EXPECT_EQ(Str(request, "key"), "-");  // a server without keys
+      EXPECT_TRUE(request.at("ms").is_double()) << json::serialize(request);
+    }
+  }
+  EXPECT_TRUE(submission) << requests.size() << " request lines";
+  EXPECT_GE(requests.size(), 2U);  // the submission and the polls of the job
 
   Exit bad = RunWarden(
       {"serve", "--log-format", "xml", "--listen", "127.0.0.1:0", "--data-dir", data_dir()},

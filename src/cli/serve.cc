@@ -23,6 +23,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "api/access_log.h"
 #include "api/auth.h"
 #include "api/docs_api.h"
 #include "api/exec_api.h"
@@ -54,6 +55,7 @@ struct ServeOptions {
   int64_t max_running_per_key = 0;
   std::string max_workspace_bytes_per_key = "20G";
   std::string retention = "7d";
+  bool access_log = true;
 };
 
 // The [mcp] keys `warden serve` reads for its /mcp sandboxes.
@@ -231,6 +233,8 @@ int Serve(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--retention", o.retention, "Remove finished jobs and their files after this")
       ->capture_default_str();
+  app.add_flag("--access-log,!--no-access-log", o.access_log,
+               "Log a line per request: method, path, route, status, duration, key (default on)");
   ServeHttpFlags http_flags;
   AddServeHttpFlags(app, http_flags);
   try {
@@ -400,10 +404,17 @@ int Serve(int argc, char** argv) {
   // Room for one big event (a write_file action carries its content) beyond what a follower is
   // let to have unsent.
   server_options.max_stream_queue_bytes = 8 << 20;
-  server_options.on_request = [](const api::Request& request, int status,
-                                 std::chrono::microseconds latency) {
+  std::optional<api::AccessLog> access_log;
+  if (o.access_log) {
+    access_log.emplace();
+  }
+  server_options.on_request = [&access_log](const api::Request& request, int status,
+                                            std::chrono::microseconds latency) {
     metrics::RecordRequest(request.method, request.route.empty() ? "unmatched" : request.route,
                            status, latency);
+    if (access_log) {
+      access_log->Record(request, status, latency);
+    }
   };
   auto server = api::HttpServer::Start(server_options, handler);
   if (!server.ok()) {
