@@ -79,25 +79,49 @@ TEST_F(AgentRunTest, ReadOnlyBindsAreVisibleToEveryActionAndNamedToTheModel) {
       << json::serialize(bodies[0]);
 }
 
-TEST_F(AgentRunTest, AWorkspaceTheSandboxCannotWriteIsRefusedNamingTheOwnerThatWould) {
+// Root's own directory, as `sudo warden run --workspace .` gives it: mounted idmapped, so that
+// the agent reads and writes root's files as its own, and what it writes stays root's on the host.
+TEST_F(AgentRunTest, ARootOwnedWorkspaceIsIdmappedAndItsFilesStayRoots) {
   if (::geteuid() != 0) {
     GTEST_SKIP() << "as root only: otherwise sandboxes run as the caller";
   }
   hostile::HostDir parent("agent-run-owned-");
   std::string owned = parent / "owned";
   ASSERT_EQ(::mkdir(owned.c_str(), 0755), 0);  // root's, not writable by others
+  hostile::WriteFile(owned + "/README.md", "one two three\n");
+  ASSERT_EQ(::chmod((owned + "/README.md").c_str(), 0644), 0);
   FakeLlm fake(Wire::kOpenAi);
+  fake.Script(
+      {ToolCallReply("run_shell",
+                     R"({"command": "wc -w < README.md > count.txt; echo four >> README.md; )"
+                     R"(stat -c %u README.md > owner.txt; cp /bin/sh sh2; )"
+                     R"(chmod 4755 sh2 2> chmod.txt"})"),
+       ToolCallReply("finish", R"({"summary": "3 words"})")});
 
-  std::vector<std::string> args = RunArgs(fake, Wire::kOpenAi, {}, "write a file");
+  std::vector<std::string> args =
+      RunArgs(fake, Wire::kOpenAi, {"--no-plan"}, "count the words in README.md");
   auto flag = std::find(args.begin(), args.end(), "--workspace");
   ASSERT_NE(flag, args.end());
   *(flag + 1) = owned;
   Finished r = RunWarden(args, Env());
 
-  EXPECT_EQ(r.exit_code, 2) << r.Describe();
-  EXPECT_THAT(r.err, HasSubstr("belongs to uid 0 and sandboxes run as uid 2100001000"));
-  EXPECT_THAT(r.err, HasSubstr("chown -R 2100001000 " + owned));
-  EXPECT_TRUE(fake.ChatBodies().empty());
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(hostile::ReadFile(owned + "/count.txt"), "3\n");
+  EXPECT_EQ(hostile::ReadFile(owned + "/README.md"), "one two three\nfour\n");
+  // Inside, root's file was the sandbox user's own (uid 1000)...
+  EXPECT_EQ(hostile::ReadFile(owned + "/owner.txt"), "1000\n");
+  // ...and on the host, what it wrote is root's, as the rest of the directory.
+  struct stat st {};
+  ASSERT_EQ(::stat((owned + "/count.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0U);
+  EXPECT_EQ(st.st_gid, 0U);
+  ASSERT_EQ(::stat((owned + "/README.md").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0U);
+  // Root's now, a copy of a shell never became set-user-ID root on the host.
+  ASSERT_EQ(::stat((owned + "/sh2").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0U);
+  EXPECT_EQ(st.st_mode & (S_ISUID | S_ISGID), 0U);
+  EXPECT_THAT(hostile::ReadFile(owned + "/chmod.txt"), HasSubstr("Operation not permitted"));
 }
 
 }  // namespace

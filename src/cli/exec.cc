@@ -175,9 +175,8 @@ Result<sandbox::Spec> ToSpec(const ExecOptions& o) {
   }
   if (!o.workspace.empty()) {
     // As `warden run` does: a missing directory is made; an existing one is used as it is.
-    ASSIGN_OR_RETURN(
-        spec.workspace,
-        PrepareWorkspace(o.workspace, sandbox::SupervisorOptions{}.root_sandbox_uid, false));
+    ASSIGN_OR_RETURN(spec.workspace,
+                     PrepareWorkspace(o.workspace, sandbox::SupervisorOptions{}.root_sandbox_uid));
   }
   for (const std::string& entry : o.env) {
     if (entry.find('=') == std::string::npos || entry[0] == '=') {

@@ -90,7 +90,7 @@ Result<std::string> PrepareRunWorkspace(const RunOptions& o, uid_t sandbox_uid) 
   if (path.empty()) {
     ASSIGN_OR_RETURN(path, NewWorkspacePath());
   }
-  ASSIGN_OR_RETURN(std::string workspace, PrepareWorkspace(path, sandbox_uid, true));
+  ASSIGN_OR_RETURN(std::string workspace, PrepareWorkspace(path, sandbox_uid));
   RETURN_IF_ERROR(CopyInputs(o.inputs, workspace, sandbox_uid));
   return workspace;
 }

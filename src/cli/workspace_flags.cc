@@ -15,7 +15,7 @@
 namespace warden::cli {
 namespace fs = std::filesystem;
 
-Result<std::string> PrepareWorkspace(const std::string& path, uid_t sandbox_uid, bool must_write) {
+Result<std::string> PrepareWorkspace(const std::string& path, uid_t sandbox_uid) {
   bool created = false;
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
@@ -39,19 +39,8 @@ Result<std::string> PrepareWorkspace(const std::string& path, uid_t sandbox_uid,
   if (::geteuid() != 0) {
     return real;  // sandboxes run as the caller: what the caller may write, they may
   }
-  if (created) {
-    if (::chown(real.c_str(), sandbox_uid, sandbox_uid) != 0) {
-      return Error::FromErrno("chown(" + real + ")", errno);
-    }
-    return real;
-  }
-  if (must_write && ::stat(real.c_str(), &st) == 0 && st.st_uid != sandbox_uid &&
-      (st.st_mode & S_IWOTH) == 0) {
-    return Error(ErrorCode::kFailedPrecondition,
-                 fmt::format("--workspace {} belongs to uid {} and sandboxes run as uid {}, "
-                             "which cannot write to it: give a new directory (Warden creates it "
-                             "for them), or run `chown -R {} {}`",
-                             real, st.st_uid, sandbox_uid, sandbox_uid, real));
+  if (created && ::chown(real.c_str(), sandbox_uid, sandbox_uid) != 0) {
+    return Error::FromErrno("chown(" + real + ")", errno);
   }
   return real;
 }

@@ -14,9 +14,9 @@ namespace warden::cli {
 
 // Makes sure the workspace `path` exists and the sandbox user can reach it; returns its real path.
 // A missing directory is created (as root, given to `sandbox_uid`); an existing one is never
-// changed. With `must_write` (an agent works there), one the sandbox user could not write is
-// refused, saying which owner would do.
-Result<std::string> PrepareWorkspace(const std::string& path, uid_t sandbox_uid, bool must_write);
+// changed. Whose it may be is the sandbox's to say (an ordinary user's: the sandbox runs as that
+// user; root's: mounted idmapped, where the file system allows it), the same for exec and run.
+Result<std::string> PrepareWorkspace(const std::string& path, uid_t sandbox_uid);
 
 // "SRC" or "SRC:DST" (DST absolute; default SRC) for each --ro-bind, with SRC resolved.
 Result<std::vector<sandbox::BindMount>> ParseRoBinds(const std::vector<std::string>& binds);

@@ -38,6 +38,10 @@ class Supervisor::Impl {
   size_t cmdline_size = 0;
   std::string workspace_root;      // resolved options.workspace_root; "" when overlays are not used
   std::string workspace_mounting;  // how workspaces are mounted, for Supervisor::workspace_mounting
+  // User namespaces that idmap root's files to the sandbox user (idmap.h), by the files' group;
+  // made on first use, kept for the supervisor's life.
+  mutable std::mutex idmap_mutex;
+  mutable std::map<gid_t, UniqueFd> idmaps;
   std::unique_ptr<CgroupReaper> reaper;  // removes finished runs' cgroups off the caller's path
   std::unique_ptr<WarmPool> warm_pool;   // last: its thread uses the members above
 
@@ -52,6 +56,8 @@ class Supervisor::Impl {
  private:
   bool isolated() const { return !options.unsandboxed; }
   Result<Workspace> PrepareWorkspace(const Spec& spec) const;
+  // The idmapping of a root-owned workspace of group `gid` to the sandbox user's host ids.
+  Result<int> RootIdmap(gid_t gid, uid_t seen_uid, gid_t seen_gid) const;
   Result<std::optional<MountPlan>> PrepareMounts(const Spec& spec, const Workspace& ws) const;
   ChildPlan MakeChildPlan(const Spec& spec, const RunPipes& pipes, const std::vector<int>& keep,
                           const std::optional<MountPlan>& mounts, const CommandLine& cmd,

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "sandbox/idmap.h"
 #include "sandbox/supervisor_impl.h"
 
 namespace warden::sandbox {
@@ -60,13 +61,25 @@ Result<Workspace> Supervisor::Impl::PrepareWorkspace(const Spec& spec) const {
   std::tie(ws.host_uid, ws.host_gid) = SandboxHostIds(st);
   bool writable = st.st_uid == ws.host_uid || (st.st_mode & S_IWOTH) != 0 ||
                   (st.st_gid == ws.host_gid && (st.st_mode & S_IWGRP) != 0);
-  if (isolated() && !writable) {
-    // Root's own directory: the sandbox user is never root on the host, so it could not write.
+  // Root's own directory: the sandbox user is never root on the host. Its bind is idmapped, so
+  // that root's files are the sandbox user's inside and what it writes stays root's outside.
+  int idmap = -1;
+  std::string why_not;
+  if (isolated() && !writable && running_as_root && st.st_uid == 0) {
+    Result<int> userns = RootIdmap(st.st_gid, ws.host_uid, ws.host_gid);
+    if (userns.ok()) {
+      idmap = *userns;
+    } else {
+      why_not = userns.error().message();
+    }
+  }
+  if (isolated() && !writable && idmap < 0) {
     return Error(ErrorCode::kFailedPrecondition,
                  fmt::format("workspace {} belongs to uid {}, and the sandbox user (host uid {}) "
-                             "may not write there: give the directory to an ordinary user (the "
+                             "may not write there{}: give the directory to an ordinary user (the "
                              "sandbox then runs as that user), or use --ro-bind to read it",
-                             ws.path, st.st_uid, ws.host_uid));
+                             ws.path, st.st_uid, ws.host_uid,
+                             why_not.empty() ? "" : " (it cannot be idmapped: " + why_not + ")"));
   }
   if (spec.limits.disk_bytes > 0) {
     // Watched first, measured second: whatever changes after the measurement is seen.
@@ -76,10 +89,28 @@ Result<Workspace> Supervisor::Impl::PrepareWorkspace(const Spec& spec) const {
   if (isolated()) {
     // The directory already opened (and measured): the child must mount this very inode. Root
     // may clone mount trees, so init needs no way through the host's directories to it.
-    ASSIGN_OR_RETURN(ws.mount, PrepareWorkspaceMount(ws.fd.get(), workspace_root, running_as_root,
-                                                     ws.host_uid, ws.host_gid));
+    auto mount = PrepareWorkspaceMount(ws.fd.get(), workspace_root, running_as_root, ws.host_uid,
+                                       ws.host_gid, idmap);
+    if (!mount.ok() && idmap >= 0) {
+      return Error(ErrorCode::kFailedPrecondition,
+                   fmt::format("workspace {} belongs to root, and the sandbox user (host uid {}) "
+                               "may not write there; {}: give the directory to an ordinary user "
+                               "(the sandbox then runs as that user), or use --ro-bind to read it",
+                               ws.path, ws.host_uid, mount.error().message()));
+    }
+    ASSIGN_OR_RETURN(ws.mount, std::move(mount));
   }
   return ws;
+}
+
+Result<int> Supervisor::Impl::RootIdmap(gid_t gid, uid_t seen_uid, gid_t seen_gid) const {
+  std::lock_guard lock(idmap_mutex);
+  auto it = idmaps.find(gid);
+  if (it == idmaps.end()) {
+    ASSIGN_OR_RETURN(UniqueFd userns, MakeIdmapNamespace(0, gid, seen_uid, seen_gid));
+    it = idmaps.emplace(gid, std::move(userns)).first;
+  }
+  return it->second.get();
 }
 
 Result<std::optional<MountPlan>> Supervisor::Impl::PrepareMounts(const Spec& spec,

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "sandbox/idmap.h"
 #include "sys/fs.h"
 
 namespace warden::sandbox {
@@ -87,7 +88,7 @@ OverlayWorkDir::~OverlayWorkDir() {
 }
 
 Result<WorkspaceMount> PrepareWorkspaceMount(int dir_fd, const std::string& workspace_root,
-                                             bool clone_tree, uid_t uid, gid_t gid) {
+                                             bool clone_tree, uid_t uid, gid_t gid, int idmap) {
   WorkspaceMount mount;
   ASSIGN_OR_RETURN(mount.dir, HostPathOf(dir_fd));
   const std::string& path = mount.dir.path;
@@ -97,6 +98,9 @@ Result<WorkspaceMount> PrepareWorkspaceMount(int dir_fd, const std::string& work
   if (!under_root) {
     if (clone_tree) {
       ASSIGN_OR_RETURN(mount.tree, CloneTree(dir_fd, "", AT_EMPTY_PATH | AT_RECURSIVE));
+      if (idmap >= 0) {
+        RETURN_IF_ERROR(IdmapTree(mount.tree.get(), idmap));
+      }
     }
     return mount;
   }

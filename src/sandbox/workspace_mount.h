@@ -52,8 +52,10 @@ struct WorkspaceMount {
 // Prepares the mount of the workspace open as `dir_fd`, whose files the sandbox user owns as
 // host `uid`/`gid`: as an overlay when `workspace_root` (resolved, or "") holds it, else as a
 // plain bind; with a detached clone of the tree when `clone_tree` (Warden may mount: root).
+// `idmap` (a user namespace, idmap.h; -1: none) idmaps that clone of a plain bind: the files of
+// a workspace that is not the sandbox user's then appear as its own.
 Result<WorkspaceMount> PrepareWorkspaceMount(int dir_fd, const std::string& workspace_root,
-                                             bool clone_tree, uid_t uid, gid_t gid);
+                                             bool clone_tree, uid_t uid, gid_t gid, int idmap = -1);
 
 // Removes the overlay work directories of supervisors that died without cleaning up.
 void SweepStaleOverlayWorkDirs(const std::string& workspace_root);
