@@ -12,8 +12,8 @@
 namespace warden::api {
 namespace {
 
-constexpr size_t kMaxAnswerBody = 16 * 1024;
-constexpr size_t kMaxReasonBytes = 2 * 1024;
+constexpr size_t kMaxAnswerBody = size_t{16} * 1024;
+constexpr size_t kMaxReasonBytes = size_t{2} * 1024;
 
 // The answer a request asks for, or the 400 that says what is wrong with it.
 Result<jobs::AnswerRequest> ReadAnswer(const Request& request) {
@@ -32,9 +32,10 @@ Result<jobs::AnswerRequest> ReadAnswer(const Request& request) {
   const json::object& object = body.get_object();
   jobs::AnswerRequest answer;
   const json::value* decision = object.if_contains("decision");
-  std::string_view text = decision != nullptr && decision->is_string()
-                              ? std::string_view(decision->get_string())
-                              : std::string_view();
+  std::string_view text;
+  if (decision != nullptr && decision->is_string()) {
+    text = decision->get_string();
+  }
   if (text == "approve" || text == "always") {
     answer.approve = true;
     answer.always = text == "always";
@@ -57,9 +58,8 @@ Result<jobs::AnswerRequest> ReadAnswer(const Request& request) {
   }
   for (const auto& member : object) {
     if (member.key() != "decision" && member.key() != "reason" && member.key() != "id") {
-      return invalid(
-          fmt::format(R"(unknown field "{}": an answer has "decision", "reason" and "id")",
-                      std::string_view(member.key())));
+      return invalid(fmt::format(
+          R"(unknown field "{}": an answer has "decision", "reason" and "id")", member.key()));
     }
   }
   return answer;

@@ -58,7 +58,7 @@ std::string AskTerminal(const std::string& question) {
 }
 
 // POSTs the answer; prints what became of it. Returns the exit code.
-int SendAnswer(const ServerFlags& flags, const std::string& job_id, json::object answer) {
+int SendAnswer(const ServerFlags& flags, const std::string& job_id, const json::object& answer) {
   auto reply = CallApi(flags, "POST", "/v1/jobs/" + job_id + "/approvals", json::serialize(answer));
   if (!reply.ok() || reply->status != 200) {
     return PrintApiFailure("approve", reply);
