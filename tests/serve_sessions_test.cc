@@ -1,5 +1,6 @@
 // Sessions end to end: the real `warden serve`, the fake LLM, real sandboxes. A session's messages
 // run one after another in one workspace, each with the earlier turns in view of the model.
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -121,6 +122,57 @@ TEST_F(SessionsTest, MessagesShareTheWorkspaceAndSeeEarlierTurns) {
   EXPECT_EQ(retry.ErrorCode(), "session_job");
   // The session's files are downloadable through either job.
   EXPECT_EQ(client().Get("/v1/jobs/" + job_id + "/files/notes.txt").body, "hello\n");
+}
+
+// Paths of a manifest, or of a "changes" list.
+std::vector<std::string> Paths(const json::array& entries) {
+  std::vector<std::string> paths;
+  for (const json::value& entry : entries) {
+    paths.push_back(entry.is_string() ? std::string(entry.get_string())
+                                      : Str(entry.get_object(), "path"));
+  }
+  std::sort(paths.begin(), paths.end());
+  return paths;
+}
+
+// Each turn records what it added, modified and deleted; a turn's manifest stays what its job
+// left, whatever later turns do to the same files.
+TEST_F(SessionsTest, EachTurnRecordsWhatItChangedAndItsManifestStaysAsItEnded) {
+  testing::FakeLlm fake(testing::Wire::kOpenAi);
+  fake.Script(
+      {testing::TextReply("1. Write"),
+       testing::ToolCallReply("run_shell",
+                              R"({"command": "echo hello > notes.txt; echo x > old.txt"})"),
+       testing::ToolCallReply("finish", R"({"summary": "wrote two files"})"),
+       testing::TextReply("1. Change"),
+       testing::ToolCallReply(
+           "run_shell", R"({"command": "echo more >> notes.txt; rm old.txt; echo new > new.txt"})"),
+       testing::ToolCallReply("finish", R"({"summary": "changed them"})")});
+  ASSERT_NO_FATAL_FAILURE(StartWith(fake));
+  std::string session = NewSession();
+  HttpResponse first = Say(session, "write two files", 60);
+  ASSERT_EQ(first.status, 201) << first.Describe();
+  json::object changes = Obj(Obj(first.Json(), "reply"), "changes");
+  EXPECT_EQ(Paths(Arr(changes, "added")), (std::vector<std::string>{"notes.txt", "old.txt"}));
+  EXPECT_TRUE(Arr(changes, "modified").empty());
+  HttpResponse second = Say(session, "change them", 60);
+  ASSERT_EQ(second.status, 201) << second.Describe();
+  changes = Obj(Obj(second.Json(), "reply"), "changes");
+  EXPECT_EQ(Paths(Arr(changes, "added")), (std::vector<std::string>{"new.txt"}));
+  EXPECT_EQ(Paths(Arr(changes, "modified")), (std::vector<std::string>{"notes.txt"}));
+  EXPECT_EQ(Paths(Arr(changes, "deleted")), (std::vector<std::string>{"old.txt"}));
+  EXPECT_EQ(Int(Arr(changes, "modified")[0].get_object(), "size"), 11);
+
+  // The first turn's manifest is as its job left the workspace.
+  std::string first_job = Str(Obj(first.Json(), "job"), "id");
+  json::array frozen = Arr(client().Get("/v1/jobs/" + first_job + "/files").Json(), "files");
+  EXPECT_EQ(Paths(frozen), (std::vector<std::string>{"notes.txt", "old.txt"}));
+  for (const json::value& entry : frozen) {
+    if (Str(entry.get_object(), "path") == "notes.txt") {
+      EXPECT_EQ(Int(entry.get_object(), "size"), 6);
+    }
+  }
+  EXPECT_TRUE(Obj(GetJob(first_job), "result").contains("changes"));
 }
 
 TEST_F(SessionsTest, AMessageWhileThePreviousRunsIs409AndCancelFreesTheSession) {

@@ -119,6 +119,9 @@ Result<json::object> ReplyOf(JobStore& store, const Job& job) {
   } else {
     reply["files"] = json::array{};
   }
+  if (const json::value* changes = job.result.if_contains("changes"); changes != nullptr) {
+    reply["changes"] = *changes;  // a session's turn: what it added, modified and deleted
+  }
   return reply;
 }
 

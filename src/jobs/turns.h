@@ -14,8 +14,8 @@ namespace warden::jobs {
 
 // The answer of a job, from its events: {"state", "reason", "summary", "plan": [..],
 // "thoughts": [..], "actions": [{"step", "tool", "arguments", "observation": {"outcome",
-// "exit_code", "ok", "summary"} | null}], "files": [..]}. Works for any job; a running job's reply
-// is what it has done so far.
+// "exit_code", "ok", "summary"} | null}], "files": [..], "changes": {..} (a session's ended turn:
+// turn_changes.h)}. Works for any job; a running job's reply is what it has done so far.
 Result<json::object> ReplyOf(JobStore& store, const Job& job);
 
 struct ContextLimits {

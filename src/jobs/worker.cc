@@ -18,6 +18,7 @@
 #include "base/units.h"
 #include "jobs/approvals.h"
 #include "jobs/event_log.h"
+#include "jobs/turn_changes.h"
 #include "jobs/turns.h"
 #include "llm/providers.h"
 #include "sys/fs.h"
@@ -281,6 +282,16 @@ void WorkerPool::RunJob(const Job& job, const std::string& worker) {
   AddManifest(job.workspace,
               stopping_ ? artifacts::HashBudget{0, milliseconds(0)} : options_.hash_budget,
               &finish.result);
+  // A session's turn also records what it changed since the turn before: its manifest alone
+  // cannot say, the workspace being the session's.
+  if (const json::value* files = finish.result.if_contains("files");
+      !job.session_id.empty() && files != nullptr && files->is_array()) {
+    if (auto changes = TurnChanges(store_, job, files->get_array()); changes.ok()) {
+      finish.result["changes"] = std::move(*changes);
+    } else {
+      LOG_WARN("job {}: what its turn changed is unknown: {}", job.id, changes.error().message());
+    }
+  }
   finish.result["duration_ms"] =
       std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start).count();
   if (Result<uint64_t> bytes = sys::DiskUsage(job.workspace); bytes.ok()) {
