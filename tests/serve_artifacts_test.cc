@@ -101,10 +101,11 @@ TEST_F(ServeTest, SparseFilesCountAgainstTheDiskLimitByTheirApparentSize) {
   // A small hashing budget: the end of the job does not spend seconds hashing the holes left.
   WriteConfig("[artifacts]\nhash_budget = \"1M\"\n");
   ASSERT_NO_FATAL_FAILURE(Start());
-  // 400 MB that take no disk blocks, against the default disk limit of 256 MiB.
-  std::string id = Str(Submit(StepsJob({Shell("truncate -s 200M a.img && truncate -s 200M b.img"),
-                                        Shell("echo never")})),
-                       "id");
+  // 400 MB that take no disk blocks, against a disk limit of 256 MiB.
+  json::object body =
+      StepsJob({Shell("truncate -s 200M a.img && truncate -s 200M b.img"), Shell("echo never")});
+  body["options"] = json::object{{"disk_limit", "256M"}};
+  std::string id = Str(Submit(body), "id");
   json::object job = WaitForState(id, "failed");
   ASSERT_EQ(Str(job, "state"), "failed") << json::serialize(job);
   std::vector<json::object> observations = Observations(Events(id));

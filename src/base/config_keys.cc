@@ -43,8 +43,9 @@ constexpr std::array kKeys = {
     ConfigKey{"agent.max_steps", T::kInt, "30", "run", "Model turns at most (`--max-steps`)."},
     ConfigKey{"agent.max_time", T::kDuration, R"("30m")", "run",
               "Wall time for the whole task (`--max-time`)."},
-    ConfigKey{"agent.action_timeout", T::kDuration, R"("2m")", "run",
-              "Wall time and CPU time of one action (`--action-timeout`)."},
+    ConfigKey{"agent.action_timeout", T::kDuration, R"("2m")", "run, serve",
+              "Wall time and CPU time of one action (`--action-timeout`), in `warden run` and in "
+              "a server's jobs alike (a job's `action_timeout` option wins)."},
     ConfigKey{"agent.token_budget", T::kInt, "1000000", "run",
               "Tokens at most, input and output (`--token-budget`)."},
     ConfigKey{"agent.plan", T::kBool, "true", "run",
@@ -64,8 +65,10 @@ constexpr std::array kKeys = {
               "Shell-style patterns of commands never to run; a deny pattern wins over an allow "
               "pattern."},
     // [sandbox]: the limits of each action of `warden run`.
-    ConfigKey{"sandbox.memory", T::kBytes, R"("1G")", "run",
-              "Memory limit of one action (`--memory`)."},
+    ConfigKey{"sandbox.memory", T::kBytes, R"("1G")", "run, serve",
+              "Memory limit of one action (`--memory`), in `warden run` and in a server's jobs "
+              "alike (a job's `memory` option wins). Each action also gets a 1G disk, 256 "
+              "processes and 1M of output."},
     // [mcp]: the sandboxes of `warden mcp` (its flags win).
     ConfigKey{"mcp.memory", T::kBytes, R"("512M")", "mcp",
               "Memory limit of a run, and the most a client may ask (`--memory`)."},

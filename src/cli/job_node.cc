@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "base/log_format.h"
 #include "base/units.h"
+#include "jobs/limits.h"
 
 namespace warden::cli {
 namespace {
@@ -161,6 +162,8 @@ Result<JobNode> OpenJobNode(const JobNodeFlags& flags, jobs::StoreOptions store_
   workers.config = node.config;
   workers.bounds.allow_network = flags.allow_network;
   ASSIGN_OR_RETURN(workers.bounds.egress, jobs::EgressBoundFromConfig(node.config));
+  // Each action's limits by default: the same as `warden run`'s.
+  ASSIGN_OR_RETURN(workers.bounds.action, jobs::ActionLimits(node.config));
   ASSIGN_OR_RETURN(workers.bounds.approve,
                    agent::ParseApprovalMode(node.config.String("agent.approve").value_or("risky")));
   if (auto timeout = node.config.String("agent.approval_timeout")) {

@@ -209,16 +209,10 @@ int Run(int argc, char** argv) {
           : static_cast<uint64_t>(config->Int("agent.token_budget").value_or(1'000'000));
   auto max_time =
       DurationOr(o.max_time, config->String("agent.max_time"), std::chrono::minutes(30));
-  auto action_timeout =
-      DurationOr(o.action_timeout, config->String("agent.action_timeout"), std::chrono::minutes(2));
-  if (action_timeout.ok() && *action_timeout < jobs::kMinRunTime) {
-    // 0 would mean "no limit" inside the sandbox.
-    action_timeout = Error(
-        ErrorCode::kInvalidArgument,
-        fmt::format("--action-timeout must be at least {}", FormatDuration(jobs::kMinRunTime)));
-  }
-  if (!max_time.ok() || !action_timeout.ok()) {
-    return fail(!max_time.ok() ? max_time.error().message() : action_timeout.error().message());
+  // The same defaults as a server's jobs.
+  auto limits = jobs::ActionLimits(*config, o.action_timeout, o.memory);
+  if (!max_time.ok() || !limits.ok()) {
+    return fail(!max_time.ok() ? max_time.error().message() : limits.error().message());
   }
   options.wall_time = std::chrono::duration_cast<std::chrono::seconds>(*max_time);
   auto mode = agent::ParseApprovalMode(
@@ -233,19 +227,7 @@ int Run(int argc, char** argv) {
       !egress.ok()) {
     return fail(egress.error().message());
   }
-  tools.limits.wall_time = *action_timeout;
-  tools.limits.cpu_time = *action_timeout;
-  tools.limits.memory_bytes = 1ULL << 30;
-  tools.limits.disk_bytes = 1ULL << 30;
-  tools.limits.max_pids = 256;
-  std::string memory = !o.memory.empty() ? o.memory : config->String("sandbox.memory").value_or("");
-  if (!memory.empty()) {
-    auto bytes = jobs::ParseBytesIn("--memory", memory, jobs::kMinMemoryBytes, 0);
-    if (!bytes.ok()) {
-      return fail(bytes.error().message());
-    }
-    tools.limits.memory_bytes = *bytes;
-  }
+  tools.limits = *limits;
 
   auto provider = llm::ResolveProvider({o.provider, o.model, o.base_url}, *config,
                                        [](const char* name) { return std::getenv(name); });

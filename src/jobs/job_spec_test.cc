@@ -200,5 +200,36 @@ TEST(RunLimitsTest, OnlyAnOperatorsZeroCeilingLiftsTheTop) {
   EXPECT_EQ(ParseRunLimitName("stack"), std::nullopt);
 }
 
+// `warden run` and a server's jobs take each action's limits from this one function: the same
+// defaults, the same configuration keys, flags winning over them.
+TEST(ActionLimitsTest, OneSetOfDefaultsWhichTheConfigurationAndFlagsChange) {
+  auto empty = Config::Parse("", "test");
+  ASSERT_TRUE(empty.ok());
+  auto defaults = ActionLimits(*empty);
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message();
+  EXPECT_EQ(defaults->wall_time, minutes(2));
+  EXPECT_EQ(defaults->cpu_time, minutes(2));
+  EXPECT_EQ(defaults->memory_bytes, 1ULL << 30);
+  EXPECT_EQ(defaults->disk_bytes, 1ULL << 30);
+  EXPECT_EQ(defaults->max_pids, 256U);
+  // A server's jobs start from the same limits.
+  auto config =
+      Config::Parse("[agent]\naction_timeout = \"45s\"\n[sandbox]\nmemory = \"256M\"\n", "test");
+  ASSERT_TRUE(config.ok()) << config.error().message();
+  auto configured = ActionLimits(*config);
+  ASSERT_TRUE(configured.ok()) << configured.error().message();
+  EXPECT_EQ(configured->wall_time, seconds(45));
+  EXPECT_EQ(configured->memory_bytes, 256ULL << 20);
+  auto flagged = ActionLimits(*config, "10s", "64M");
+  ASSERT_TRUE(flagged.ok());
+  EXPECT_EQ(flagged->wall_time, seconds(10));
+  EXPECT_EQ(flagged->memory_bytes, 64ULL << 20);
+  auto zero = Config::Parse("[agent]\naction_timeout = \"0s\"\n", "test");
+  ASSERT_TRUE(zero.ok());
+  auto refused = ActionLimits(*zero);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.error().message(), HasSubstr("agent.action_timeout"));
+}
+
 }  // namespace
 }  // namespace warden::jobs

@@ -103,4 +103,35 @@ Status SetRunLimit(sandbox::Limits& limits, RunLimit limit, std::string_view tex
   return Error(ErrorCode::kInvalidArgument, fmt::format("unknown limit {}", name));
 }
 
+Result<sandbox::Limits> ActionLimits(const Config& config, std::string_view action_timeout,
+                                     std::string_view memory) {
+  sandbox::Limits limits;
+  limits.wall_time = std::chrono::minutes(2);
+  limits.memory_bytes = 1ULL << 30;
+  limits.disk_bytes = 1ULL << 30;
+  limits.max_pids = 256;
+  std::string timeout_text(action_timeout);
+  std::string_view timeout_name = "--action-timeout";
+  if (timeout_text.empty()) {
+    timeout_text = config.String("agent.action_timeout").value_or("");
+    timeout_name = "agent.action_timeout";
+  }
+  if (!timeout_text.empty()) {
+    ASSIGN_OR_RETURN(limits.wall_time, ParseDurationIn(timeout_name, timeout_text, kMinRunTime,
+                                                       std::chrono::milliseconds(0)));
+  }
+  limits.cpu_time = limits.wall_time;
+  std::string memory_text(memory);
+  std::string_view memory_name = "--memory";
+  if (memory_text.empty()) {
+    memory_text = config.String("sandbox.memory").value_or("");
+    memory_name = "sandbox.memory";
+  }
+  if (!memory_text.empty()) {
+    ASSIGN_OR_RETURN(limits.memory_bytes,
+                     ParseBytesIn(memory_name, memory_text, kMinMemoryBytes, 0));
+  }
+  return limits;
+}
+
 }  // namespace warden::jobs

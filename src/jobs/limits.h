@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/config.h"
 #include "base/result.h"
 #include "sandbox/sandbox.h"
 
@@ -47,5 +48,12 @@ Result<uint64_t> ParseBytesIn(std::string_view name, std::string_view text, uint
 // that does not parse or is out of range.
 Status SetRunLimit(sandbox::Limits& limits, RunLimit limit, std::string_view text,
                    const sandbox::Limits& ceiling, std::string_view name);
+
+// What each action of the agent gets unless asked otherwise, the same in `warden run` and in a
+// server's jobs: wall and CPU time agent.action_timeout (2m), memory sandbox.memory (1G), a disk
+// of 1G (a job's own disk_limit bounds it further), 256 processes, 1M of output. `action_timeout`
+// and `memory`: `warden run`'s flags, which win over the configuration ("": none).
+Result<sandbox::Limits> ActionLimits(const Config& config, std::string_view action_timeout = "",
+                                     std::string_view memory = "");
 
 }  // namespace warden::jobs
