@@ -20,6 +20,8 @@ packages=(
   # the data stack a sandboxed program finds, so that "plot this CSV" works (warden doctor lists
   # it). Not python3-scipy: it needs python3-pythran, which pulls Boost 1.74 (see `excluded`)
   python3-numpy python3-pandas python3-matplotlib python3-requests python3-openpyxl
+  # pip, for tasks that fetch packages through the egress proxy (egress_test downloads a wheel)
+  python3-pip
   # tests that unpack downloaded archives
   unzip
   # TLS tests: certificates made with the CLI

@@ -13,10 +13,13 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -105,6 +108,11 @@ class TestServer {
     std::lock_guard lock(mutex_);
     return received_;
   }
+  // GET `path` answers `body` as `content_type` (a package index, a wheel), rather than an echo.
+  void Serve(std::string path, std::string content_type, std::string body) {
+    std::lock_guard lock(mutex_);
+    files_[std::move(path)] = {std::move(content_type), std::move(body)};
+  }
 
  private:
   void Loop() {
@@ -128,14 +136,25 @@ class TestServer {
           break;  // a TLS ClientHello: recorded, never answered
         }
       }
+      std::string body = "served " + data.substr(0, data.find("\r\n\r\n"));
+      std::string type = "text/plain";
       {
         std::lock_guard lock(mutex_);
         received_.push_back(data);
+        // "GET /path HTTP/1.1": the path, without a query.
+        size_t end = data.starts_with("GET ") ? data.find_first_of(" ?", 4) : std::string::npos;
+        std::string path = end == std::string::npos ? "" : data.substr(4, end - 4);
+        if (auto it = files_.find(path); it != files_.end()) {
+          type = it->second.first;
+          body = it->second.second;
+        }
       }
-      std::string body = "served " + data.substr(0, data.find("\r\n\r\n"));
       std::string reply =
-          fmt::format("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-                      body.size(), body);
+          fmt::format(
+              "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: "
+              "close\r\n\r\n",
+              type, body.size()) +
+          body;
       if (data.starts_with("GET")) {
         (void)::send(client, reply.data(), reply.size(), MSG_NOSIGNAL);
       }
@@ -148,6 +167,7 @@ class TestServer {
   uint16_t port_ = 0;
   std::mutex mutex_;
   std::vector<std::string> received_;
+  std::map<std::string, std::pair<std::string, std::string>> files_;  // path -> type, body
   std::jthread thread_;
 };
 
@@ -330,11 +350,35 @@ attempt('loopback', lambda: raw('CONNECT loop.test:%d HTTP/1.1\r\n\r\n' % port))
 attempt('metadata', lambda: raw('CONNECT meta.test:80 HTTP/1.1\r\n\r\n'))
 attempt('metadata_literal', lambda: raw('GET http://169.254.169.254/latest/meta-data/ HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n'))
 attempt('private_name', lambda: raw('CONNECT internal.test:%d HTTP/1.1\r\n\r\n' % port))
+def own_proxy():
+    # A relay of the program's own, which connects out itself: it has no way out either.
+    import threading
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(1)
+    def relay():
+        c, _ = listener.accept()
+        target = c.recv(4096).decode().split()[1]
+        host, _, p = target.rpartition(':')
+        try:
+            socket.create_connection((host, int(p)), timeout=5)
+            c.sendall(b'HTTP/1.1 200 Connection established\r\n\r\n')
+        except OSError as e:
+            c.sendall(('HTTP/1.1 502 relay failed: %s\r\n\r\n' % e).encode())
+        c.close()
+    threading.Thread(target=relay).start()
+    s = socket.create_connection(listener.getsockname(), timeout=10)
+    s.sendall(('CONNECT 10.200.0.1:%d HTTP/1.1\r\n\r\n' % port).encode())
+    head = s.recv(4096).decode()
+    if not head.startswith('HTTP/1.1 200'):
+        raise OSError(head.strip())
+    return head
+attempt('own_proxy', own_proxy)
 )",
       Policy({"pkg.test", "loop.test", "meta.test", "internal.test", "169.254.169.254"}), &denials);
   EXPECT_EQ(r.outcome, Outcome::kExited) << r.message << r.stderr_data;
   for (std::string_view name :
-       {"unset_proxy", "direct", "dns_udp", "dns_tcp", "ipv6", "resolve", "sni"}) {
+       {"unset_proxy", "direct", "dns_udp", "dns_tcp", "ipv6", "resolve", "sni", "own_proxy"}) {
     EXPECT_THAT(r.stdout_data, HasSubstr(fmt::format("{} FAILED", name))) << r.stdout_data;
   }
   for (std::string_view name :
@@ -357,6 +401,75 @@ attempt('private_name', lambda: raw('CONNECT internal.test:%d HTTP/1.1\r\n\r\n' 
                            EgressDenial::kSniMismatch, EgressDenial::kForbiddenAddress,
                            EgressDenial::kForbiddenAddress, EgressDenial::kForbiddenAddress,
                            EgressDenial::kForbiddenAddress));
+}
+
+TEST_F(EgressTest, ARuleWithMethodsLetsThoseThroughAndNoTunnelWithoutConnect) {
+  std::vector<EgressDenialEvent> denials;
+  RunResult r = RunPython(R"(
+port = int(os.environ['PORT'])
+print('get', raw('GET http://pkg.test:%d/m HTTP/1.1\r\nHost: pkg.test:%d\r\n\r\n' % (port, port)).splitlines()[0])
+print('post', raw('POST http://pkg.test:%d/m HTTP/1.1\r\nHost: pkg.test:%d\r\nContent-Length: 0\r\n\r\n' % (port, port)))
+print('tunnel', raw('CONNECT pkg.test:%d HTTP/1.1\r\n\r\n' % port).splitlines()[0])
+)",
+                          Policy({"GET,HEAD pkg.test"}), &denials);
+  EXPECT_THAT(r.stdout_data, HasSubstr("get HTTP/1.1 200 OK"));
+  EXPECT_THAT(r.stdout_data, HasSubstr("post HTTP/1.1 403 Forbidden"));
+  EXPECT_THAT(r.stdout_data, HasSubstr("the host is allowed only for the methods of \"GET,HEAD "
+                                       "pkg.test\""));
+  EXPECT_THAT(r.stdout_data, HasSubstr("tunnel HTTP/1.1 403 Forbidden"));
+  ASSERT_EQ(denials.size(), 2U);
+  EXPECT_EQ(denials[0].denial, EgressDenial::kMethodNotAllowed);
+  EXPECT_EQ(denials[1].denial, EgressDenial::kMethodNotAllowed);
+}
+
+// `pip download` from a package index that the test serves, through the proxy as pip finds it in
+// HTTP_PROXY: the index page and the wheel come through; nothing else is tried.
+TEST_F(EgressTest, PipDownloadsFromAnAllowedPackageIndex) {
+  // A minimal wheel, made with the host's Python (it runs nothing of the sandbox's).
+  char dir[] = "/tmp/warden-egress-wheel-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string wheel = std::string(dir) + "/leftpad-1.0-py3-none-any.whl";
+  std::string make = fmt::format(R"(
+import zipfile
+with zipfile.ZipFile('{}', 'w') as z:
+    z.writestr('leftpad/__init__.py', 'def pad(s, n): return s.rjust(n)\n')
+    z.writestr('leftpad-1.0.dist-info/METADATA', 'Metadata-Version: 2.1\nName: leftpad\nVersion: 1.0\n')
+    z.writestr('leftpad-1.0.dist-info/WHEEL', 'Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n')
+    z.writestr('leftpad-1.0.dist-info/RECORD', '')
+)",
+                                 wheel);
+  pid_t maker = ::fork();
+  if (maker == 0) {
+    ::execl("/usr/bin/python3", "python3", "-c", make.c_str(), nullptr);
+    ::_exit(127);
+  }
+  int status = -1;
+  ASSERT_EQ(::waitpid(maker, &status, 0), maker);
+  ASSERT_EQ(status, 0);
+  std::ifstream in(wheel, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove_all(dir);
+  ASSERT_FALSE(bytes.empty());
+  server_->Serve("/simple/leftpad/", "text/html",
+                 "<html><body><a href=\"/files/leftpad-1.0-py3-none-any.whl\">"
+                 "leftpad-1.0-py3-none-any.whl</a></body></html>");
+  server_->Serve("/files/leftpad-1.0-py3-none-any.whl", "application/octet-stream", bytes);
+
+  RunResult r = RunPython(R"(
+import subprocess, zipfile
+index = 'http://pkg.test:%s/simple/' % os.environ['PORT']
+p = subprocess.run([sys.executable, '-m', 'pip', 'download', '--no-deps', '--no-cache-dir',
+                    '--disable-pip-version-check', '--index-url', index, '--trusted-host', 'pkg.test',
+                    '-d', '/tmp/dl', 'leftpad'],
+                   capture_output=True, text=True, env=dict(os.environ, HOME='/tmp'))
+print('pip', p.returncode, p.stdout[-300:], p.stderr[-600:])
+print('files', sorted(os.listdir('/tmp/dl')) if os.path.isdir('/tmp/dl') else None)
+print('module', zipfile.ZipFile('/tmp/dl/leftpad-1.0-py3-none-any.whl').read('leftpad/__init__.py'))
+)",
+                          Policy());
+  EXPECT_THAT(r.stdout_data, HasSubstr("pip 0 ")) << r.stdout_data << r.stderr_data;
+  EXPECT_THAT(r.stdout_data, HasSubstr("files ['leftpad-1.0-py3-none-any.whl']"));
+  EXPECT_THAT(r.stdout_data, HasSubstr("module b'def pad(s, n): return s.rjust(n)\\n'"));
 }
 
 }  // namespace

@@ -326,7 +326,7 @@ struct Globals {
   Counter egress_denials = registry.AddCounter(
       "warden_egress_denials_total",
       "Connections that a run's egress proxy refused, by reason (not_allowed, deny_rule, "
-      "forbidden_address, host_mismatch, sni_mismatch, bad_request).",
+      "forbidden_address, host_mismatch, sni_mismatch, bad_request, method_not_allowed).",
       {"reason"});
   Histogram http_latency = registry.AddHistogram(
       "warden_http_request_duration_seconds",

@@ -15,7 +15,7 @@ Error BadRule(std::string_view text, std::string_view why) {
   return Error(ErrorCode::kInvalidArgument,
                fmt::format("network rule \"{}\": {}; a rule is a host name (pypi.org), every name "
                            "under a domain (*.github.com), or an IP address, optionally with a "
-                           "port (pypi.org:443)",
+                           "port (pypi.org:443) and methods first (GET,HEAD pypi.org)",
                            text, why));
 }
 
@@ -151,8 +151,20 @@ std::string NormalizeHost(std::string_view host) {
   return out;
 }
 
-bool EgressRule::Matches(std::string_view host_name, uint16_t port_number) const {
+constexpr std::array<std::string_view, 9> kMethods = {
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"};
+
+bool EgressRule::AllowsMethod(std::string_view method) const {
+  return methods.empty() || method.empty() ||
+         std::find(methods.begin(), methods.end(), method) != methods.end();
+}
+
+bool EgressRule::Matches(std::string_view host_name, uint16_t port_number,
+                         std::string_view method) const {
   if (port != 0 && port != port_number) {
+    return false;
+  }
+  if (!AllowsMethod(method)) {
     return false;
   }
   if (host == "*") {
@@ -167,6 +179,16 @@ bool EgressRule::Matches(std::string_view host_name, uint16_t port_number) const
 bool EgressRule::CoveredBy(const EgressRule& bound) const {
   if (bound.port != 0 && bound.port != port) {
     return false;
+  }
+  if (!bound.methods.empty()) {
+    if (methods.empty()) {
+      return false;  // every method, where the bound allows some
+    }
+    for (const std::string& method : methods) {
+      if (!bound.AllowsMethod(method)) {
+        return false;
+      }
+    }
   }
   if (bound.host == "*") {
     return true;
@@ -183,6 +205,25 @@ Result<EgressRule> ParseEgressRule(std::string_view text) {
   EgressRule rule;
   rule.text = std::string(text);
   std::string_view host = text;
+  if (size_t space = host.find(' '); space != std::string_view::npos) {
+    std::string_view list = host.substr(0, space);
+    host = host.substr(host.find_first_not_of(' ', space) == std::string_view::npos
+                           ? host.size()
+                           : host.find_first_not_of(' ', space));
+    while (!list.empty()) {
+      size_t comma = list.find(',');
+      std::string method(list.substr(0, comma));
+      std::transform(method.begin(), method.end(), method.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+      if (std::find(kMethods.begin(), kMethods.end(), method) == kMethods.end()) {
+        return BadRule(text, fmt::format("\"{}\" is not an HTTP method (GET, HEAD, POST, PUT, "
+                                         "PATCH, DELETE, OPTIONS, TRACE or CONNECT)",
+                                         method));
+      }
+      rule.methods.push_back(std::move(method));
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+  }
   if (host.starts_with('[')) {  // [fd00::1] or [fd00::1]:443
     size_t close = host.find(']');
     if (close == std::string_view::npos) {
@@ -292,21 +333,31 @@ std::string_view EgressDenialName(EgressDenial denial) {
       return "sni_mismatch";
     case EgressDenial::kBadRequest:
       return "bad_request";
+    case EgressDenial::kMethodNotAllowed:
+      return "method_not_allowed";
   }
   return "unknown";
 }
 
-EgressVerdict CheckEgressHost(const EgressPolicy& policy, std::string_view host, uint16_t port) {
+EgressVerdict CheckEgressHost(const EgressPolicy& policy, std::string_view host, uint16_t port,
+                              std::string_view method) {
   std::string name = NormalizeHost(host);
   for (const EgressRule& rule : policy.deny) {
-    if (rule.Matches(name, port)) {
+    if (rule.Matches(name, port, method)) {
       return {false, EgressDenial::kDenyRule, rule.text};
     }
   }
+  const EgressRule* other_methods = nullptr;  // allows the host, for other methods
   for (const EgressRule& rule : policy.allow) {
-    if (rule.Matches(name, port)) {
+    if (rule.Matches(name, port, method)) {
       return {true, EgressDenial::kNotAllowed, rule.text};
     }
+    if (other_methods == nullptr && rule.Matches(name, port)) {
+      other_methods = &rule;
+    }
+  }
+  if (other_methods != nullptr) {
+    return {false, EgressDenial::kMethodNotAllowed, other_methods->text};
   }
   return {false, EgressDenial::kNotAllowed, "allow-list"};
 }

@@ -24,14 +24,21 @@ namespace warden::sandbox {
 
 // One rule: a host name ("pypi.org"), every name under a domain ("*.github.com", which does not
 // match github.com itself), every host ("*"), or an IP literal ("203.0.113.7"); optionally a port
-// (":443"; none: every port). Names are compared without case and without a trailing dot.
+// (":443"; none: every port); optionally first the methods it is for ("GET,HEAD mirror.test:80";
+// none: every method). Names are compared without case and without a trailing dot. Methods are
+// seen in plain HTTP only: inside a TLS tunnel they are encrypted, so a rule with methods lets a
+// tunnel through only when it lists CONNECT.
 struct EgressRule {
-  std::string host;   // lower case; "*.suffix" for a wildcard, "*" for every host
-  uint16_t port = 0;  // 0: every port
-  std::string text;   // as written, for messages
+  std::string host;                  // lower case; "*.suffix" for a wildcard, "*" for every host
+  uint16_t port = 0;                 // 0: every port
+  std::vector<std::string> methods;  // upper case; empty: every method, CONNECT included
+  std::string text;                  // as written, for messages
 
-  bool Matches(std::string_view host_name, uint16_t port_number) const;
-  // True when every host and port this rule matches is also matched by `bound`.
+  // `method`: the request's ("CONNECT" for a tunnel); "" matches the host and port only.
+  bool Matches(std::string_view host_name, uint16_t port_number,
+               std::string_view method = "") const;
+  bool AllowsMethod(std::string_view method) const;
+  // True when every host, port and method this rule matches is also matched by `bound`.
   bool CoveredBy(const EgressRule& bound) const;
 };
 
@@ -83,6 +90,7 @@ enum class EgressDenial {
   kHostMismatch,      // a plain HTTP request's Host differs from its URL's host
   kSniMismatch,       // a TLS ClientHello names another host than the CONNECT target
   kBadRequest,        // not an HTTP proxy request the proxy understands
+  kMethodNotAllowed,  // the host is allowed, but not for the request's method
 };
 
 // "not_allowed", "deny_rule"...: the label of metrics and events.
@@ -108,9 +116,10 @@ struct EgressDenialEvent {
 // Called on one of the proxy's threads, possibly on several at once.
 using EgressDenialCallback = std::function<void(const EgressDenialEvent&)>;
 
-// Checks a host name (or IP literal) and port against the rules; addresses are checked apart,
-// once the name is resolved (CheckEgressAddress).
-EgressVerdict CheckEgressHost(const EgressPolicy& policy, std::string_view host, uint16_t port);
+// Checks a host name (or IP literal), port and method ("CONNECT" for a tunnel; "": any) against
+// the rules; addresses are checked apart, once the name is resolved (CheckEgressAddress).
+EgressVerdict CheckEgressHost(const EgressPolicy& policy, std::string_view host, uint16_t port,
+                              std::string_view method = "");
 // nullopt when the proxy may connect to `address`; else why not (ForbiddenAddressClass).
 std::optional<std::string_view> CheckEgressAddress(const EgressPolicy& policy,
                                                    const EgressAddress& address);

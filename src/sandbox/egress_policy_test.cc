@@ -133,5 +133,35 @@ TEST(EgressPolicyTest, ARuleIsCoveredOnlyByABoundThatMatchesEverythingItMatches)
   EXPECT_TRUE(Rule("pypi.org:443").CoveredBy(Rule("pypi.org")));
 }
 
+TEST(EgressPolicyTest, ARuleWithMethodsMatchesOnlyThoseAndATunnelOnlyWithConnect) {
+  EgressRule rule = Rule("get,HEAD mirror.test:80");
+  EXPECT_EQ(rule.methods, (std::vector<std::string>{"GET", "HEAD"}));
+  EXPECT_EQ(rule.host, "mirror.test");
+  EXPECT_TRUE(rule.Matches("mirror.test", 80, "GET"));
+  EXPECT_FALSE(rule.Matches("mirror.test", 80, "POST"));
+  EXPECT_FALSE(rule.Matches("mirror.test", 80, "CONNECT"));  // methods in TLS cannot be seen
+  EXPECT_TRUE(Rule("mirror.test").Matches("mirror.test", 443, "CONNECT"));
+
+  EgressPolicy policy = Policy({"GET mirror.test", "*.other.test"}, {"POST *"});
+  EXPECT_TRUE(CheckEgressHost(policy, "mirror.test", 80, "GET").allowed);
+  EgressVerdict post = CheckEgressHost(policy, "mirror.test", 80, "PUT");
+  EXPECT_FALSE(post.allowed);
+  EXPECT_EQ(post.denial, EgressDenial::kMethodNotAllowed);
+  EXPECT_EQ(post.rule, "GET mirror.test");
+  // A deny rule with a method denies that method only.
+  EXPECT_EQ(CheckEgressHost(policy, "a.other.test", 80, "POST").denial, EgressDenial::kDenyRule);
+  EXPECT_TRUE(CheckEgressHost(policy, "a.other.test", 80, "GET").allowed);
+  EXPECT_EQ(CheckEgressHost(policy, "elsewhere.test", 80, "GET").denial, EgressDenial::kNotAllowed);
+
+  auto bad = ParseEgressRule("FETCH mirror.test");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("\"FETCH\" is not an HTTP method"), std::string::npos);
+  // A bound with methods covers only rules with fewer.
+  EXPECT_TRUE(Rule("GET mirror.test").CoveredBy(Rule("GET,HEAD mirror.test")));
+  EXPECT_FALSE(Rule("mirror.test").CoveredBy(Rule("GET mirror.test")));
+  EXPECT_FALSE(Rule("POST mirror.test").CoveredBy(Rule("GET mirror.test")));
+  EXPECT_TRUE(Rule("POST mirror.test").CoveredBy(Rule("mirror.test")));
+}
+
 }  // namespace
 }  // namespace warden::sandbox

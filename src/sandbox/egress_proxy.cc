@@ -44,6 +44,9 @@ std::string DenialReason(EgressDenial denial, std::string_view rule) {
       return "host not on the allow-list";
     case EgressDenial::kDenyRule:
       return fmt::format("host matches the deny rule \"{}\"", rule);
+    case EgressDenial::kMethodNotAllowed:
+      return fmt::format("the host is allowed only for the methods of \"{}\"{}", rule,
+                         " (a tunnel, for HTTPS, needs CONNECT among them)");
     default:
       return "";
   }
@@ -147,7 +150,8 @@ void EgressProxy::Serve(int client) {
                      request->host));
     return;
   }
-  EgressVerdict verdict = CheckEgressHost(policy_, request->host, request->port);
+  EgressVerdict verdict =
+      CheckEgressHost(policy_, request->host, request->port, tunnel ? "CONNECT" : request->method);
   if (!verdict.allowed) {
     Deny(client, false, request->host, request->port, verdict.denial, verdict.rule,
          DenialReason(verdict.denial, verdict.rule));
