@@ -12,7 +12,7 @@
 namespace warden::api {
 namespace {
 
-constexpr size_t kWriteSoon = 64 * 1024;
+constexpr size_t kWriteSoon = size_t{64} * 1024;
 
 // The path as sent, without the query (which may hold a search text), at most 200 bytes.
 std::string_view LoggedPath(const Request& request) {
@@ -39,12 +39,11 @@ std::string Now(bool full) {
 
 std::string Line(const Request& request, int status, std::chrono::microseconds latency) {
   auto owner = request.params.find("owner");
-  std::string_view key = owner == request.params.end() || owner->second.empty()
-                             ? std::string_view("-")
-                             : std::string_view(owner->second);
+  const std::string dash = "-";
+  const std::string& key =
+      owner == request.params.end() || owner->second.empty() ? dash : owner->second;
   double ms = static_cast<double>(latency.count()) / 1000.0;
-  std::string_view route =
-      request.route.empty() ? std::string_view("-") : std::string_view(request.route);
+  const std::string& route = request.route.empty() ? dash : request.route;
   if (log::CurrentFormat() == log::Format::kJson) {
     json::object line{{"time", Now(true)},
                       {"level", "info"},

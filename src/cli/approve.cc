@@ -141,7 +141,7 @@ void AnswerOnTerminal(const ServerFlags& flags, const std::string& job_id,
   if (answer == "n") {
     body["reason"] = "the user said no";
   }
-  (void)SendAnswer(flags, job_id, std::move(body));
+  (void)SendAnswer(flags, job_id, body);
 }
 
 int Approve(int argc, char** argv) {
@@ -180,7 +180,7 @@ int Approve(int argc, char** argv) {
   if (id > 0) {
     body["id"] = id;
   }
-  return SendAnswer(flags, job_id, std::move(body));
+  return SendAnswer(flags, job_id, body);
 }
 
 }  // namespace warden::cli
