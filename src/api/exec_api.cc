@@ -113,6 +113,17 @@ Response ExecApi::Exec(Request& request) {
       }
     }
   }
+  if (const json::value* network = in.if_contains("network"); network != nullptr) {
+    if (!network->is_object()) {
+      return Bad(R"(network must be an object such as {"allow": ["pypi.org"]})");
+    }
+    auto policy = jobs::ParseJobEgress(network->get_object(), options_.egress);
+    if (!policy.ok()) {
+      return Bad(policy.error().message());
+    }
+    spec.network = sandbox::NetworkMode::kProxy;
+    spec.egress = std::move(*policy);
+  }
   return Start(std::move(spec), request);
 }
 
@@ -150,6 +161,14 @@ void ExecApi::Finish(Run& run, Responder& responder) {
     // Nobody waits for the answer any more: the run ends now, not at its time limit.
     run.client->OnGone([cancel] { cancel->Cancel(); });
   }
+  // Refused connections, in the answer beside the run's own stderr line for each.
+  auto denials = std::make_shared<std::pair<std::mutex, json::array>>();
+  if (run.spec.network == sandbox::NetworkMode::kProxy) {
+    run.spec.on_egress_denied = [denials](const sandbox::EgressDenialEvent& event) {
+      std::lock_guard lock(denials->first);
+      denials->second.emplace_back(jobs::EgressDenialJson(event));
+    };
+  }
   Result<sandbox::RunResult> result = supervisor_.Run(run.spec, cancel.get());
   {
     std::lock_guard lock(mu_);
@@ -158,8 +177,16 @@ void ExecApi::Finish(Run& run, Responder& responder) {
   run.slot.Release();  // before answering: a client that retries at once finds it free
   // Every run the sandbox was asked for counts, also one it refused ("error").
   metrics::RecordSandboxRun("exec", result.ok() ? sandbox::OutcomeName(result->outcome) : "error");
-  responder.Send(result.ok() ? Response::Json(200, sandbox::ResultToJson(*result))
-                             : Response::FromError(result.error()));
+  if (!result.ok()) {
+    responder.Send(Response::FromError(result.error()));
+    return;
+  }
+  json::object answer = sandbox::ResultToJson(*result);
+  if (run.spec.network == sandbox::NetworkMode::kProxy) {
+    std::lock_guard lock(denials->first);
+    answer["network_denied"] = std::move(denials->second);
+  }
+  responder.Send(Response::Json(200, answer));
 }
 
 }  // namespace warden::api

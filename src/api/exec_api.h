@@ -12,6 +12,7 @@
 #include "api/exec_slots.h"
 #include "api/router.h"
 #include "base/thread_pool.h"
+#include "jobs/egress_bound.h"
 #include "sandbox/sandbox.h"
 
 namespace warden::api {
@@ -24,6 +25,9 @@ struct ExecApiOptions {
   // Retry-After. Without keys every client counts against the server's slots only.
   size_t slots = 4;
   size_t slots_per_key = 2;
+  // What "network": {"allow": [...]} may ask for, as for a job (the operator's [network]); a
+  // request asking beyond it is a 400 naming the rule.
+  jobs::EgressBound egress = jobs::DefaultEgressBound();
 };
 
 // Thread-safe: its handler runs on many threads at once.

@@ -302,11 +302,7 @@ int Exec(int argc, char** argv) {
     spec->on_output = [&writer](sandbox::Stream stream, std::string_view data) {
       writer->Write(stream == sandbox::Stream::kStdout ? STDOUT_FILENO : STDERR_FILENO, data);
     };
-    // A refusal shows at once among the program's own errors (and in --json's stderr at the end).
-    // (One write(2) of a line: the writer's Write() is for the monitor's thread only.)
-    spec->on_egress_denied = [](const sandbox::EgressDenialEvent& event) {
-      WriteAll(STDERR_FILENO, fmt::format("warden: {}\n", event.message));
-    };
+    // A refusal's line ends the run's stderr (the supervisor gives it to on_output then).
   }
   sandbox::SupervisorOptions options;
   options.unsandboxed = o.no_sandbox;

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "cli/commands.h"
+#include "cli/egress_flags.h"
 #include "cli/limit_flags.h"
 #include "cli/signals.h"
 #include <CLI/CLI.hpp>
@@ -40,6 +41,7 @@ struct McpOptions {
   std::string idle_ttl = "30m";
   size_t warm = 1;
   std::string config;
+  EgressFlags egress;  // --allow-domain ...: the proxy's allow-list instead of no network
 };
 
 // Options not given as flags come from the [mcp] section of the configuration file.
@@ -90,13 +92,14 @@ Status ApplyConfig(const CLI::App& app, const Config& config, McpOptions& o) {
 }
 
 // The run limits from the flags, as `warden exec` reads them: defaults and ceilings of the tools.
-Result<mcp::ToolOptions> ToolOptionsFrom(const McpOptions& o) {
+Result<mcp::ToolOptions> ToolOptionsFrom(const McpOptions& o, const Config& config) {
   mcp::ToolOptions options;
   RETURN_IF_ERROR(SetLimitsFromFlags(
       {o.memory, o.timeout, o.cpu_time, o.output_limit, o.disk_limit}, &options.limits));
   options.limits.max_pids = o.pids;
   options.limits.cpus = o.cpus;
   options.network = o.network == "host" ? sandbox::NetworkMode::kHost : sandbox::NetworkMode::kNone;
+  RETURN_IF_ERROR(ApplyEgressFlags(o.egress, config, o.network, &options.network, &options.egress));
   return options;
 }
 
@@ -114,6 +117,7 @@ void AddFlags(CLI::App& app, McpOptions& o) {
   app.add_option("--network", o.network, "none: loopback only; host: the host's network")
       ->check(CLI::IsMember({"none", "host"}))
       ->capture_default_str();
+  AddEgressFlags(app, o.egress);
   app.add_option("--max-sandboxes", o.max_sandboxes, "Live sandboxes at once")
       ->check(CLI::Range(size_t{1}, size_t{1000}))
       ->capture_default_str();
@@ -153,7 +157,7 @@ int Mcp(int argc, char** argv) {
   if (Status applied = ApplyConfig(app, *config, o); !applied.ok()) {
     return Fail(applied.error().message());
   }
-  auto tool_options = ToolOptionsFrom(o);
+  auto tool_options = ToolOptionsFrom(o, *config);
   if (!tool_options.ok()) {
     return Fail(tool_options.error().message());
   }

@@ -336,6 +336,7 @@ int Serve(int argc, char** argv) {
   jobs_options.llm = checked_llm;
   api::JobsApi jobs_api(store, workers.get(), jobs_options);
   jobs_api.AddRoutes(router);
+  exec_options.egress = worker_options.bounds.egress;  // the jobs' bound for "network" too
   exec_options.defaults.wall_time = std::chrono::seconds(30);
   exec_options.ceiling.wall_time = std::chrono::minutes(10);
   exec_options.ceiling.cpu_time = std::chrono::minutes(10);

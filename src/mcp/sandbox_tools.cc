@@ -52,6 +52,7 @@ sandbox::Spec SandboxTools::SpecFor(const Box& box) const {
   spec.workspace = box.workspace();
   spec.limits = options_.limits;
   spec.network = options_.network;
+  spec.egress = options_.egress;
   return spec;
 }
 

@@ -23,6 +23,7 @@ struct ToolOptions {
   // The limits of a run: the defaults, and the most a client may ask for (jobs/limits.h).
   sandbox::Limits limits;
   sandbox::NetworkMode network = sandbox::NetworkMode::kNone;
+  sandbox::EgressPolicy egress;  // network == kProxy: what its runs may reach
   // The most bytes sandbox_read_file returns in one call (base64 makes a third more).
   uint64_t max_inline_bytes = uint64_t{256} * 1024;
   // The largest file sandbox_write_file accepts.

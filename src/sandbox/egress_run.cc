@@ -55,10 +55,13 @@ Status RunEgress::Start(const Spec& spec) {
   return OkStatus();
 }
 
-void RunEgress::Finish(std::string& stderr_data) {
+void RunEgress::Finish(std::string& stderr_data, const OutputCallback& on_output) {
   proxy_.reset();  // joins the proxy's threads: no refusal comes after this
   std::lock_guard lock(mutex_);
   stderr_data += denial_lines_;
+  if (on_output && !denial_lines_.empty()) {
+    on_output(Stream::kStderr, denial_lines_);
+  }
 }
 
 }  // namespace warden::sandbox

@@ -29,8 +29,10 @@ class RunEgress {
   // Receives the listening socket from init and starts the proxy on it with `spec`'s policy.
   // An error means init sent none (its setup failed; it reports why itself).
   Status Start(const Spec& spec);
-  // Stops the proxy (closing its connections) and appends a line per refusal to `stderr_data`.
-  void Finish(std::string& stderr_data);
+  // Stops the proxy (closing its connections) and appends a line per refusal to `stderr_data`,
+  // and gives them to `on_output` (when set) as the run's last stderr: a follower of the live
+  // output sees them too.
+  void Finish(std::string& stderr_data, const OutputCallback& on_output);
 
  private:
   RunEgress(UniqueFd parent_end, UniqueFd child_end);

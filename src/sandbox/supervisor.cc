@@ -266,7 +266,7 @@ Result<RunResult> Supervisor::Impl::Run(const Spec& spec, const CancelToken* can
   RunResult result =
       Watch(spec, cancel, ws, mounts ? &*mounts : nullptr, &cgroup, std::move(monitor), released);
   if (egress) {
-    egress->Finish(result.stderr_data);
+    egress->Finish(result.stderr_data, spec.on_output);
   }
   return result;
 }
