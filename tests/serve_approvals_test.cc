@@ -204,6 +204,35 @@ TEST_F(ApprovalsTest, AlwaysCoversLaterActionsOfTheSameRiskInTheJobAndItsSession
   }
 }
 
+// kill -9 of the server while a job waits for approval: the job, queued again after the restart
+// (requeue_on_crash), asks anew; what the lost attempt asked waits for nothing and cannot be
+// answered.
+TEST_F(ApprovalsTest, AfterACrashTheNewAttemptAsksAnewAndTheOldRequestIsDead) {
+  testing::FakeLlm fake(testing::Wire::kOpenAi);
+  fake.Script({testing::TextReply("1. Clean"),
+               testing::ToolCallReply("run_shell", R"({"command": "rm -rf build"})"),
+               testing::TextReply("1. Clean"),
+               testing::ToolCallReply("run_shell", R"({"command": "rm -rf build"})"),
+               testing::ToolCallReply("finish", R"({"summary": "cleaned"})")});
+  ASSERT_NO_FATAL_FAILURE(StartWith(fake));
+  std::string id = Str(Submit(json::value{{"task", "clean the build"},
+                                          {"options", json::object{{"requeue_on_crash", true}}}}),
+                       "id");
+  int64_t lost = Int(WaitForPending(id).at("pending").as_object(), "id");
+  server().Kill();
+  ASSERT_NO_FATAL_FAILURE(Start());
+
+  json::object approvals = WaitForPending(id, 2);
+  int64_t asked = Int(approvals.at("pending").as_object(), "id");
+  EXPECT_GT(asked, lost);
+  EXPECT_EQ(Str(Arr(approvals, "approvals")[0].as_object(), "state"), "unanswered");
+  HttpResponse stale = Answer(id, json::object{{"decision", "approve"}, {"id", lost}});
+  EXPECT_EQ(stale.status, 409) << stale.Describe();
+  EXPECT_THAT(stale.body, HasSubstr("earlier attempt"));
+  ASSERT_EQ(Answer(id, json::object{{"decision", "approve"}}).status, 200);
+  EXPECT_EQ(Str(WaitForState(id, "succeeded"), "state"), "succeeded");
+}
+
 // The command line: `warden submit --wait` without a terminal says how to answer, and `warden
 // approve` answers (here: denies, with a reason) and lists.
 TEST_F(ApprovalsTest, TheClientSaysHowToAnswerAndWardenApproveAnswers) {

@@ -81,7 +81,7 @@ Response JobsApi::Approvals(Request& request) {
   for (const jobs::ApprovalRecord& record : *records) {
     json::object item = jobs::ToJson(record);
     // Only a running job's last unanswered request still waits: one that ended waits for nothing.
-    if (!record.answer && job->state == jobs::JobState::kRunning) {
+    if (!record.answer && job->state == jobs::JobState::kRunning && jobs::IsCurrent(record, *job)) {
       pending = item;
     } else if (!record.answer) {
       item["state"] = "unanswered";

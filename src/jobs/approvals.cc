@@ -101,6 +101,11 @@ Result<std::vector<ApprovalRecord>> ListApprovals(JobStore& store, std::string_v
   return records;
 }
 
+bool IsCurrent(const ApprovalRecord& record, const Job& job) {
+  const json::value* attempt = record.request.if_contains("attempt");
+  return attempt == nullptr || !attempt->is_int64() || attempt->get_int64() == job.attempt;
+}
+
 json::object ToJson(const ApprovalRecord& record) {
   json::object out{{"id", record.id},
                    {"state", !record.answer            ? "pending"
@@ -135,7 +140,7 @@ Result<ApprovalAnswer> AnswerApproval(JobStore& store, const Job& job,
   ASSIGN_OR_RETURN(std::vector<ApprovalRecord> records, ListApprovals(store, job.id));
   const ApprovalRecord* target = nullptr;
   for (const ApprovalRecord& record : records) {
-    if (request.id == 0 ? !record.answer : record.id == request.id) {
+    if (request.id == 0 ? !record.answer && IsCurrent(record, job) : record.id == request.id) {
       target = &record;
     }
   }
@@ -145,6 +150,12 @@ Result<ApprovalAnswer> AnswerApproval(JobStore& store, const Job& job,
                        fmt::format("job {} waits for no approval now", job.id))
                : Error(ErrorCode::kNotFound,
                        fmt::format("job {} never asked approval {}", job.id, request.id));
+  }
+  if (!target->answer && !IsCurrent(*target, job)) {
+    return Error(ErrorCode::kFailedPrecondition,
+                 fmt::format("approval {} of job {} was asked by an earlier attempt of the job, "
+                             "which no longer waits for it",
+                             target->id, job.id));
   }
   if (target->answer) {
     return Error(ErrorCode::kFailedPrecondition,
@@ -264,6 +275,7 @@ bool ServerApprovals::Ask(const std::string& tool, const json::object& arguments
   log_.Flush();  // the request follows every event before it
   NewEvent request{claim_.job_id, std::string(kApprovalEventType),
                    json::object{{"decision", "pending"},
+                                {"attempt", claim_.attempt},
                                 {"step", step_},
                                 {"tool", tool},
                                 {"arguments", arguments},

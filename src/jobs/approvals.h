@@ -55,6 +55,10 @@ struct ApprovalRecord {
 // Every approval asked in the job, oldest first.
 Result<std::vector<ApprovalRecord>> ListApprovals(JobStore& store, std::string_view job_id);
 
+// Whether the request was asked by the job's current attempt (a job queued again after a crash
+// asks anew; what an earlier attempt asked waits for nothing).
+bool IsCurrent(const ApprovalRecord& record, const Job& job);
+
 // {"id", "state": "pending"|"approved"|"denied", "step", "tool", "arguments", "reason",
 //  "requested_at", "expires_at", "answer": {"decision", "always", "reason", "by", "answered_at"}
 //  | null}
