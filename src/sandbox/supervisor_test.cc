@@ -228,7 +228,9 @@ TEST_P(SupervisorTest, OutputLimitTruncatesAndKills) {
   EXPECT_TRUE(r.stdout_truncated);
 }
 
-TEST_P(SupervisorTest, CancelKillsTheWholeTreeWithin100ms) {
+// A cancel ends the run, whatever its processes wait for: without it, the run would end at its
+// wall-time limit (a minute), with another outcome. How fast is for bench/, not here.
+TEST_P(SupervisorTest, CancelKillsTheWholeTree) {
   CancelToken cancel;
   Spec spec;
   spec.argv = {"/bin/sh", "-c", "sleep 100 & sleep 100 & echo started; wait"};
@@ -242,13 +244,10 @@ TEST_P(SupervisorTest, CancelKillsTheWholeTreeWithin100ms) {
   };
   auto future = std::async(std::launch::async, [&] { return supervisor_->Run(spec, &cancel); });
   ASSERT_EQ(started.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
-  auto cancel_time = std::chrono::steady_clock::now();
   cancel.Cancel();
   auto result = future.get();
-  auto took = std::chrono::steady_clock::now() - cancel_time;
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->outcome, Outcome::kCancelled);
-  EXPECT_LT(took, milliseconds(100));
 }
 
 TEST_P(SupervisorTest, ManyRunsAtOnceFromManyThreads) {
