@@ -1,7 +1,6 @@
 // The handlers of a job's files: the manifest (GET /v1/jobs/{id}/files), one file
 // (/files/{path}) and the archive (/archive). Part of JobsApi; the routes are added in jobs_api.cc.
 #include <filesystem>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,22 +8,13 @@
 #include <fmt/format.h>
 
 #include "api/jobs_api.h"
+#include "api/workspace_files.h"
 #include "artifacts/artifacts.h"
 #include "artifacts/manifest_json.h"
-#include "artifacts/names.h"
 #include "base/log.h"
 
 namespace warden::api {
 namespace {
-
-// 422 for a workspace too big to list: a permanent condition, which a client must not retry. The
-// archive, whose limit is ten times higher, is the way to its files.
-Response TooManyToList(const jobs::Job& job, std::string_view message) {
-  return Response::Error(422, artifacts::kTooManyFiles,
-                         fmt::format("{}: too many to list; download them all as one archive "
-                                     "(GET /v1/jobs/{}/archive)",
-                                     message, job.id));
-}
 
 // A job's files are where its worker wrote them: in the job's workspace, on storage every node
 // mounts at the same path (docs/decisions/0011-files-on-many-nodes.md). A job that ran, whose
@@ -51,6 +41,10 @@ std::optional<Response> WorkspaceUnreachable(const jobs::Job& job, std::string_v
                   job.id, who));
 }
 
+std::string ArchiveRoute(const jobs::Job& job) {
+  return fmt::format("/v1/jobs/{}/archive", job.id);
+}
+
 }  // namespace
 
 Response JobsApi::Files(Request& request) {
@@ -69,7 +63,7 @@ Response JobsApi::Files(Request& request) {
     if (refused != nullptr && refused->contains("code") && refused->at("code").is_string() &&
         refused->at("code").get_string() == artifacts::kTooManyFiles &&
         refused->contains("message") && refused->at("message").is_string()) {
-      return TooManyToList(*job, refused->at("message").get_string());
+      return TooManyToList(refused->at("message").get_string(), ArchiveRoute(*job));
     }
   }
   // Still running, or ended without a manifest (the server stopped under it, or the listing
@@ -77,19 +71,7 @@ Response JobsApi::Files(Request& request) {
   if (auto unreachable = WorkspaceUnreachable(*job, OwnerOf(request))) {
     return std::move(*unreachable);
   }
-  artifacts::ManifestOptions live;
-  live.hashing = std::nullopt;
-  auto manifest = artifacts::Manifest(job->workspace, live);
-  if (!manifest.ok()) {
-    if (manifest.error().code() == ErrorCode::kNotFound) {
-      return Response::Json(200, json::object{{"files", json::array{}}});
-    }
-    if (artifacts::IsTooManyFiles(manifest.error())) {
-      return TooManyToList(*job, manifest.error().message());
-    }
-    return Response::FromError(manifest.error());
-  }
-  return Response::Json(200, json::object{{"files", artifacts::ManifestJson(*manifest)}});
+  return LiveManifest(job->workspace, ArchiveRoute(*job));
 }
 
 Response JobsApi::File(Request& request) {
@@ -97,22 +79,10 @@ Response JobsApi::File(Request& request) {
   if (!job.ok()) {
     return Response::FromError(job.error());
   }
-  // The path as listings show it (artifacts/names.h); raw bytes, percent-encoded, pass unchanged.
-  auto name = artifacts::NameFromShown(request.params.at("path"));
-  if (!name.ok()) {
-    return Response::FromError(name.error());
-  }
   if (auto unreachable = WorkspaceUnreachable(*job, OwnerOf(request))) {
     return std::move(*unreachable);
   }
-  auto file = artifacts::OpenInWorkspace(job->workspace, *name);
-  if (!file.ok()) {
-    return Response::FromError(file.error());
-  }
-  auto reader = std::make_shared<artifacts::FileReader>(std::move(*file));
-  Response response =
-      Response::Pull("application/octet-stream", [reader]() { return reader->Next(); });
-  return response;
+  return WorkspaceFile(job->workspace, request.params.at("path"));
 }
 
 Response JobsApi::Archive(Request& request) {
@@ -120,34 +90,11 @@ Response JobsApi::Archive(Request& request) {
   if (!job.ok()) {
     return Response::FromError(job.error());
   }
-  std::string format = "zip";
-  if (auto it = request.query.find("format"); it != request.query.end()) {
-    format = it->second;
-  }
-  auto parsed = artifacts::ParseArchiveFormat(format);
-  if (!parsed) {
-    return Response::Error(400, "invalid_argument", "format must be zip or tar.gz");
-  }
   if (auto unreachable = WorkspaceUnreachable(*job, OwnerOf(request))) {
     return std::move(*unreachable);
   }
-  auto archive = artifacts::ArchiveStream::Open(job->workspace, *parsed);
-  if (!archive.ok()) {
-    if (artifacts::IsTooManyFiles(archive.error())) {
-      return Response::Error(422, artifacts::kTooManyFiles,
-                             fmt::format("{}: too many to archive; download files one by one (GET "
-                                         "/v1/jobs/{}/files/{{path}})",
-                                         archive.error().message(), job->id));
-    }
-    return Response::FromError(archive.error());
-  }
-  std::shared_ptr<artifacts::ArchiveStream> stream = std::move(*archive);
-  bool zip = *parsed == artifacts::ArchiveFormat::kZip;
-  Response response = Response::Pull(zip ? "application/zip" : "application/gzip",
-                                     [stream]() { return stream->Next(); });
-  response.headers.Set("Content-Disposition", fmt::format("attachment; filename=\"{}.{}\"", job->id,
-                                                          zip ? "zip" : "tar.gz"));
-  return response;
+  return WorkspaceArchive(request, job->workspace, job->id,
+                          fmt::format("/v1/jobs/{}/files/{{path}}", job->id));
 }
 
 }  // namespace warden::api

@@ -200,8 +200,11 @@ Result<jobs::Job> JobsApi::JobOf(const Request& request) {
 
 Response JobsApi::Submit(Request& request) {
   if (request.body.size() > options_.max_task_bytes) {
-    return Response::Error(413, "too_large",
-                           fmt::format("a job may be at most {} bytes", options_.max_task_bytes));
+    return Response::Error(
+        413, "too_large",
+        fmt::format("a job may be at most {} bytes, its files included (larger "
+                    "files go to a session: PUT /v1/sessions/{{id}}/files/{{path}})",
+                    options_.max_task_bytes));
   }
   boost::system::error_code ec;
   json::value body = json::parse(request.body, ec);

@@ -67,6 +67,13 @@ void SessionsApi::AddRoutes(Router& router) {
   router.Add("GET", "/v1/sessions/{id}", [this](Request& request) { return Get(request); });
   router.Add("POST", "/v1/sessions/{id}/messages",
              [this](Request& request) { return PostMessage(request); });
+  router.Add("PUT", "/v1/sessions/{id}/files/{path...}",
+             [this](Request& request) { return PutFile(request); });
+  router.Add("GET", "/v1/sessions/{id}/files", [this](Request& request) { return Files(request); });
+  router.Add("GET", "/v1/sessions/{id}/files/{path...}",
+             [this](Request& request) { return File(request); });
+  router.Add("GET", "/v1/sessions/{id}/archive",
+             [this](Request& request) { return Archive(request); });
 }
 
 Result<jobs::Session> SessionsApi::SessionOf(const Request& request) {
@@ -172,8 +179,9 @@ Response SessionsApi::PostMessage(Request& request) {
   boost::system::error_code ec;
   json::value body = json::parse(request.body, ec);
   if (ec || !body.is_object()) {
-    return Response::Error(400, "invalid_json",
-                           R"(the body must be a JSON object: {"message": "...", "options": {}})");
+    return Response::Error(
+        400, "invalid_json",
+        R"(the body must be a JSON object: {"message": "...", "options": {}, "files": []})");
   }
   const json::object& fields = body.get_object();
   const json::value* message = fields.if_contains("message");
@@ -181,10 +189,10 @@ Response SessionsApi::PostMessage(Request& request) {
     return Response::Error(400, "invalid_message", "\"message\" must be a non-empty string");
   }
   for (const auto& field : fields) {
-    if (field.key() != "message" && field.key() != "options") {
+    if (field.key() != "message" && field.key() != "options" && field.key() != "files") {
       return Response::Error(
           400, "invalid_message",
-          fmt::format("unknown field \"{}\": a message has \"message\" and \"options\"",
+          fmt::format("unknown field \"{}\": a message has \"message\", \"options\" and \"files\"",
                       static_cast<std::string_view>(field.key())));
     }
   }
@@ -193,8 +201,10 @@ Response SessionsApi::PostMessage(Request& request) {
   job.owner = OwnerOf(request);
   job.kind = jobs::JobKind::kTask;
   job.input["task"] = *message;
-  if (const json::value* options = fields.if_contains("options"); options != nullptr) {
-    job.input["options"] = *options;
+  for (std::string_view key : {"options", "files"}) {
+    if (const json::value* value = fields.if_contains(key); value != nullptr) {
+      job.input[key] = *value;
+    }
   }
   auto spec = jobs::ParseJobSpec(job.input, options_.bounds);
   if (!spec.ok()) {
@@ -214,8 +224,11 @@ Response SessionsApi::PostMessage(Request& request) {
     }
   }
 
-  // One message at a time is the store's rule, kept in its transaction across every server.
+  // One message at a time is the store's rule, kept in its transaction across every server; an
+  // upload to the session waits for the post, then sees its job.
+  std::unique_lock no_upload = files_.Exclude(session->id);
   auto posted = store_.PostSessionMessage(std::move(job), std::string(message->get_string()));
+  no_upload.unlock();
   if (!posted.ok()) {
     if (posted.error().code() == ErrorCode::kAborted) {
       Response busy = Response::Error(409, "session_busy", posted.error().message());

@@ -7,8 +7,13 @@
 //        newest first, each with its turn count and last turn (message shortened, job, state)
 //   GET  /v1/sessions/{id}                 → the session and its turns, each with its job and reply
 //   POST /v1/sessions/{id}/messages[?wait=SECONDS]
-//        {"message": "...", "options": {...}} → 201 {"turn", "job"[, "reply"]}; 409 while the
-//        previous message's job has not ended
+//        {"message": "...", "options": {...}, "files": [...]} → 201 {"turn", "job"[, "reply"]};
+//        409 while the previous message's job has not ended
+//   PUT  /v1/sessions/{id}/files/{path...}  body: the file → 201 {"path", "size", "sha256"}; 409
+//        while a message's job is queued or running; 413 past max_upload_bytes
+//   GET  /v1/sessions/{id}/files            → {"files": [...]}: the workspace as it is now
+//   GET  /v1/sessions/{id}/files/{path...}  → one file
+//   GET  /v1/sessions/{id}/archive[?format=zip|tar.gz] → the whole workspace
 #pragma once
 
 #include <atomic>
@@ -18,6 +23,7 @@
 #include "api/workspace_quota.h"
 #include "jobs/job_spec.h"
 #include "jobs/llm_availability.h"
+#include "jobs/session_files.h"
 #include "jobs/store.h"
 #include "jobs/worker.h"
 
@@ -35,12 +41,20 @@ struct SessionsApiOptions {
   WorkspaceQuota* quota = nullptr;
   // As JobsApiOptions::llm: a message is a task.
   jobs::LlmAvailability* llm = nullptr;
+  // The largest upload (PUT .../files/{path}): the whole body is held in memory, so it must also
+  // fit in the HTTP server's body limit (ServerOptions::max_body_bytes).
+  size_t max_upload_bytes = 8 << 20;
+  // The host uid of the sandbox user, who owns uploads when Warden runs as root.
+  uid_t sandbox_uid = 2'100'001'000;
 };
 
 class SessionsApi {
  public:
   explicit SessionsApi(jobs::JobStore& store, SessionsApiOptions options = {})
-      : store_(store), options_(std::move(options)) {}
+      : store_(store),
+        options_(std::move(options)),
+        files_(store,
+               jobs::SessionFilesOptions{options_.sandbox_uid, options_.bounds.job_disk_bytes}) {}
   void AddRoutes(Router& router);
 
  private:
@@ -48,10 +62,16 @@ class SessionsApi {
   Response List(Request& request);
   Response Get(Request& request);
   Response PostMessage(Request& request);
+  // session_files_api.cc
+  Response PutFile(Request& request);
+  Response Files(Request& request);
+  Response File(Request& request);
+  Response Archive(Request& request);
   Result<jobs::Session> SessionOf(const Request& request);
 
   jobs::JobStore& store_;
   SessionsApiOptions options_;
+  jobs::SessionFiles files_;
   std::atomic<int> waiters_{0};
 };
 

@@ -249,7 +249,7 @@ int Client(const std::string& verb, int argc, char** argv) {
       app.description("Print a job's output (--follow: as it comes, until the job ends).");
       app.add_flag("-f,--follow", follow, "Follow");
     } else if (verb == "download") {
-      app.description("Download a job's files as one archive.");
+      app.description("Download a job's files, or a session's (ID s_...), as one archive.");
       app.add_option("-o,--output", output,
                      "Where to write: FILE (its extension picks the format), or - for standard "
                      "output (default ID.zip)");
@@ -352,6 +352,9 @@ int Client(const std::string& verb, int argc, char** argv) {
     path += "/" + verb;
   }
   if (verb == "download") {
+    if (id.starts_with("s_")) {
+      path = "/v1/sessions/" + id;  // a session's workspace, as it is now
+    }
     return Download(common, path, id, output, format_flag->count() > 0 ? format : "");
   }
   auto reply = Call(common, method, path);

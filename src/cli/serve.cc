@@ -56,6 +56,7 @@ struct ServeOptions {
   std::string max_workspace_bytes_per_key = "20G";
   std::string retention = "7d";
   bool access_log = true;
+  std::string max_upload = "8M";
 };
 
 // The [mcp] keys `warden serve` reads for its /mcp sandboxes.
@@ -235,6 +236,10 @@ int Serve(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--access-log,!--no-access-log", o.access_log,
                "Log a line per request: method, path, route, status, duration, key (default on)");
+  app.add_option("--max-upload", o.max_upload,
+                 "The largest file a client may upload to a session (PUT "
+                 "/v1/sessions/{id}/files/{path}); held in memory while it is written")
+      ->capture_default_str();
   ServeHttpFlags http_flags;
   AddServeHttpFlags(app, http_flags);
   try {
@@ -267,6 +272,11 @@ int Serve(int argc, char** argv) {
   auto workspace_quota = ParseBytes(o.max_workspace_bytes_per_key);
   if (!workspace_quota.ok()) {
     return fail("--max-workspace-bytes-per-key: " + workspace_quota.error().message());
+  }
+  auto max_upload = ParseBytes(o.max_upload);
+  if (!max_upload.ok() || *max_upload == 0 || *max_upload > (uint64_t{1} << 30)) {
+    return fail(
+        fmt::format("--max-upload {}: expected a size from 1 to 1G, such as 8M", o.max_upload));
   }
   // The configuration is read here first for the API keys: refused before anything is opened.
   Result<Config> config =
@@ -347,6 +357,12 @@ int Serve(int argc, char** argv) {
   exec_api.AddRoutes(router);
   api::SessionsApiOptions sessions_options;
   sessions_options.bounds = worker_options.bounds;
+  sessions_options.sandbox_uid = worker_options.sandbox_uid;
+  // An upload is one request body: the server takes bodies that large (and a little more, so that
+  // one just over the cap gets the upload's own 413, which names --max-upload).
+  sessions_options.max_upload_bytes = *max_upload;
+  server_options.max_body_bytes =
+      std::max<size_t>(server_options.max_body_bytes, *max_upload + (size_t{64} << 10));
   sessions_options.quota = &quota;
   sessions_options.llm = checked_llm;
   // Handlers mostly wait: for the store's group commit (a POST returns once its job is on disk,

@@ -5,6 +5,8 @@
 #include <mutex>
 #include <random>
 
+#include "jobs/input_files.h"
+
 namespace warden::jobs {
 namespace {
 
@@ -146,6 +148,11 @@ json::object ToJson(const Job& job, Viewer viewer) {
       {"workspace", job.workspace},
       {"last_event_seq", job.last_event_seq},
   };
+  // Input files are listed by path and size: their contents would make every page of jobs as
+  // large as all their files. GET /v1/jobs/{id}/files/{path} serves each.
+  if (const json::value* files = job.input.if_contains("files"); files != nullptr) {
+    out["input"].as_object()["files"] = InputFilesSummary(*files);
+  }
   if (viewer == Viewer::kTenant) {
     out.erase("workspace");
     out.erase("worker");

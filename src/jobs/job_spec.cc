@@ -123,6 +123,21 @@ Result<Step> ParseStep(const json::value& value, size_t index) {
                   index));
 }
 
+// Input files larger in all than the job's disk limit would end it before its first action.
+Status CheckFilesFit(const std::vector<InputFile>& files, uint64_t disk_bytes) {
+  uint64_t total = 0;
+  for (const InputFile& file : files) {
+    total += file.content.size();
+  }
+  if (total > disk_bytes) {
+    return Invalid(
+        fmt::format("\"files\" hold {} bytes in all, more than the job's disk limit of {} "
+                    "bytes (options.disk_limit)",
+                    total, disk_bytes));
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 std::string_view JobOptionNames() {
@@ -132,10 +147,11 @@ std::string_view JobOptionNames() {
 
 Result<JobSpec> ParseJobSpec(const json::object& input, const JobBounds& bounds) {
   for (const auto& field : input) {
-    if (field.key() != "task" && field.key() != "steps" && field.key() != "options") {
-      return Invalid(
-          fmt::format("unknown field \"{}\": a job has \"task\" or \"steps\", and \"options\"",
-                      std::string_view{field.key()}));
+    if (field.key() != "task" && field.key() != "steps" && field.key() != "options" &&
+        field.key() != "files") {
+      return Invalid(fmt::format(
+          "unknown field \"{}\": a job has \"task\" or \"steps\", and \"options\" and \"files\"",
+          std::string_view{field.key()}));
     }
   }
   const json::value* task = input.if_contains("task");
@@ -157,6 +173,10 @@ Result<JobSpec> ParseJobSpec(const json::object& input, const JobBounds& bounds)
     for (const auto& option : options->get_object()) {
       RETURN_IF_ERROR(ApplyOption(option.key(), option.value(), bounds, spec));
     }
+  }
+  if (const json::value* files = input.if_contains("files"); files != nullptr) {
+    ASSIGN_OR_RETURN(spec.files, ParseInputFiles(*files));
+    RETURN_IF_ERROR(CheckFilesFit(spec.files, spec.disk_bytes));
   }
   if (task != nullptr) {
     if (!task->is_string() ||

@@ -15,6 +15,7 @@
 #include "base/json.h"
 #include "base/result.h"
 #include "jobs/egress_bound.h"
+#include "jobs/input_files.h"
 #include "jobs/job.h"
 #include "sandbox/sandbox.h"
 
@@ -54,6 +55,8 @@ struct JobSpec {
   JobKind kind = JobKind::kTask;
   std::string task;         // kTask
   std::vector<Step> steps;  // kSteps
+  // Written into the workspace before the first action (input_files.h).
+  std::vector<InputFile> files;
 
   sandbox::Limits action_limits;  // each sandbox run
   std::chrono::milliseconds timeout{0};
@@ -71,7 +74,8 @@ struct JobSpec {
   bool requeue_on_crash = false;
 };
 
-// Parses a job's input: {"task": "..."} or {"steps": [...]}, and "options". kInvalidArgument with
+// Parses a job's input: {"task": "..."} or {"steps": [...]}, "options" and "files" (input_files.h;
+// all of them together at most the job's disk limit). kInvalidArgument with
 // a message that names the field and what it may be; kPermissionDenied for what this server does
 // not allow (the host's network).
 Result<JobSpec> ParseJobSpec(const json::object& input, const JobBounds& bounds);

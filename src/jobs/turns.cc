@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "jobs/input_files.h"
+
 namespace warden::jobs {
 namespace {
 
@@ -70,6 +72,27 @@ Result<std::vector<Event>> AllEvents(JobStore& store, const std::string& job_id)
   return all;
 }
 
+// What the model is told of the files the client handed the job: their paths and sizes.
+std::string InputFilesNote(const Job& job) {
+  const json::value* files = job.input.if_contains("files");
+  if (files == nullptr) {
+    return "";
+  }
+  constexpr size_t kListed = 50;
+  json::array summary = InputFilesSummary(*files);
+  std::string note = "\n\nFiles given with this task, in the workspace (/workspace):";
+  for (size_t i = 0; i < summary.size() && i < kListed; ++i) {
+    const json::object& file = summary[i].get_object();
+    const json::value* size = file.if_contains("size");
+    note += fmt::format("\n- {} ({} bytes)", Text(file, "path"),
+                        size != nullptr && size->is_number() ? size->to_number<uint64_t>() : 0);
+  }
+  if (summary.size() > kListed) {
+    note += fmt::format("\n- and {} more", summary.size() - kListed);
+  }
+  return note;
+}
+
 }  // namespace
 
 Result<json::object> ReplyOf(JobStore& store, const Job& job) {
@@ -132,6 +155,7 @@ Result<std::string> TaskWithSessionContext(JobStore& store, const Job& job,
       task != nullptr && task->is_string()) {
     message = std::string(task->get_string());
   }
+  message += InputFilesNote(job);
   if (job.session_id.empty()) {
     return message;
   }

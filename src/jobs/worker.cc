@@ -20,6 +20,7 @@
 #include "jobs/event_log.h"
 #include "jobs/turn_changes.h"
 #include "jobs/turns.h"
+#include "jobs/workspace_dir.h"
 #include "llm/providers.h"
 #include "sys/fs.h"
 
@@ -33,27 +34,6 @@ using SteadyClock = std::chrono::steady_clock;
 std::string StringAt(const json::object& object, std::string_view key) {
   const json::value* value = object.if_contains(key);
   return value != nullptr && value->is_string() ? std::string(value->get_string()) : "";
-}
-
-// The job's workspace: mode 0700, owned by the sandbox user (the service, root, reads it all the
-// same), so that no other user of the host can look into it.
-Status PrepareWorkspace(const std::string& path, uid_t sandbox_uid) {
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  if (ec) {
-    return Error(ErrorCode::kInternal,
-                 fmt::format("cannot create the workspace {}: {}", path, ec.message()));
-  }
-  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Error::FromErrno("mkdir(" + path + ")", errno);
-  }
-  if (::chmod(path.c_str(), 0700) != 0) {
-    return Error::FromErrno("chmod(" + path + ")", errno);
-  }
-  if (::geteuid() == 0 && ::chown(path.c_str(), sandbox_uid, sandbox_uid) != 0) {
-    return Error::FromErrno("chown(" + path + ")", errno);
-  }
-  return OkStatus();
 }
 
 json::object ObservationJson(int step, const std::string& tool,
@@ -254,6 +234,13 @@ void WorkerPool::RunJob(const Job& job, const std::string& worker) {
                    spec.ok() ? spec->output_bytes : 0);
   Status status =
       spec.ok() ? PrepareWorkspace(job.workspace, options_.sandbox_uid) : Status(spec.error());
+  // The client's files, before the first action (refused when a path leads through a symlink
+  // that an earlier turn of a session left).
+  bool files_failed = false;
+  if (status.ok()) {
+    status = WriteInputFiles(job.workspace, spec->files, SandboxOwner(options_.sandbox_uid));
+    files_failed = !status.ok();
+  }
   if (status.ok()) {
     JobRun run{job, *spec, log, budget, cancel, finish, start, ToolsFor(*spec, job, budget)};
     run.tools.on_egress_denied = [&log](const sandbox::EgressDenialEvent& event) {
@@ -264,6 +251,7 @@ void WorkerPool::RunJob(const Job& job, const std::string& worker) {
   if (!status.ok()) {
     finish.state = JobState::kFailed;
     finish.reason = !spec.ok()                                             ? "invalid_job"
+                    : files_failed                                         ? "input_files"
                     : status.error().code() == ErrorCode::kInvalidArgument ? "invalid_options"
                                                                            : "error";
     finish.summary = status.error().message();
