@@ -22,7 +22,7 @@ constexpr const char* kUsage =
     "  exec     run a program or a code snippet in a fresh sandbox\n"
     "  chat     talk with the agent through a running `warden serve`\n"
     "  mcp      serve the sandbox as MCP tools over stdio, for AI clients\n"
-    "  submit, jobs, status, logs, cancel, retry, approve, download, sessions\n"
+    "  submit, jobs, status, logs, cancel, retry, approve, download, sessions, upload\n"
     "           clients of a running `warden serve`\n"
     "  parse    show the tool calls Warden would run from a model's raw reply\n"
     "  doctor   check what this host allows and which isolation Warden will use\n"
@@ -61,6 +61,9 @@ int main(int argc, char** argv) {
     }
     if (command == "chat") {
       return warden::cli::Chat(argc - 1, argv + 1);
+    }
+    if (command == "upload") {
+      return warden::cli::Upload(argc - 1, argv + 1);
     }
     if (command == "mcp") {
       return warden::cli::Mcp(argc - 1, argv + 1);

@@ -81,6 +81,12 @@ class FilesTest : public ::testing::Test {
 
   void SetUp() override { ASSERT_NE(server_->port(), 0) << server_->Describe(); }
 
+  // The environment of a `warden` client verb acting as alice.
+  static std::vector<std::string> Env() {
+    return {fmt::format("WARDEN_SERVER=http://127.0.0.1:{}", server_->port()),
+            fmt::format("WARDEN_API_KEY={}", kAlice), "HOME=" + (*dir_ / "home")};
+  }
+
   KeyClient alice() const { return KeyClient(server_->port(), kAlice); }
   KeyClient bob() const { return KeyClient(server_->port(), kBob); }
 
@@ -267,6 +273,14 @@ TEST_F(FilesTest, NothingIsWrittenThroughASymlinkAnEarlierTurnMade) {
 
 TEST_F(FilesTest, AnUploadPastTheCapIs413AndItsPathIsCheckedAsAJobsFilesAre) {
   std::string session = NewSession();
+  // Before anything is written, there is nothing to get; the host's paths are not named.
+  for (std::string target : {"/files/none.txt", "/archive"}) {
+    HttpResponse none = alice().Get(fmt::format("/v1/sessions/{}{}", session, target));
+    EXPECT_EQ(none.status, 404) << none.Describe();
+    EXPECT_THAT(none.body, Not(HasSubstr(dir_->path()))) << target;
+  }
+  EXPECT_EQ(Arr(alice().Get(fmt::format("/v1/sessions/{}/files", session)).Json(), "files").size(),
+            0U);
   HttpResponse big = alice().Put(fmt::format("/v1/sessions/{}/files/big.bin", session),
                                  std::string(64 * 1024 + 1, 'x'));
   EXPECT_EQ(big.status, 413) << big.Describe();
@@ -308,10 +322,15 @@ TEST_F(FilesTest, ASessionsFilesAreListedAndDownloadedByItsOwnerAlone) {
   std::string session = NewSession();
   std::map<std::string, std::string> files = {{"report.md", "# Report\n"},
                                               {"data/deep/values.csv", "1,2,3\n"}};
-  for (const auto& [path, content] : files) {
-    ASSERT_EQ(alice().Put(fmt::format("/v1/sessions/{}/files/{}", session, path), content).status,
-              201);
-  }
+  ASSERT_EQ(
+      alice().Put(fmt::format("/v1/sessions/{}/files/report.md", session), "# Report\n").status,
+      201);
+  // `warden upload` puts a local file where --as says.
+  std::string local = *dir_ / "values.csv";
+  WriteFile(local, "1,2,3\n");
+  Exit uploaded = RunWarden({"upload", session, local, "--as", "data/deep/values.csv"}, Env());
+  ASSERT_EQ(uploaded.code, 0) << uploaded.err;
+  EXPECT_THAT(uploaded.err, HasSubstr("data/deep/values.csv (6 bytes, sha256 "));
   HttpResponse listed = alice().Get(fmt::format("/v1/sessions/{}/files", session));
   ASSERT_EQ(listed.status, 200) << listed.Describe();
   json::array entries = Arr(listed.Json(), "files");
@@ -326,10 +345,7 @@ TEST_F(FilesTest, ASessionsFilesAreListedAndDownloadedByItsOwnerAlone) {
 
   // `warden download` takes a session's id as well as a job's.
   std::string out = *dir_ / "session.tar.gz";
-  Exit downloaded =
-      RunWarden({"download", session, "-o", out},
-                {fmt::format("WARDEN_SERVER=http://127.0.0.1:{}", server_->port()),
-                 fmt::format("WARDEN_API_KEY={}", kAlice), "HOME=" + (*dir_ / "home")});
+  Exit downloaded = RunWarden({"download", session, "-o", out}, Env());
   ASSERT_EQ(downloaded.code, 0) << downloaded.err;
   EXPECT_EQ(Unpack(ReadFile(out), "tar.gz"), files);
 
@@ -339,6 +355,20 @@ TEST_F(FilesTest, ASessionsFilesAreListedAndDownloadedByItsOwnerAlone) {
   EXPECT_EQ(bob().Get(fmt::format("/v1/sessions/{}/files/report.md", session)).status, 404);
   EXPECT_EQ(bob().Get(fmt::format("/v1/sessions/{}/archive", session)).status, 404);
   EXPECT_EQ(alice().Get(fmt::format("/v1/sessions/{}/files", session)).Json(), listed.Json());
+}
+
+TEST_F(FilesTest, WardenChatUploadsItsInputFilesBeforeTheFirstMessage) {
+  std::string local = *dir_ / "words.txt";
+  WriteFile(local, "one two three\n");
+  fake_->Script({testing::TextReply("1. Count"),
+                 testing::ToolCallReply("run_shell", R"({"command": "wc -w < words.txt"})"),
+                 testing::ToolCallReply("finish", R"({"summary": "three words"})")});
+  Exit chat = RunWarden({"chat", "--input", local, "-m", "count the words in words.txt"}, Env(),
+                        milliseconds(60'000));
+  EXPECT_EQ(chat.code, 0) << chat.out << chat.err;
+  EXPECT_THAT(chat.err, HasSubstr("uploaded " + local + " → words.txt (14 bytes"));
+  EXPECT_THAT(chat.out, HasSubstr("3\n"));
+  EXPECT_THAT(chat.out, HasSubstr("three words"));
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 // The handlers of a session's files: uploads (PUT /v1/sessions/{id}/files/{path}), the listing
 // (GET /files), one file (GET /files/{path}) and the archive (GET /archive). Part of SessionsApi;
 // the routes are added in sessions_api.cc.
-#include <cctype>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -32,19 +31,6 @@ Response UploadRefused(const Error& error) {
     default:
       return Response::FromError(error);
   }
-}
-
-// `path` for a URL: unreserved characters and '/' as they are, every other byte as %XX.
-std::string PercentEncodePath(std::string_view path) {
-  std::string out;
-  for (unsigned char c : path) {
-    if (std::isalnum(c) != 0 || c == '/' || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
 }
 
 }  // namespace

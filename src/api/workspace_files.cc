@@ -1,5 +1,7 @@
 #include "api/workspace_files.h"
 
+#include <cctype>
+#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -10,6 +12,18 @@
 #include "artifacts/names.h"
 
 namespace warden::api {
+
+std::string PercentEncodePath(std::string_view path) {
+  std::string out;
+  for (unsigned char c : path) {
+    if (std::isalnum(c) != 0 || c == '/' || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
 
 Response TooManyToList(std::string_view message, std::string_view archive_route) {
   return Response::Error(422, artifacts::kTooManyFiles,
@@ -39,6 +53,12 @@ Response WorkspaceFile(const std::string& workspace, const std::string& shown_pa
   auto name = artifacts::NameFromShown(shown_path);
   if (!name.ok()) {
     return Response::FromError(name.error());
+  }
+  // Nothing written yet: say so without naming the directory on the host.
+  std::error_code ec;
+  if (!std::filesystem::is_directory(workspace, ec)) {
+    return Response::Error(404, "not_found",
+                           "no file '" + artifacts::ShownName(*name) + "' in the workspace");
   }
   auto file = artifacts::OpenInWorkspace(workspace, *name);
   if (!file.ok()) {

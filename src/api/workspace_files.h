@@ -10,6 +10,10 @@
 
 namespace warden::api {
 
+// `path` (a file's shown name) as it goes into a files URL: unreserved characters and '/' as they
+// are, every other byte as %XX. The server and its clients (`warden upload`) agree on it.
+std::string PercentEncodePath(std::string_view path);
+
 // 422 too_many_files for a workspace too big to list: a permanent condition, which a client must
 // not retry. `archive_route` names the way to its files.
 Response TooManyToList(std::string_view message, std::string_view archive_route);

@@ -102,6 +102,8 @@ class ChatSession {
     return true;
   }
 
+  const std::string& id() const { return session_; }
+
   // Sends one message and shows its run. Returns the job's final state, or "" when it could not
   // be sent.
   std::string Send(const std::string& message) {
@@ -214,6 +216,10 @@ int Chat(int argc, char** argv) {
                  "Which actions wait for approval (asked here): never, risky (the server's "
                  "default unless configured otherwise) or always")
       ->check(CLI::IsMember({"never", "risky", "always"}));
+  std::vector<std::string> inputs;
+  app.add_option("--input", inputs,
+                 "Upload this file (repeatable) into the session's workspace before the first "
+                 "message");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -233,6 +239,9 @@ int Chat(int argc, char** argv) {
   ChatSession chat(flags, options);
   if (!chat.Open(session)) {
     return kExitFailed;
+  }
+  if (int uploaded = UploadFiles(flags, chat.id(), inputs, "", "chat"); uploaded != 0) {
+    return uploaded;
   }
   std::string last;
   if (!messages.empty()) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace warden::cli {
 
@@ -18,9 +19,17 @@ int Client(const std::string& verb, int argc, char** argv);
 int Approve(int argc, char** argv);
 // chat: a conversation with the agent through a session of `warden serve`.
 int Chat(int argc, char** argv);
+// upload: local files into a session's workspace.
+int Upload(int argc, char** argv);
 // mcp: Warden's sandbox as MCP tools over stdio.
 int Mcp(int argc, char** argv);
 // parse: the tool calls Warden would run from a raw model reply.
 int Parse(int argc, char** argv);
+
+struct ServerFlags;  // api_client.h
+// Uploads each of `files` into `session` (to `as`, or to its own name at the top of the
+// workspace), printing where each went; `verb` names the command in errors. The exit code.
+int UploadFiles(const ServerFlags& flags, const std::string& session,
+                const std::vector<std::string>& files, const std::string& as, const char* verb);
 
 }  // namespace warden::cli

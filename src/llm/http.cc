@@ -160,11 +160,14 @@ Result<HttpResponse> PerformHttp(const HttpRequest& request, const BodySink& sin
   api->easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
   api->easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
   api->easy_setopt(handle, CURLOPT_ACCEPT_ENCODING, "");
-  if (request.method == "POST") {
+  if (request.method != "GET") {
     api->easy_setopt(handle, CURLOPT_POST, 1L);
     api->easy_setopt(handle, CURLOPT_POSTFIELDS, request.body.data());
     api->easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(request.body.size()));
+    if (request.method != "POST") {
+      api->easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());  // the same body
+    }
   }
   // NOLINTBEGIN(google-runtime-int): curl takes these options as a long.
   api->easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS,

@@ -19,7 +19,7 @@
 namespace warden::llm {
 
 struct HttpRequest {
-  std::string method = "POST";  // POST or GET
+  std::string method = "POST";  // GET, or POST, PUT, ... with `body`
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
