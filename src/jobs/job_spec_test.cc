@@ -106,6 +106,49 @@ TEST(JobSpecTest, RefusesWhatCannotRunSayingWhy) {
   }
 }
 
+TEST(JobSpecTest, InputFilesAreDecodedAndEveryBadEntryIsNamed) {
+  auto spec = Parse(R"({"task": "a", "files": [{"path": "d/in.csv", "content": "x,y\n"},)"
+                    R"( {"path": "b.bin", "base64": "AAH/"}]})");
+  ASSERT_TRUE(spec.ok()) << spec.error().message();
+  ASSERT_EQ(spec->files.size(), 2U);
+  EXPECT_EQ(spec->files[0].path, "d/in.csv");
+  EXPECT_EQ(spec->files[0].content, "x,y\n");
+  EXPECT_EQ(spec->files[1].content, std::string("\x00\x01\xff", 3));
+
+  struct Case {
+    const char* files;
+    const char* says;
+  };
+  const Case cases[] = {
+      {R"({})", "\"files\" must be an array"},
+      {R"([1])", "files[0] must be an object"},
+      {R"([{"path": ""  , "content": ""}])", "files[0].path is empty"},
+      {R"([{"path": "a//b", "content": ""}])", "files[0].path \"a//b\" has an empty segment"},
+      {R"([{"path": "a/", "content": ""}])", "has an empty segment"},
+      {R"([{"path": "./a", "content": ""}])", "has a \".\" segment"},
+      {R"([{"path": "a\u0000b", "content": ""}])", "contains a NUL byte"},
+      {R"([{"path": "a", "content": ""}, {"path": "a/b", "content": ""}])",
+       "files[1].path \"a/b\" is below \"a\", another file"},
+      {R"([{"path": "a/b", "content": ""}, {"path": "a", "content": ""}])",
+       "files[1].path \"a\" is a directory of \"a/b\""},
+      {R"([{"path": "a", "content": "", "base64": ""}])", "not both or none"},
+      {R"([{"path": "a", "text": ""}])", "files[0]: unknown field \"text\""},
+      {R"([{"path": "a", "base64": "AAH"}])", "files[0].base64 must be standard base64"},
+  };
+  for (const Case& c : cases) {
+    auto result = Parse(fmt::format(R"({{"task": "a", "files": {}}})", c.files));
+    ASSERT_FALSE(result.ok()) << c.files;
+    EXPECT_EQ(result.error().code(), ErrorCode::kInvalidArgument) << c.files;
+    EXPECT_THAT(result.error().message(), HasSubstr(c.says)) << c.files;
+  }
+  // Together they fit in the job's disk limit.
+  auto big = Parse(fmt::format(R"({{"task": "a", "options": {{"disk_limit": "1M"}},)"
+                               R"( "files": [{{"path": "a", "content": "{}"}}]}})",
+                               std::string((1 << 20) + 1, 'x')));
+  ASSERT_FALSE(big.ok());
+  EXPECT_THAT(big.error().message(), HasSubstr("more than the job's disk limit"));
+}
+
 // A limit a client sends is never "unlimited": 0 meant no limit inside the sandbox, and
 // min(asked, ceiling) let it slip under every ceiling.
 TEST(JobSpecTest, ZeroNegativeAndOverCeilingLimitsAreRefusedNamingTheRange) {
