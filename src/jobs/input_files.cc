@@ -133,9 +133,10 @@ Result<std::vector<InputFile>> ParseInputFiles(const json::value& files) {
       return Invalid(fmt::format("{} {} is given twice", what, Shown(file.path)));
     }
     // A file cannot be a directory of another entry, in either order.
-    for (size_t slash = file.path.find('/'); slash != std::string::npos;
-         slash = file.path.find('/', slash + 1)) {
-      if (paths.contains(std::string_view(file.path).substr(0, slash))) {
+    const std::string_view whole = file.path;
+    for (size_t slash = whole.find('/'); slash != std::string_view::npos;
+         slash = whole.find('/', slash + 1)) {
+      if (paths.contains(whole.substr(0, slash))) {
         return Invalid(fmt::format("{} {} is below {}, another file", what, Shown(file.path),
                                    Shown(file.path.substr(0, slash))));
       }
