@@ -190,16 +190,21 @@ TEST_F(ServeMetricsTest, EveryDocumentedOperationIsRoutedAndCountedUnderItsPatte
       if (!item.get_object().contains(method)) {
         continue;
       }
-      // The API has GETs, POSTs and DELETE /mcp; a new method needs this test taught to send it.
+      // The API has GETs, POSTs, PUT of a session's files and DELETE /mcp; a new method needs
+      // this test taught to send it.
       std::string_view name = method;
-      std::string upper = name == "get" ? "GET" : name == "delete" ? "DELETE" : "POST";
+      std::string upper = name == "get"      ? "GET"
+                          : name == "delete" ? "DELETE"
+                          : name == "put"    ? "PUT"
+                                             : "POST";
       ASSERT_EQ(upper == "POST", name == "post") << method << " " << path;
       std::string target = std::regex_replace(path, param, "p1");
       HttpResponse response =
           upper == "GET" ? client().Get(target)
-          : upper == "DELETE"
-              ? client().Raw(fmt::format(
-                    "DELETE {} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", target))
+          : upper == "DELETE" || upper == "PUT"
+              ? client().Raw(fmt::format("{} {} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
+                                         "0\r\nConnection: close\r\n\r\n",
+                                         upper, target))
               : client().Post(target, "{}");
       SCOPED_TRACE(fmt::format("{} {}: {}", upper, path, response.Describe()));
       EXPECT_NE(response.status, 0);
@@ -210,7 +215,7 @@ TEST_F(ServeMetricsTest, EveryDocumentedOperationIsRoutedAndCountedUnderItsPatte
       }
       // The router's pattern: a tail parameter is "{name...}" there.
       std::string pattern =
-          path == "/v1/jobs/{id}/files/{path}" ? "/v1/jobs/{id}/files/{path...}" : path;
+          path.ends_with("/files/{path}") ? path.substr(0, path.size() - 1) + "...}" : path;
       expected_series.push_back(
           fmt::format("warden_http_requests_total{{method=\"{}\",route=\"{}\","
                       "status=\"{}\"}}",
