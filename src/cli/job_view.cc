@@ -28,9 +28,9 @@ Result<std::vector<json::object>> ReadEvents(const ServerFlags& flags, const std
   std::vector<json::object> events;
   int64_t after = 0;
   for (;;) {
-    ASSIGN_OR_RETURN(ApiReply reply, CallApi(flags, "GET",
-                                             fmt::format("/v1/jobs/{}/events?after={}&limit=1000",
-                                                         id, after)));
+    ASSIGN_OR_RETURN(
+        ApiReply reply,
+        CallApi(flags, "GET", fmt::format("/v1/jobs/{}/events?after={}&limit=1000", id, after)));
     if (reply.status != 200 || !reply.value.is_object()) {
       return Error(ErrorCode::kUnavailable,
                    fmt::format("reading the events of {}: {} {}", id, reply.status, reply.body));
@@ -115,8 +115,8 @@ Outcome OutcomeOfJob(const ServerFlags& flags, const json::object& job, FilesSho
     if (const json::value* files = result->if_contains("files"); files && files->is_array()) {
       for (const json::value& item : files->get_array()) {
         const json::object* file = item.if_object();
-        if (file == nullptr || (shown == FilesShown::kChangedByJob &&
-                                NumberAt(*file, "modified_at") < started)) {
+        if (file == nullptr ||
+            (shown == FilesShown::kChangedByJob && NumberAt(*file, "modified_at") < started)) {
           continue;
         }
         outcome.files.push_back(agent::FileEntry{StringField(*file, "path"),
@@ -132,8 +132,8 @@ Outcome OutcomeOfJob(const ServerFlags& flags, const json::object& job, FilesSho
       outcome.duration = std::chrono::milliseconds(ms->to_number<int64_t>());
     }
   }
-  std::string get = fmt::format("`warden download {}` or {}", id,
-                                ApiUrl(flags, "/v1/jobs/" + id + "/archive"));
+  std::string get =
+      fmt::format("`warden download {}` or {}", id, ApiUrl(flags, "/v1/jobs/" + id + "/archive"));
   outcome.files_title = fmt::format(
       "{} (get them with {})", shown == FilesShown::kChangedByJob ? "Files it made" : "Files", get);
   outcome.no_files = shown == FilesShown::kChangedByJob ? "No files made or changed" : "No files";

@@ -4,12 +4,12 @@
 
 #include <algorithm>
 
+#include "cli/spinner.h"
 #include <fmt/format.h>
 
 #include "agent/output.h"
 #include "base/json_text.h"
 #include "base/units.h"
-#include "cli/spinner.h"
 
 namespace warden::cli {
 namespace {
@@ -96,9 +96,9 @@ std::string Renderer::CutNote() {
   if (cut_lines_ == 0) {
     return "";
   }
-  std::string note = fmt::format("  │ … {} more line{} not shown{}\n", cut_lines_,
-                                 cut_lines_ == 1 ? "" : "s",
-                                 whole_output_.empty() ? "" : " (all of it: " + whole_output_ + ")");
+  std::string note =
+      fmt::format("  │ … {} more line{} not shown{}\n", cut_lines_, cut_lines_ == 1 ? "" : "s",
+                  whole_output_.empty() ? "" : " (all of it: " + whole_output_ + ")");
   cut_lines_ = 0;
   return Paint(note, "2");
 }
@@ -152,8 +152,8 @@ void Renderer::Show(const agent::Event& event) {
   }
   ShowLocked(event);
   // The model is asked next, unless an action runs, an answer is awaited or the task ended.
-  bool pending = event.type == agent::EventType::kApproval &&
-                 StringAt(event.data, "decision") == "pending";
+  bool pending =
+      event.type == agent::EventType::kApproval && StringAt(event.data, "decision") == "pending";
   if (event.type != agent::EventType::kAction && event.type != agent::EventType::kOutput &&
       event.type != agent::EventType::kFinal && !pending) {
     spinner_.Arm("thinking…");
@@ -248,10 +248,10 @@ void Renderer::End(const Outcome& outcome) {
                           FormatBytes(outcome.files[i].size));
     }
     if (shown < outcome.files.size()) {
-      text += Paint(fmt::format("  … and {} more file{} (all of them: {})\n",
-                                outcome.files.size() - shown,
-                                outcome.files.size() - shown == 1 ? "" : "s", outcome.all_files),
-                    "2");
+      text += Paint(
+          fmt::format("  … and {} more file{} (all of them: {})\n", outcome.files.size() - shown,
+                      outcome.files.size() - shown == 1 ? "" : "s", outcome.all_files),
+          "2");
     }
   }
   std::string figures =

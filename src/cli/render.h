@@ -11,9 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "cli/spinner.h"
+
 #include "agent/agent.h"
 #include "agent/events.h"
-#include "cli/spinner.h"
 
 namespace warden::cli {
 
@@ -74,7 +75,7 @@ class Renderer {
   RenderOptions options_;
   std::string whole_output_;
   std::mutex mutex_;
-  bool line_open_ = false;  // live output ended without a newline
+  bool line_open_ = false;   // live output ended without a newline
   size_t output_lines_ = 0;  // lines of the current action's output shown
   size_t cut_lines_ = 0;     // and cut
   bool cut_open_ = false;    // a cut line goes on

@@ -61,8 +61,7 @@ Result<std::string> RunRecordsDir() {
 RunRecord::RunRecord(std::string dir, json::object run)
     : dir_(std::move(dir)), transcript_path_(dir_ + "/transcript.jsonl"), run_(std::move(run)) {}
 
-Result<std::unique_ptr<RunRecord>> RunRecord::Create(const std::string& id,
-                                                     const std::string& task,
+Result<std::unique_ptr<RunRecord>> RunRecord::Create(const std::string& id, const std::string& task,
                                                      const std::string& workspace) {
   ASSIGN_OR_RETURN(std::string base, RunRecordsDir());
   std::string dir = base + "/" + id;

@@ -100,8 +100,8 @@ void Spinner::Loop(const std::stop_token& stop) {
       continue;
     }
     auto seconds = std::chrono::duration_cast<std::chrono::seconds>(elapsed).count();
-    WriteErr(fmt::format("\r\033[K{} {} {}s", kFrames[frame++ % std::size(kFrames)], label_,
-                         seconds));
+    WriteErr(
+        fmt::format("\r\033[K{} {} {}s", kFrames[frame++ % std::size(kFrames)], label_, seconds));
     drawn_ = true;
     wake_.wait_for(lock, stop, kRedraw, [] { return false; });
   }
