@@ -411,8 +411,8 @@ TEST_F(AgentRunTest, HumanOutputShowsPlanStepsLiveOutputAndSummary) {
   EXPECT_THAT(r.out, HasSubstr("\nDone: printed the greeting\n"));
   EXPECT_THAT(r.out, HasSubstr("Files in " + workspace() + ":\n  hello.py "));
   EXPECT_THAT(r.out, HasSubstr("3 steps"));
-  EXPECT_THAT(r.out, Not(HasSubstr("\"seq\"")));  // no JSON
-  EXPECT_THAT(r.out, Not(HasSubstr("\033[")));    // no colour without a terminal
+  EXPECT_THAT(r.out, Not(HasSubstr("\"seq\"")));   // no JSON
+  EXPECT_THAT(r.out, Not(HasSubstr("\033[")));     // no colour without a terminal
   EXPECT_THAT(r.err, Not(HasSubstr("thinking")));  // nor a spinner
 }
 

@@ -89,7 +89,7 @@ TEST_F(CliTest, SubmitWaitStatusAndLogsShowTheJobAsRunShowsATask) {
   EXPECT_THAT(submitted.out, HasSubstr(outcome));
   EXPECT_THAT(submitted.out, HasSubstr("/v1/jobs/" + id + "/archive):\n  out.txt "));
   EXPECT_THAT(submitted.out, HasSubstr("2 steps, "));
-  EXPECT_THAT(submitted.out, Not(HasSubstr("\033[")));  // no colour without a terminal
+  EXPECT_THAT(submitted.out, Not(HasSubstr("\033[")));     // no colour without a terminal
   EXPECT_THAT(submitted.out, Not(HasSubstr("thinking")));  // no spinner either
 
   // `logs -f` of the ended job shows the same; `status` its outcome block.
@@ -137,23 +137,25 @@ TEST_F(CliTest, SubmitWaitStatusAndLogsShowTheJobAsRunShowsATask) {
 
 TEST_F(CliTest, LongOutputsAndFileListsAreCutWithANoteButNotInJson) {
   testing::FakeLlm fake(testing::Wire::kOpenAi);
-  fake.Script({testing::TextReply("1. Count"),
-               testing::ToolCallReply(
-                   "run_shell", R"({"command": "seq 1 100; for i in $(seq 1 25); do : > f$i; done"})"),
-               testing::ToolCallReply("finish", R"({"summary": "counted"})")});
+  fake.Script(
+      {testing::TextReply("1. Count"),
+       testing::ToolCallReply(
+           "run_shell", R"({"command": "seq 1 100; for i in $(seq 1 25); do : > f$i; done"})"),
+       testing::ToolCallReply("finish", R"({"summary": "counted"})")});
   ASSERT_NO_FATAL_FAILURE(StartWith(fake));
 
   Exit shown = Warden({"submit", "--wait", "count"});
   EXPECT_EQ(shown.code, 0) << shown.out;
-  std::string id = Str(Arr(json::parse(Warden({"jobs", "--json"}).out).as_object(), "jobs")[0]
-                           .get_object(),
-                       "id");
-  EXPECT_THAT(shown.out, HasSubstr("  │ 40\n  │ … 60 more lines not shown (all of it: `warden logs " +
-                                   id + "`)\n  ✓ "));
+  std::string id = Str(
+      Arr(json::parse(Warden({"jobs", "--json"}).out).as_object(), "jobs")[0].get_object(), "id");
+  EXPECT_THAT(shown.out,
+              HasSubstr("  │ 40\n  │ … 60 more lines not shown (all of it: `warden logs " + id +
+                        "`)\n  ✓ "));
   EXPECT_THAT(shown.out, Not(HasSubstr("  │ 41\n")));
   EXPECT_THAT(shown.out, HasSubstr("  … and 5 more files (all of them: `warden download " + id));
   EXPECT_THAT(Warden({"logs", id}).out, HasSubstr("\n99\n100\n"));  // the whole is there
-  std::string output;  // JSON is never cut
+  // JSON is never cut.
+  std::string output;
   for (const std::string& line : Lines(Warden({"logs", "-f", id, "--json"}).out)) {
     json::object event = json::parse(line).as_object();
     if (Str(event, "type") == "output") {
@@ -198,8 +200,10 @@ TEST_F(CliTest, CancelStopsARunningJobAndErrorsAreClear) {
   ASSERT_TRUE(WaitForEvent(id, "action", "sleep 60", milliseconds(20'000)));
   Exit running = Warden({"status", id});
   EXPECT_EQ(running.code, 0) << running.out;
-  EXPECT_THAT(running.out, HasSubstr(id + "  running  (steps)\n  now: step 1, run_shell: sleep 60\n"
-                                          "  follow it: warden logs -f " + id + "\n"));
+  EXPECT_THAT(running.out, HasSubstr(id +
+                                     "  running  (steps)\n  now: step 1, run_shell: sleep 60\n"
+                                     "  follow it: warden logs -f " +
+                                     id + "\n"));
   Exit cancelled = Warden({"cancel", id});
   EXPECT_EQ(cancelled.code, 0) << cancelled.out;
   EXPECT_EQ(Str(WaitForState(id, "cancelled"), "state"), "cancelled");
@@ -236,8 +240,8 @@ TEST_F(CliTest, ChatStartsASessionAndResumesItWithTheEarlierTurnsInView) {
   ASSERT_NE(job_at, std::string::npos) << first.out;
   std::string job = first.out.substr(job_at + 4, 28);
   EXPECT_THAT(first.out, HasSubstr("job " + job + " (warden status " + job + ")\n"));
-  EXPECT_THAT(first.out, HasSubstr("Files it made (get them with `warden download " + job +
-                                   "` or "));
+  EXPECT_THAT(first.out,
+              HasSubstr("Files it made (get them with `warden download " + job + "` or "));
   EXPECT_THAT(first.out, HasSubstr("/v1/jobs/" + job + "/archive):\n  n.txt "));
   size_t at = first.out.find("warden chat s_");
   ASSERT_NE(at, std::string::npos) << first.out;
