@@ -11,6 +11,7 @@
 #include "fake_llm.h"
 #include "serve_fixture.h"
 #include "serve_util.h"
+#include "terminal_util.h"
 
 namespace warden::serve_test {
 namespace {
@@ -277,6 +278,36 @@ TEST_F(CliTest, ChatStartsASessionAndResumesItWithTheEarlierTurnsInView) {
   EXPECT_EQ(missing.code, 1);
   EXPECT_THAT(missing.out, HasSubstr("404"));
   EXPECT_EQ(Trim(Warden({"chat", "--json", session}, "").out), "");
+}
+
+TEST_F(CliTest, ChatOnATerminalEditsTheLineAndRecallsTheLastOne) {
+  testing::FakeLlm fake(testing::Wire::kOpenAi);
+  fake.Script({testing::TextReply("1. Answer"),
+               testing::ToolCallReply("finish", R"({"summary": "answered"})"),
+               testing::TextReply("1. Again"),
+               testing::ToolCallReply("finish", R"({"summary": "answered again"})")});
+  ASSERT_NO_FATAL_FAILURE(StartWith(fake));
+  testing::Terminal terminal(WARDEN_BINARY, {"chat"},
+                             {"HOME=" + (dir() / "home"), "TERM=xterm",
+                              fmt::format("WARDEN_SERVER=http://127.0.0.1:{}", server().port())});
+  ASSERT_TRUE(terminal.WaitFor("you> ", milliseconds(20'000))) << terminal.out();
+  terminal.Type("world\x01hello \r");  // Ctrl-A: to the start of the line
+  ASSERT_TRUE(terminal.WaitFor("you> ", milliseconds(30'000), 2)) << terminal.out();
+  terminal.Type("\x10\r");  // Ctrl-P: the line before
+  ASSERT_TRUE(terminal.WaitFor("you> ", milliseconds(30'000), 3)) << terminal.out();
+  terminal.Type("\x04");  // Ctrl-D: the end
+  EXPECT_EQ(terminal.Wait(milliseconds(20'000)), 0) << terminal.out();
+
+  size_t at = terminal.out().find("new session s_");
+  ASSERT_NE(at, std::string::npos) << terminal.out();
+  HttpResponse got = client().Get("/v1/sessions/" + terminal.out().substr(at + 12, 28));
+  json::array turns = Arr(got.Json(), "turns");
+  ASSERT_EQ(turns.size(), 2U) << got.body;
+  EXPECT_EQ(Str(turns[0].as_object(), "message"), "hello world");
+  EXPECT_EQ(Str(turns[1].as_object(), "message"), "hello world");
+  // The history is kept for the next chat.
+  EXPECT_THAT(ReadFile(dir() / "home/.local/state/warden/chat_history"),
+              HasSubstr("\nhello\\040world\n"));  // libedit's escapes
 }
 
 }  // namespace

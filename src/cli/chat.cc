@@ -14,10 +14,10 @@
 #include "cli/api_client.h"
 #include "cli/commands.h"
 #include "cli/job_view.h"
+#include "cli/line_editor.h"
 #include "cli/render.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-
 
 namespace warden::cli {
 namespace {
@@ -37,19 +37,13 @@ void CatchInterrupts() {
   sigaction(SIGINT, &action, nullptr);
 }
 
-// The next line from stdin without its newline; nullopt at the end of input or on Ctrl-C.
-std::optional<std::string> ReadLine(bool interactive) {
-  if (interactive) {
-    fmt::print(stderr, "you> ");
-    std::fflush(stderr);  // NOLINT(cert-err33-c): nothing to do when the terminal is gone
-  }
+// The next line from stdin (not a terminal) without its newline; nullopt at the end of input or
+// on Ctrl-C.
+std::optional<std::string> ReadLine() {
   std::string line;
   for (;;) {
     int c = std::fgetc(stdin);
     if (c == EOF) {
-      if (interactive) {
-        fmt::print(stderr, "\n");
-      }
       if (!line.empty() && !g_interrupted.load()) {
         return line;
       }
@@ -211,7 +205,14 @@ int Chat(int argc, char** argv) {
   }
   bool interactive = ::isatty(STDIN_FILENO) == 1;
   bool sent = false;
-  while (auto line = ReadLine(interactive)) {
+  std::optional<LineEditor> editor;
+  if (interactive) {
+    editor.emplace();
+  }
+  auto next = [&] {
+    return editor ? editor->Read("you> ") : ReadLine();
+  };
+  while (auto line = next()) {
     if (line->find_first_not_of(" \t\r") == std::string::npos) {
       continue;
     }
