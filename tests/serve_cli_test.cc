@@ -280,6 +280,24 @@ TEST_F(CliTest, ChatStartsASessionAndResumesItWithTheEarlierTurnsInView) {
   EXPECT_EQ(Trim(Warden({"chat", "--json", session}, "").out), "");
 }
 
+TEST_F(CliTest, SubmitWaitOnATerminalAsksBeforeARiskyActionAndShowsTheRest) {
+  testing::FakeLlm fake(testing::Wire::kOpenAi);
+  fake.Script({testing::TextReply("1. Clean"),
+               testing::ToolCallReply("run_shell", R"({"command": "rm -rf old && echo cleaned"})"),
+               testing::ToolCallReply("finish", R"({"summary": "cleaned up"})")});
+  ASSERT_NO_FATAL_FAILURE(StartWith(fake));
+  testing::Terminal terminal(WARDEN_BINARY, {"submit", "--wait", "clean", "up"},
+                             {"HOME=" + (dir() / "home"),
+                              fmt::format("WARDEN_SERVER=http://127.0.0.1:{}", server().port())});
+  ASSERT_TRUE(terminal.WaitFor("Run it? [y/N/a", milliseconds(20'000))) << terminal.out();
+  terminal.Type("y\r");
+  EXPECT_EQ(terminal.Wait(milliseconds(30'000)), 0) << terminal.out();
+  std::string screen = testing::Screen(terminal.out());
+  EXPECT_THAT(screen, HasSubstr("Approve run_shell"));
+  EXPECT_THAT(screen, HasSubstr("  │ cleaned\n"));
+  EXPECT_THAT(screen, HasSubstr("Done: cleaned up\n"));
+}
+
 TEST_F(CliTest, ChatOnATerminalEditsTheLineAndRecallsTheLastOne) {
   testing::FakeLlm fake(testing::Wire::kOpenAi);
   fake.Script({testing::TextReply("1. Answer"),
