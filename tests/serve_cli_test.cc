@@ -251,13 +251,14 @@ TEST_F(CliTest, ChatStartsASessionAndResumesItWithTheEarlierTurnsInView) {
 
   // Resumed, with the message on stdin as from a pipe.
   fake.Script({testing::TextReply("1. Read it"),
-               testing::ToolCallReply("run_shell", R"({"command": "cat n.txt"})"),
+               testing::ToolCallReply("run_shell", R"({"command": "cat n.txt; rm n.txt"})"),
                testing::ToolCallReply("finish", R"({"summary": "the number is 42"})")});
   Exit second = Warden({"chat", session}, "what number did I ask you to remember?\n");
   EXPECT_EQ(second.code, 0) << second.out;
   EXPECT_THAT(second.out, HasSubstr("1 earlier message"));
   EXPECT_THAT(second.out, HasSubstr("  │ 42\n"));  // the live output of cat
-  EXPECT_THAT(second.out, HasSubstr("Done: the number is 42\nNo files made or changed\n"));
+  EXPECT_THAT(second.out,
+              HasSubstr("Done: the number is 42\nNo files made or changed\nDeleted: n.txt\n"));
   std::vector<json::value> bodies = fake.ChatBodies();
   ASSERT_GE(bodies.size(), 4U);
   EXPECT_THAT(json::serialize(bodies[3]), HasSubstr("remember 42 in n.txt"));

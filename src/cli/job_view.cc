@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/approve.h"
@@ -87,6 +88,22 @@ std::string Doing(const std::string& id, const std::vector<json::object>& events
   return now;
 }
 
+// The entries of the file list at `key` (path, size, modified_at) modified at `since_ms` or later.
+void AddFiles(const json::object& object, std::string_view key, int64_t since_ms,
+              std::vector<agent::FileEntry>* files) {
+  const json::value* list = object.if_contains(key);
+  if (list == nullptr || !list->is_array()) {
+    return;
+  }
+  for (const json::value& item : list->get_array()) {
+    const json::object* file = item.if_object();
+    if (file != nullptr && NumberAt(*file, "modified_at") >= since_ms) {
+      files->push_back(agent::FileEntry{StringField(*file, "path"),
+                                        static_cast<uint64_t>(NumberAt(*file, "size"))});
+    }
+  }
+}
+
 }  // namespace
 
 std::optional<agent::Event> EventOfApi(const std::string& type, const json::object& event) {
@@ -109,19 +126,30 @@ Outcome OutcomeOfJob(const ServerFlags& flags, const json::object& job, FilesSho
   outcome.status = StringField(job, "state");
   outcome.reason = StringField(job, "reason");
   outcome.summary = StringField(job, "summary");
-  int64_t started = NumberAt(job, "started_at_ms");
   const json::object* result = ObjectAt(job, "result");
   if (result != nullptr) {
-    if (const json::value* files = result->if_contains("files"); files && files->is_array()) {
-      for (const json::value& item : files->get_array()) {
-        const json::object* file = item.if_object();
-        if (file == nullptr ||
-            (shown == FilesShown::kChangedByJob && NumberAt(*file, "modified_at") < started)) {
-          continue;
+    // A session's turn records what it changed ("changes"); without that record, the files
+    // modified since the job started.
+    const json::object* changes =
+        shown == FilesShown::kChangedByJob ? ObjectAt(*result, "changes") : nullptr;
+    if (changes != nullptr) {
+      AddFiles(*changes, "added", 0, &outcome.files);
+      AddFiles(*changes, "modified", 0, &outcome.files);
+      std::sort(
+          outcome.files.begin(), outcome.files.end(),
+          [](const agent::FileEntry& a, const agent::FileEntry& b) { return a.path < b.path; });
+      if (const json::value* deleted = changes->if_contains("deleted");
+          deleted && deleted->is_array()) {
+        for (const json::value& path : deleted->get_array()) {
+          if (path.is_string()) {
+            outcome.deleted.emplace_back(path.get_string());
+          }
         }
-        outcome.files.push_back(agent::FileEntry{StringField(*file, "path"),
-                                                 static_cast<uint64_t>(NumberAt(*file, "size"))});
       }
+    } else {
+      AddFiles(*result, "files",
+               shown == FilesShown::kChangedByJob ? NumberAt(job, "started_at_ms") : 0,
+               &outcome.files);
     }
     outcome.steps = static_cast<int>(NumberAt(*result, "steps"));
     if (const json::object* usage = ObjectAt(*result, "usage")) {

@@ -223,21 +223,8 @@ void Renderer::ShowLocked(const agent::Event& event) {
   }
 }
 
-void Renderer::End(const Outcome& outcome) {
-  std::lock_guard lock(mutex_);
-  spinner_.Stop();
-  if (options_.json) {
-    return;  // the final event said it all
-  }
-  std::string head;
-  if (outcome.status != "succeeded") {
-    head = Paint(fmt::format("{} ({}):", outcome.status, outcome.reason), "1;31");
-  } else if (outcome.reason == "finished") {
-    head = Paint("Done:", "1;32");
-  } else {
-    head = Paint("Partly done:", "1;33");  // some actions were not run: the summary says which
-  }
-  std::string text = fmt::format("\n{} {}\n", head, outcome.summary);
+std::string Renderer::FilesText(const Outcome& outcome) const {
+  std::string text;
   if (outcome.files.empty()) {
     text += outcome.no_files + "\n";
   } else {
@@ -254,6 +241,35 @@ void Renderer::End(const Outcome& outcome) {
           "2");
     }
   }
+  if (!outcome.deleted.empty()) {
+    std::string names;
+    for (size_t i = 0; i < outcome.deleted.size() && i < kShownFiles; ++i) {
+      names += (i == 0 ? "" : ", ") + outcome.deleted[i];
+    }
+    if (outcome.deleted.size() > kShownFiles) {
+      names += fmt::format(" and {} more", outcome.deleted.size() - kShownFiles);
+    }
+    text += fmt::format("Deleted: {}\n", names);
+  }
+  return text;
+}
+
+void Renderer::End(const Outcome& outcome) {
+  std::lock_guard lock(mutex_);
+  spinner_.Stop();
+  if (options_.json) {
+    return;  // the final event said it all
+  }
+  std::string head;
+  if (outcome.status != "succeeded") {
+    head = Paint(fmt::format("{} ({}):", outcome.status, outcome.reason), "1;31");
+  } else if (outcome.reason == "finished") {
+    head = Paint("Done:", "1;32");
+  } else {
+    head = Paint("Partly done:", "1;33");  // some actions were not run: the summary says which
+  }
+  std::string text = fmt::format("\n{} {}\n", head, outcome.summary);
+  text += FilesText(outcome);
   std::string figures =
       fmt::format("{} steps, {} tokens ({} in, {} out)", outcome.steps, outcome.usage.total(),
                   outcome.usage.input_tokens, outcome.usage.output_tokens);

@@ -38,9 +38,10 @@ struct Outcome {
   std::string reason;
   std::string summary;
   std::vector<agent::FileEntry> files;
-  std::string files_title;  // "Files in /path", "Files (warden download j_…)"
-  std::string no_files;     // what to say when there are none
-  std::string all_files;    // where the whole list is, when it is cut
+  std::string files_title;           // "Files in /path", "Files (warden download j_…)"
+  std::string no_files;              // what to say when there are none
+  std::string all_files;             // where the whole list is, when it is cut
+  std::vector<std::string> deleted;  // files the task deleted, when that is known
   int steps = 0;
   llm::Usage usage;
   std::optional<std::chrono::milliseconds> duration;
@@ -71,6 +72,8 @@ class Renderer {
   void Output(const std::string& stream, std::string_view text);
   void ShowLocked(const agent::Event& event);
   std::string CutNote();
+  // The outcome's files (at most kShownFiles, and a note of the rest) and the deleted ones.
+  std::string FilesText(const Outcome& outcome) const;
 
   RenderOptions options_;
   std::string whole_output_;
