@@ -10,7 +10,7 @@ packages=(
   clang-tidy clang-14 libclang-rt-14-dev llvm-14
   # libraries
   libseccomp-dev libcap-dev libfmt-dev libspdlog-dev libcli11-dev libboost-json1.81-dev libboost1.81-dev libcurl4-openssl-dev libtomlplusplus-dev
-  libsqlite3-dev libpq-dev libarchive-dev nettle-dev liblzma-dev libbz2-dev zlib1g-dev libssl-dev
+  libsqlite3-dev libpq-dev libedit-dev libncurses-dev libbsd-dev libmd-dev libarchive-dev nettle-dev liblzma-dev libbz2-dev zlib1g-dev libssl-dev
   # tests and benchmarks (PostgreSQL 15: the tests start private servers of their own)
   postgresql libgtest-dev libgmock-dev libbenchmark-dev bubblewrap hyperfine wrk nginx-light sqlite3 curl
   # the second kernel (tests/uml/run.sh): Debian's user-mode Linux 6.1, and insmod for its modules

@@ -17,6 +17,7 @@ constexpr const char* kUsage =
     "\n"
     "Commands:\n"
     "  run      carry out a task in plain language with an LLM, in sandboxes\n"
+    "  runs     list the recent runs of `warden run`, with their outcome and workspace\n"
     "  serve    run the job service: durable queue, workers, REST+SSE API\n"
     "  worker   run jobs from a job store shared with `serve` nodes (PostgreSQL)\n"
     "  exec     run a program or a code snippet in a fresh sandbox\n"
@@ -44,6 +45,9 @@ int main(int argc, char** argv) {
     }
     if (command == "run") {
       return warden::cli::Run(argc - 1, argv + 1);
+    }
+    if (command == "runs") {
+      return warden::cli::Runs(argc - 1, argv + 1);
     }
     if (command == "serve") {
       return warden::cli::Serve(argc - 1, argv + 1);

@@ -393,7 +393,9 @@ TEST_F(AgentRunTest, CtrlCDuringAModelRequestExits130AtOnce) {
 
 TEST_F(AgentRunTest, HumanOutputShowsPlanStepsLiveOutputAndSummary) {
   FakeLlm fake(Wire::kOpenAi);
-  fake.Script({TextReply("1. Write hello.py\n2. Run it")});
+  FakeReply plan = TextReply("1. Write hello.py\n2. Run it");
+  plan.stall = std::chrono::milliseconds(600);  // long enough for a spinner, were there one
+  fake.Script({plan});
   fake.Script(HelloScript());
   std::vector<std::string> args = RunArgs(fake, Wire::kOpenAi, {}, "greet");
   args.erase(std::find(args.begin(), args.end(), "--json"));
@@ -409,8 +411,9 @@ TEST_F(AgentRunTest, HumanOutputShowsPlanStepsLiveOutputAndSummary) {
   EXPECT_THAT(r.out, HasSubstr("\nDone: printed the greeting\n"));
   EXPECT_THAT(r.out, HasSubstr("Files in " + workspace() + ":\n  hello.py "));
   EXPECT_THAT(r.out, HasSubstr("3 steps"));
-  EXPECT_THAT(r.out, Not(HasSubstr("\"seq\"")));  // no JSON
-  EXPECT_THAT(r.out, Not(HasSubstr("\033[")));    // no colour without a terminal
+  EXPECT_THAT(r.out, Not(HasSubstr("\"seq\"")));   // no JSON
+  EXPECT_THAT(r.out, Not(HasSubstr("\033[")));     // no colour without a terminal
+  EXPECT_THAT(r.err, Not(HasSubstr("thinking")));  // nor a spinner
 }
 
 }  // namespace

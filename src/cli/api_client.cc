@@ -49,6 +49,10 @@ void AddServerFlags(CLI::App& app, ServerFlags& flags) {
   app.add_flag("--json", flags.json, "Print JSON");
 }
 
+std::string ApiUrl(const ServerFlags& flags, const std::string& path) {
+  return BaseUrl(flags) + path;
+}
+
 Result<ApiReply> CallApi(const ServerFlags& flags, const std::string& method,
                          const std::string& path, const std::string& body) {
   llm::HttpRequest request;

@@ -29,6 +29,9 @@ struct ServerFlags {
 
 void AddServerFlags(CLI::App& app, ServerFlags& flags);
 
+// The URL of the API's `path` ("/v1/jobs/ID/archive") on the server.
+std::string ApiUrl(const ServerFlags& flags, const std::string& path);
+
 struct ApiReply {
   int64_t status = 0;
   std::string body;

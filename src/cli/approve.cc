@@ -120,7 +120,7 @@ void AnswerOnTerminal(const ServerFlags& flags, const std::string& job_id,
     return;
   }
   const json::value* arguments = data.if_contains("arguments");
-  Renderer renderer(false, ::isatty(STDERR_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr);
+  Renderer renderer(RenderOptions{false, ColorWanted(STDERR_FILENO), false});
   std::string question = renderer.ApprovalQuestion(
       StringField(data, "tool"),
       arguments != nullptr && arguments->is_object() ? arguments->get_object() : json::object{},

@@ -12,13 +12,12 @@
 #include <vector>
 
 #include "cli/api_client.h"
-#include "cli/approve.h"
 #include "cli/commands.h"
+#include "cli/job_view.h"
+#include "cli/line_editor.h"
 #include "cli/render.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-
-#include "agent/events.h"
 
 namespace warden::cli {
 namespace {
@@ -38,19 +37,13 @@ void CatchInterrupts() {
   sigaction(SIGINT, &action, nullptr);
 }
 
-// The next line from stdin without its newline; nullopt at the end of input or on Ctrl-C.
-std::optional<std::string> ReadLine(bool interactive) {
-  if (interactive) {
-    fmt::print(stderr, "you> ");
-    std::fflush(stderr);  // NOLINT(cert-err33-c): nothing to do when the terminal is gone
-  }
+// The next line from stdin (not a terminal) without its newline; nullopt at the end of input or
+// on Ctrl-C.
+std::optional<std::string> ReadLine() {
   std::string line;
   for (;;) {
     int c = std::fgetc(stdin);
     if (c == EOF) {
-      if (interactive) {
-        fmt::print(stderr, "\n");
-      }
       if (!line.empty() && !g_interrupted.load()) {
         return line;
       }
@@ -68,7 +61,7 @@ class ChatSession {
   ChatSession(ServerFlags flags, json::object options)
       : flags_(std::move(flags)),
         options_(std::move(options)),
-        renderer_(flags_.json, !flags_.json && ::isatty(STDOUT_FILENO) == 1) {}
+        renderer_(TerminalRenderOptions(flags_.json)) {}
 
   // Opens `session`, or a new one when it is "". Prints what the user needs to know.
   bool Open(const std::string& session) {
@@ -122,20 +115,8 @@ class ChatSession {
     std::string job = job_value != nullptr && job_value->is_object()
                           ? StringField(job_value->get_object(), "id")
                           : "";
-    auto state = FollowEvents(
-        flags_, job,
-        [&](const std::string& type, const json::object& event, const std::string& raw) {
-          if (flags_.json) {
-            std::printf("%s\n", raw.c_str());
-            std::fflush(stdout);  // NOLINT(cert-err33-c): nothing to do when the terminal is gone
-            return;
-          }
-          Show(type, event);
-          if (type == "approval") {
-            AnswerOnTerminal(flags_, job, event);
-          }
-        },
-        &g_interrupted);
+    Note(fmt::format("job {} (warden status {})", job, job));
+    auto state = FollowJob(flags_, job, renderer_, FilesShown::kChangedByJob, &g_interrupted);
     if (!state.ok() && state.error().code() == ErrorCode::kCancelled) {
       g_interrupted.store(false);
       auto cancelled = CallApi(flags_, "POST", "/v1/jobs/" + job + "/cancel");
@@ -156,32 +137,10 @@ class ChatSession {
       fmt::print(stderr, "warden chat: {}\n", state.error().message());
       return "";
     }
-    if (!flags_.json) {
-      auto ended = CallApi(flags_, "GET", "/v1/jobs/" + job);
-      if (ended.ok() && ended->status == 200) {
-        const json::object& j = ended->value.as_object();
-        std::string mark = *state == "succeeded" ? "✓" : "✗";
-        std::printf("%s %s\n", mark.c_str(), StringField(j, "summary").c_str());
-        std::fflush(stdout);  // NOLINT(cert-err33-c): nothing to do when the terminal is gone
-      }
-    }
     return *state;
   }
 
  private:
-  void Show(const std::string& type, const json::object& event) {
-    auto parsed = agent::ParseEventType(type);
-    if (!parsed) {
-      return;  // state changes: the outcome is printed at the end
-    }
-    agent::Event shown;
-    shown.type = *parsed;
-    if (const json::value* data = event.if_contains("data"); data != nullptr && data->is_object()) {
-      shown.data = data->get_object();
-    }
-    renderer_.Show(shown);
-  }
-
   void Note(const std::string& text) const {
     if (!flags_.json) {
       fmt::print(stderr, "{}\n", text);
@@ -255,7 +214,14 @@ int Chat(int argc, char** argv) {
   }
   bool interactive = ::isatty(STDIN_FILENO) == 1;
   bool sent = false;
-  while (auto line = ReadLine(interactive)) {
+  std::optional<LineEditor> editor;
+  if (interactive) {
+    editor.emplace();
+  }
+  auto next = [&] {
+    return editor ? editor->Read("you> ") : ReadLine();
+  };
+  while (auto line = next()) {
     if (line->find_first_not_of(" \t\r") == std::string::npos) {
       continue;
     }

@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "cli/api_client.h"
-#include "cli/approve.h"
 #include "cli/commands.h"
+#include "cli/job_view.h"
+#include "cli/render.h"
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "agent/output.h"
 #include "base/json.h"
 #include "base/result.h"
 #include "llm/http.h"
@@ -68,38 +68,13 @@ std::string FormatTime(int64_t ms) {
   return std::string(text, n);
 }
 
+// One line: id, state, the task, and why it ended when that was not simply finishing.
 void PrintJob(const json::object& job) {
-  std::printf("%s  %-9s  %s\n", Str(job, "id").c_str(), Str(job, "state").c_str(),
-              Describe(job).c_str());
-  if (std::string reason = Str(job, "reason"); !reason.empty()) {
-    std::printf("  reason: %s\n", reason.c_str());
-  }
-  if (std::string summary = Str(job, "summary"); !summary.empty()) {
-    std::printf("  summary: %s\n", summary.c_str());
-  }
-}
-
-// Follows a job's events until it ends; prints output as it comes (or every event as a JSON
-// line). Returns the final state.
-Result<std::string> Follow(const Common& common, const std::string& id, bool json_lines) {
-  return FollowEvents(
-      common, id, [&](const std::string& type, const json::object& event, const std::string& raw) {
-        if (json_lines) {
-          std::printf("%s\n", raw.c_str());
-          std::fflush(stdout);  // NOLINT(cert-err33-c): nothing to do when the terminal is gone
-          return;
-        }
-        if (type == "approval") {
-          AnswerOnTerminal(common, id, event);
-          return;
-        }
-        const json::value* data = event.if_contains("data");
-        if (type == "output" && data != nullptr && data->is_object()) {
-          std::string text = agent::OutputBytes(data->get_object());
-          bool err = Str(data->get_object(), "stream") == "stderr";
-          (void)::write(err ? STDERR_FILENO : STDOUT_FILENO, text.data(), text.size());
-        }
-      });
+  std::string reason = Str(job, "reason");
+  bool plain = reason.empty() || reason == "finished" || reason == "submitted" ||
+               reason == "claimed" || Str(job, "state") == "running";
+  fmt::print("{}  {:<9}  {}{}\n", Str(job, "id"), Str(job, "state"), Describe(job),
+             plain ? "" : "  (" + reason + ")");
 }
 
 int ExitForState(const std::string& state) {
@@ -246,7 +221,9 @@ int Client(const std::string& verb, int argc, char** argv) {
   } else {
     app.add_option("id", id, "The job's id")->required();
     if (verb == "logs") {
-      app.description("Print a job's output (--follow: as it comes, until the job ends).");
+      app.description(
+          "Print a job's output as it was printed (--follow: its plan, actions, output and "
+          "outcome as they come, until the job ends; --json: its events, one per line).");
       app.add_flag("-f,--follow", follow, "Follow");
     } else if (verb == "download") {
       app.description("Download a job's files, or a session's (ID s_...), as one archive.");
@@ -299,14 +276,11 @@ int Client(const std::string& verb, int argc, char** argv) {
       fmt::print(stderr, "job {} submitted; following it (Ctrl-C stops following, not the job)\n",
                  job_id);
     }
-    auto state = Follow(common, job_id, common.json);
+    Renderer renderer(TerminalRenderOptions(common.json));
+    auto state = FollowJob(common, job_id, renderer, FilesShown::kAll);
     if (!state.ok()) {
       fmt::print(stderr, "warden submit: {}\n", state.error().message());
       return kExitFailed;
-    }
-    auto final_job = Call(common, "GET", "/v1/jobs/" + job_id);
-    if (final_job.ok() && final_job->status == 200 && !common.json) {
-      PrintJob(final_job->value.as_object());
     }
     return ExitForState(*state);
   }
@@ -337,12 +311,19 @@ int Client(const std::string& verb, int argc, char** argv) {
     return ListSessions(common, limit);
   }
   if (verb == "logs" && follow) {
-    auto state = Follow(common, id, common.json);
+    Renderer renderer(TerminalRenderOptions(common.json));
+    auto state = FollowJob(common, id, renderer, FilesShown::kAll);
     if (!state.ok()) {
       fmt::print(stderr, "warden logs: {}\n", state.error().message());
       return kExitFailed;
     }
     return 0;
+  }
+  if (verb == "logs" && common.json) {
+    return PrintJobEvents(common, id);
+  }
+  if (verb == "status") {
+    return ShowJobStatus(common, id);
   }
   std::string method = verb == "cancel" || verb == "retry" ? "POST" : "GET";
   std::string path = "/v1/jobs/" + id;

@@ -10,6 +10,8 @@ namespace warden::cli {
 int Exec(int argc, char** argv);
 int Doctor(int argc, char** argv);
 int Run(int argc, char** argv);
+// runs: the recent runs of `warden run`.
+int Runs(int argc, char** argv);
 int Serve(int argc, char** argv);
 // worker: runs jobs from a shared (PostgreSQL) job store; serves nothing.
 int Worker(int argc, char** argv);

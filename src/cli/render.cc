@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
+#include "cli/spinner.h"
 #include <fmt/format.h>
 
 #include "agent/output.h"
@@ -69,32 +72,66 @@ std::string Indent(std::string_view text, std::string_view prefix, size_t max_li
 
 }  // namespace
 
+RenderOptions TerminalRenderOptions(bool json) {
+  return {json, !json && ColorWanted(STDOUT_FILENO), !json && SpinnerWanted()};
+}
+
+Renderer::Renderer(RenderOptions options) : options_(options), spinner_(options.spinner) {}
+
 std::string Renderer::Paint(std::string_view text, const char* code) const {
-  return color_ ? fmt::format("\033[{}m{}\033[0m", code, text) : std::string(text);
+  return options_.color ? fmt::format("\033[{}m{}\033[0m", code, text) : std::string(text);
 }
 
 void Renderer::Print(const std::string& text) {
+  spinner_.Stop();
+  std::string out = CutNote();
   if (line_open_) {
-    WriteAll(STDOUT_FILENO, "\n");
+    out = "\n" + out;
     line_open_ = false;
   }
-  WriteAll(STDOUT_FILENO, text);
+  WriteAll(STDOUT_FILENO, out + text);
+}
+
+std::string Renderer::CutNote() {
+  if (cut_lines_ == 0) {
+    return "";
+  }
+  std::string note =
+      fmt::format("  │ … {} more line{} not shown{}\n", cut_lines_, cut_lines_ == 1 ? "" : "s",
+                  whole_output_.empty() ? "" : " (all of it: " + whole_output_ + ")");
+  cut_lines_ = 0;
+  return Paint(note, "2");
 }
 
 void Renderer::Start(const std::string& task, const std::string& provider,
                      const std::string& workspace) {
-  if (json_) {
+  if (options_.json) {
     return;
   }
   std::lock_guard lock(mutex_);
   Print(fmt::format("{} {}\n{}\n", Paint("Task:", "1"), task,
                     Paint(fmt::format("  model: {}\n  workspace: {}", provider, workspace), "2")));
+  spinner_.Arm("thinking…");
+}
+
+void Renderer::Waiting() {
+  spinner_.Arm("thinking…");
 }
 
 void Renderer::Output(const std::string& stream, std::string_view text) {
-  // Live output, each line marked; stderr in red.
+  // Live output, each line marked; stderr in red. Past kShownOutputLines lines of one action,
+  // the lines are counted, not shown.
+  spinner_.Stop();
   std::string out;
   for (char c : text) {
+    if (output_lines_ >= kShownOutputLines) {
+      if (!cut_open_) {
+        ++cut_lines_;
+        cut_open_ = true;
+      }
+      cut_open_ = c != '\n';
+      continue;
+    }
     if (!line_open_) {
       out += Paint("  │ ", "2");
       line_open_ = true;
@@ -102,17 +139,28 @@ void Renderer::Output(const std::string& stream, std::string_view text) {
     out += c;
     if (c == '\n') {
       line_open_ = false;
+      ++output_lines_;
     }
   }
-  WriteAll(STDOUT_FILENO, stream == "stderr" && color_ ? Paint(out, "31") : out);
+  WriteAll(STDOUT_FILENO, stream == "stderr" && options_.color ? Paint(out, "31") : out);
 }
-
 void Renderer::Show(const agent::Event& event) {
   std::lock_guard lock(mutex_);
-  if (json_) {
+  if (options_.json) {
     WriteAll(STDOUT_FILENO, SerializeJson(event.ToJson()) + "\n");
     return;
   }
+  ShowLocked(event);
+  // The model is asked next, unless an action runs, an answer is awaited or the task ended.
+  bool pending =
+      event.type == agent::EventType::kApproval && StringAt(event.data, "decision") == "pending";
+  if (event.type != agent::EventType::kAction && event.type != agent::EventType::kOutput &&
+      event.type != agent::EventType::kFinal && !pending) {
+    spinner_.Arm("thinking…");
+  }
+}
+
+void Renderer::ShowLocked(const agent::Event& event) {
   const json::object& d = event.data;
   switch (event.type) {
     case agent::EventType::kPlan: {
@@ -141,6 +189,8 @@ void Renderer::Show(const agent::Event& event) {
                              : "";
       Print(fmt::format("{} {}\n{}", Paint(fmt::format("▶ step {}", IntAt(d, "step")), "1;36"),
                         tool, Indent(text, "    ", 8)));
+      output_lines_ = 0;
+      cut_open_ = false;
       break;
     }
     case agent::EventType::kOutput:
@@ -166,38 +216,83 @@ void Renderer::Show(const agent::Event& event) {
                         StringAt(d, "message")));
       break;
     case agent::EventType::kUsage:
+      break;
     case agent::EventType::kFinal:
+      spinner_.Stop();
       break;
   }
 }
 
-void Renderer::End(const agent::AgentResult& result, const std::string& workspace) {
+std::string Renderer::FilesText(const Outcome& outcome) const {
+  std::string text;
+  if (outcome.files.empty()) {
+    text += outcome.no_files + "\n";
+  } else {
+    text += outcome.files_title + ":\n";
+    size_t shown = std::min(outcome.files.size(), kShownFiles);
+    for (size_t i = 0; i < shown; ++i) {
+      text += fmt::format("  {:<40} {:>8}\n", outcome.files[i].path,
+                          FormatBytes(outcome.files[i].size));
+    }
+    if (shown < outcome.files.size()) {
+      text += Paint(
+          fmt::format("  … and {} more file{} (all of them: {})\n", outcome.files.size() - shown,
+                      outcome.files.size() - shown == 1 ? "" : "s", outcome.all_files),
+          "2");
+    }
+  }
+  if (!outcome.deleted.empty()) {
+    std::string names;
+    for (size_t i = 0; i < outcome.deleted.size() && i < kShownFiles; ++i) {
+      names += (i == 0 ? "" : ", ") + outcome.deleted[i];
+    }
+    if (outcome.deleted.size() > kShownFiles) {
+      names += fmt::format(" and {} more", outcome.deleted.size() - kShownFiles);
+    }
+    text += fmt::format("Deleted: {}\n", names);
+  }
+  return text;
+}
+
+void Renderer::End(const Outcome& outcome) {
   std::lock_guard lock(mutex_);
-  if (json_) {
+  spinner_.Stop();
+  if (options_.json) {
     return;  // the final event said it all
   }
   std::string head;
-  if (result.status != "succeeded") {
-    head = Paint(fmt::format("{} ({}):", result.status, result.reason), "1;31");
-  } else if (result.reason == "finished") {
+  if (outcome.status != "succeeded") {
+    head = Paint(fmt::format("{} ({}):", outcome.status, outcome.reason), "1;31");
+  } else if (outcome.reason == "finished") {
     head = Paint("Done:", "1;32");
   } else {
     head = Paint("Partly done:", "1;33");  // some actions were not run: the summary says which
   }
-  std::string text = fmt::format("\n{} {}\n", head, result.summary);
-  if (!result.files.empty()) {
-    text += fmt::format("Files in {}:\n", workspace);
-    for (const agent::FileEntry& file : result.files) {
-      text += fmt::format("  {:<40} {:>8}\n", file.path, FormatBytes(file.size));
-    }
-  } else {
-    text += fmt::format("No files in {}\n", workspace);
+  std::string text = fmt::format("\n{} {}\n", head, outcome.summary);
+  text += FilesText(outcome);
+  std::string figures =
+      fmt::format("{} steps, {} tokens ({} in, {} out)", outcome.steps, outcome.usage.total(),
+                  outcome.usage.input_tokens, outcome.usage.output_tokens);
+  if (outcome.duration) {
+    figures += ", " + FormatDuration(*outcome.duration);
   }
-  text +=
-      Paint(fmt::format("{} steps, {} tokens ({} in, {} out)\n", result.steps, result.usage.total(),
-                        result.usage.input_tokens, result.usage.output_tokens),
-            "2");
-  Print(text);
+  Print(text + Paint(figures + "\n", "2"));
+}
+
+Outcome OutcomeOfRun(const agent::AgentResult& result, const std::string& workspace,
+                     std::chrono::milliseconds duration) {
+  Outcome outcome;
+  outcome.status = result.status;
+  outcome.reason = result.reason;
+  outcome.summary = result.summary;
+  outcome.files = result.files;
+  outcome.files_title = "Files in " + workspace;
+  outcome.no_files = "No files in " + workspace;
+  outcome.all_files = workspace;
+  outcome.steps = result.steps;
+  outcome.usage = result.usage;
+  outcome.duration = duration;
+  return outcome;
 }
 
 std::string Renderer::ApprovalQuestion(const std::string& tool, const json::object& arguments,

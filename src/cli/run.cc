@@ -7,16 +7,15 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 #include <mutex>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
 #include "cli/egress_flags.h"
 #include "cli/render.h"
+#include "cli/run_record.h"
 #include "cli/signals.h"
 #include "cli/workspace_flags.h"
 #include <CLI/CLI.hpp>
@@ -55,8 +54,8 @@ struct RunOptions {
   std::vector<std::string> task;
 };
 
-// A fresh workspace for a run: ~/.local/share/warden/runs/DATE-TIME-XXXX (XDG_DATA_HOME first).
-Result<std::string> NewWorkspacePath() {
+// A fresh workspace for the run `id`: ~/.local/share/warden/runs/ID (XDG_DATA_HOME first).
+Result<std::string> NewWorkspacePath(const std::string& id) {
   std::string base;
   // NOLINTBEGIN(concurrency-mt-unsafe): read at start-up
   if (::geteuid() == 0) {
@@ -75,20 +74,15 @@ Result<std::string> NewWorkspacePath() {
     return Error(ErrorCode::kFailedPrecondition,
                  fmt::format("cannot create {} ({}): pass --workspace DIR", base, ec.message()));
   }
-  time_t now = ::time(nullptr);
-  struct tm local {};
-  ::localtime_r(&now, &local);
-  std::mt19937 random{std::random_device{}()};
-  return fmt::format("{}/{:04}{:02}{:02}-{:02}{:02}{:02}-{:04x}", base, local.tm_year + 1900,
-                     local.tm_mon + 1, local.tm_mday, local.tm_hour, local.tm_min, local.tm_sec,
-                     random() & 0xffff);
+  return base + "/" + id;
 }
 
 // The run's workspace: --workspace, or a new directory; with the --input files copied in.
-Result<std::string> PrepareRunWorkspace(const RunOptions& o, uid_t sandbox_uid) {
+Result<std::string> PrepareRunWorkspace(const RunOptions& o, const std::string& id,
+                                        uid_t sandbox_uid) {
   std::string path = o.workspace;
   if (path.empty()) {
-    ASSIGN_OR_RETURN(path, NewWorkspacePath());
+    ASSIGN_OR_RETURN(path, NewWorkspacePath(id));
   }
   ASSIGN_OR_RETURN(std::string workspace, PrepareWorkspace(path, sandbox_uid));
   RETURN_IF_ERROR(CopyInputs(o.inputs, workspace, sandbox_uid));
@@ -108,6 +102,7 @@ bool AskOnTerminal(Renderer& renderer, const std::string& tool, const json::obje
         "in the configuration's agent.allow)";
     return false;
   }
+  renderer.Quiet();
   std::string question = renderer.ApprovalQuestion(tool, arguments, reason);
   (void)::write(tty, question.data(), question.size());
   std::string answer;
@@ -235,7 +230,8 @@ int Run(int argc, char** argv) {
     return fail(provider.error().message());
   }
   sandbox::SupervisorOptions supervisor_options;
-  auto workspace = PrepareRunWorkspace(o, supervisor_options.root_sandbox_uid);
+  std::string run_id = NewRunId();
+  auto workspace = PrepareRunWorkspace(o, run_id, supervisor_options.root_sandbox_uid);
   if (!workspace.ok()) {
     return fail(workspace.error().message());
   }
@@ -261,11 +257,23 @@ int Run(int argc, char** argv) {
   agent::ToolRunner runner(**supervisor, tools);
   agent::Policy policy(*mode, config->Strings("agent.allow"), config->Strings("agent.deny"),
                        tools.network == sandbox::NetworkMode::kHost);
-  Renderer renderer(o.json, ::isatty(STDOUT_FILENO) != 0);
+  Renderer renderer(TerminalRenderOptions(o.json));
+  auto record = RunRecord::Create(run_id, task, *workspace);
+  if (record.ok()) {
+    renderer.set_whole_output("the transcript " + (*record)->transcript_path());
+  } else {
+    fmt::print(stderr, "warden run: the run is not recorded: {}\n", record.error().message());
+  }
   renderer.Start(task, provider->Describe(), *workspace);
+  auto started = std::chrono::steady_clock::now();
   agent::Agent agent(
       *client, runner, std::move(policy), options,
-      [&](const agent::Event& event) { renderer.Show(event); },
+      [&](const agent::Event& event) {
+        if (record.ok()) {
+          (*record)->Add(event);
+        }
+        renderer.Show(event);
+      },
       [&](const std::string& tool, const json::object& arguments, const std::string& reason,
           std::string* why) { return AskOnTerminal(renderer, tool, arguments, reason, why); });
 
@@ -273,7 +281,12 @@ int Run(int argc, char** argv) {
   CancelOnSignals(&cancel);
   agent::AgentResult result = agent.Run(task, &cancel);
   CancelOnSignals(nullptr);
-  renderer.End(result, *workspace);
+  if (record.ok()) {
+    (*record)->Finish(result);
+  }
+  renderer.End(OutcomeOfRun(result, *workspace,
+                            std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - started)));
   if (result.status == "cancelled") {
     return CaughtSignal() != 0 ? 128 + CaughtSignal() : 130;
   }
