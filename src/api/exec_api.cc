@@ -28,8 +28,8 @@ struct ExecApi::Run {
 
 ExecApi::ExecApi(sandbox::Supervisor& supervisor, ExecApiOptions options)
     : supervisor_(supervisor),
-      options_(options),
-      slots_(options.slots, options.slots_per_key),
+      options_(std::move(options)),
+      slots_(options_.slots, options_.slots_per_key),
       runs_(slots_.per_server()) {}
 
 ExecApi::~ExecApi() {
