@@ -43,18 +43,6 @@ class SessionsTest : public ServeTest {
   }
 };
 
-// The text of every message of a chat request, joined.
-std::string Conversation(const json::value& body) {
-  std::string text;
-  for (const json::value& message : body.at("messages").get_array()) {
-    if (const json::value* content = message.get_object().if_contains("content");
-        content != nullptr && content->is_string()) {
-      text += std::string(content->get_string()) + "\n";
-    }
-  }
-  return text;
-}
-
 TEST_F(SessionsTest, MessagesShareTheWorkspaceAndSeeEarlierTurns) {
   testing::FakeLlm fake(testing::Wire::kOpenAi);
   fake.Script(

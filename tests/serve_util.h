@@ -503,6 +503,18 @@ class HttpClient {
   uint16_t port_;
 };
 
+// The text of every message of a chat request, joined.
+inline std::string Conversation(const json::value& body) {
+  std::string text;
+  for (const json::value& message : body.at("messages").get_array()) {
+    if (const json::value* content = message.get_object().if_contains("content");
+        content != nullptr && content->is_string()) {
+      text += std::string(content->get_string()) + "\n";
+    }
+  }
+  return text;
+}
+
 // --- The warden binary as a client --------------------------------------------------------
 
 struct Exit {

@@ -257,9 +257,8 @@ Agent::Loop::ReviewVerdict Agent::Loop::Review(const Action& action) {
   request.max_output_tokens = 256;
   Result<llm::ChatResponse> response = Ask(request);
   if (!response.ok()) {
-    return {ReviewVerdict::kRejected,
-            "the review could not be done, so the action was not run: " +
-                response.error().message()};
+    return {ReviewVerdict::kRejected, "the review could not be done, so the action was not run: " +
+                                          response.error().message()};
   }
   std::string text = llm::ParseTextCalls(response->content, {}).prose;
   // The first of the two words decides ("APPROVE; I see no reason to REJECT it" approves).
@@ -351,11 +350,11 @@ bool Agent::Loop::Act(const Extracted& extracted, Turn& turn) {
       }
       if (review.kind != ReviewVerdict::kApproved) {
         Emit(EventType::kApproval,
-             json::object{{"step", step},
-                          {"tool", action.tool},
-                          {"decision",
-                           review.kind == ReviewVerdict::kRejected ? "rejected" : "unclear"},
-                          {"reason", review.reason}});
+             json::object{
+                 {"step", step},
+                 {"tool", action.tool},
+                 {"decision", review.kind == ReviewVerdict::kRejected ? "rejected" : "unclear"},
+                 {"reason", review.reason}});
       }
     }
     if (!refusal.empty()) {
